@@ -1,0 +1,1 @@
+//! A plain in-memory Machines API. SKELETON: written by the bluegreen helper.

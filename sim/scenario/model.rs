@@ -1,0 +1,291 @@
+//! The validated scenario: what a scenario file means once parsing and validation succeeded.
+//! Every field has its default applied; the engine never sees raw TOML.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::{CheckConfig, MachineState};
+use crate::check::Invariant;
+use crate::deploy::{DeployOutcome, StrategyName};
+use crate::engine::random::Distribution;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The file it came from (for messages and reports).
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub app: AppSpec,
+    pub machine: MachineBehaviour,
+    pub fleet: Vec<FleetGroup>,
+    pub api: ApiBehaviour,
+    pub proxy: ProxyBehaviour,
+    pub traffic: TrafficSpec,
+    pub deploys: Vec<DeploySpec>,
+    pub faults: Vec<FaultSpec>,
+    pub run: RunSpec,
+    pub expect: Expectations,
+}
+
+impl Scenario {
+    /// N: the number of machines the scenario starts with.
+    pub fn initial_machine_count(&self) -> u32 {
+        self.fleet.iter().map(|group| group.count).sum()
+    }
+}
+
+/// `[app]`: the app and its fly.toml-level config shared by every machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppSpec {
+    pub name: String,
+    /// The image the fleet runs at the start (a group may override it).
+    pub image: String,
+    /// Top-level checks every machine is configured with (unless its group says `checks = false`).
+    pub checks: Vec<CheckConfig>,
+}
+
+/// `[machine]`: how machines behave on the platform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineBehaviour {
+    /// created/starting → started.
+    pub boot_time: Distribution,
+    /// started → the app answers and its checks can pass.
+    pub app_ready_time: Distribution,
+    /// How long the app takes to exit after the stop signal (capped by `kill_timeout`).
+    pub stop_time: Distribution,
+    /// After this the platform sends SIGKILL (`kill_timeout` in fly.toml).
+    pub kill_timeout: Duration,
+    /// destroying → destroyed.
+    pub destroy_time: Distribution,
+}
+
+/// One `[[fleet]]` entry: machines that exist when the run starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetGroup {
+    pub region: String,
+    pub process_group: String,
+    pub count: u32,
+    /// started, stopped, suspended or created.
+    pub state: MachineState,
+    /// Overrides `app.image`.
+    pub image: Option<String>,
+    /// Extra metadata (e.g. a leftover's `fly_bluegreen_deployment_tag`).
+    pub metadata: BTreeMap<String, String>,
+    /// Whether these machines are configured with `app.checks`.
+    pub checks: bool,
+}
+
+/// The Machines API operations, for per-operation latency and faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    List,
+    Get,
+    Launch,
+    Wait,
+    AcquireLease,
+    RefreshLease,
+    ReleaseLease,
+    Cordon,
+    Uncordon,
+    Stop,
+    Destroy,
+    SetMetadata,
+    Update,
+    CanPerformBluegreen,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 14] = [
+        Operation::List,
+        Operation::Get,
+        Operation::Launch,
+        Operation::Wait,
+        Operation::AcquireLease,
+        Operation::RefreshLease,
+        Operation::ReleaseLease,
+        Operation::Cordon,
+        Operation::Uncordon,
+        Operation::Stop,
+        Operation::Destroy,
+        Operation::SetMetadata,
+        Operation::Update,
+        Operation::CanPerformBluegreen,
+    ];
+
+    /// The name used in scenario files and traces.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Get => "get",
+            Operation::Launch => "launch",
+            Operation::Wait => "wait",
+            Operation::AcquireLease => "acquire-lease",
+            Operation::RefreshLease => "refresh-lease",
+            Operation::ReleaseLease => "release-lease",
+            Operation::Cordon => "cordon",
+            Operation::Uncordon => "uncordon",
+            Operation::Stop => "stop",
+            Operation::Destroy => "destroy",
+            Operation::SetMetadata => "set-metadata",
+            Operation::Update => "update",
+            Operation::CanPerformBluegreen => "can-perform-bluegreen",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|operation| operation.as_str() == name)
+    }
+}
+
+/// `[api]`: the Machines API server's behaviour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiBehaviour {
+    /// One-way latency of a call (applied on the way in and again on the way out).
+    pub latency: Distribution,
+    /// Per-operation overrides of `latency`.
+    pub operation_latency: BTreeMap<Operation, Distribution>,
+    /// How long a just-created machine stays invisible to `list` (read-after-write lag, §7.5).
+    pub list_lag: Duration,
+    /// Longest server-side timeout a `wait` call may ask for (60 s on Fly).
+    pub wait_timeout_max: Duration,
+}
+
+/// `[proxy]`: the edge proxies, one per region.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyBehaviour {
+    /// Regions that have a proxy. Defaults to every region with machines or traffic.
+    pub regions: Vec<String>,
+    /// Delay until a proxy learns of a routing change, sampled per change and per proxy.
+    pub propagation: Distribution,
+    /// How many other machines a proxy tries after a refused connection.
+    pub connect_retries: u32,
+    /// Delay before each such retry.
+    pub retry_delay: Duration,
+    /// How long a proxy holds a request when it knows no routable machine, before failing it.
+    pub hold_timeout: Duration,
+}
+
+/// `[traffic]`: open-loop Poisson arrivals per region.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficSpec {
+    pub service_time: Distribution,
+    pub regions: Vec<RegionTraffic>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionTraffic {
+    pub region: String,
+    pub rate_per_second: f64,
+}
+
+/// When a deploy starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeployStart {
+    /// At this virtual time.
+    At(Duration),
+    /// This long after the previous deploy ended (or after the run started, for the first).
+    AfterPrevious(Duration),
+}
+
+/// One `[[deploy]]`: a `fly deploy` run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploySpec {
+    pub strategy: StrategyName,
+    pub image: String,
+    pub start: DeployStart,
+    pub wait_timeout: Duration,
+    pub lease_ttl: Duration,
+    pub max_concurrent: usize,
+    pub signal: Option<String>,
+    /// Skew of the deployer's wall clock against the platform's.
+    pub clock_skew_seconds: i64,
+    /// The expected outcome of this deploy, if the scenario states one.
+    pub expect_outcome: Option<DeployOutcome>,
+    /// A substring the deploy's error must contain.
+    pub expect_error: Option<String>,
+}
+
+/// Which machine a fault targets, resolved at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MachineTarget {
+    /// The i-th machine of the initial fleet (in fleet order).
+    Initial(u32),
+    /// The i-th green created by deploy `deploy` (both 0-based).
+    Green { deploy: u32, index: u32 },
+    /// Every green created by deploy `deploy`.
+    AllGreens { deploy: u32 },
+}
+
+/// A time window: from `start`, for `duration` (None: to the end of the run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: Duration,
+    pub duration: Option<Duration>,
+}
+
+impl Window {
+    pub const ALWAYS: Window = Window {
+        start: Duration::ZERO,
+        duration: None,
+    };
+}
+
+/// One `[[faults]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultSpec {
+    /// Calls of `operation` (all operations when None) fail with `status` at `rate`.
+    ApiError {
+        operation: Option<Operation>,
+        rate: f64,
+        status: u16,
+        window: Window,
+    },
+    /// With `probability`, a propagation delay is drawn from `delay` instead of `[proxy]`'s.
+    PropagationTail {
+        probability: f64,
+        delay: Distribution,
+        window: Window,
+    },
+    /// The machine crashes (its process exits) at `at`; the restart policy applies.
+    MachineCrash { target: MachineTarget, at: Duration },
+    /// The machine's checks never pass.
+    Unhealthy { target: MachineTarget },
+    /// Another owner holds the machine's lease from the start of the run for `ttl`.
+    LeaseHeld {
+        target: MachineTarget,
+        owner: String,
+        ttl: Duration,
+    },
+}
+
+/// `[run]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub seed: u64,
+    /// The run stops (and says so) at this virtual time.
+    pub time_limit: Duration,
+    /// The run stops (and says so) after this many events.
+    pub event_limit: u64,
+    /// Creating more machines than this stops the run.
+    pub machine_limit: u32,
+    /// How long traffic keeps running after the last deploy ended.
+    pub settle: Duration,
+    /// `deploy-terminates`: each deploy must end within this. None: derived from its parameters.
+    pub deploy_time_bound: Option<Duration>,
+}
+
+/// `[expect]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectations {
+    /// Invariants that must hold. Defaults to every invariant not in `violate`.
+    pub hold: Vec<Invariant>,
+    /// Invariants that must be violated.
+    pub violate: Vec<Invariant>,
+    /// Lines the deploy output must contain (each a substring of one line), in order.
+    pub output_contains: Vec<String>,
+    /// flyctl's exit status of the last deploy.
+    pub exit_status: Option<i32>,
+}
