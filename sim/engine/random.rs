@@ -1,6 +1,99 @@
 //! Seeded random streams and duration distributions.
+//!
+//! One master seed; each component draws from its own ChaCha stream derived from it (ChaCha's
+//! stream parameter), so turning a fault on does not shift the traffic's randomness.
 
 use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution as _, Exp1, StandardNormal};
+
+use crate::engine::time::duration_micros;
+
+/// The components that draw randomness, each from its own stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    /// Machine IDs, nonces, instance IDs.
+    Identifiers,
+    /// API latency.
+    Api,
+    /// Machine boot, readiness, stop and destroy times.
+    Machines,
+    /// Propagation delays to the proxies and the proxies' choices.
+    Proxies,
+    /// Request arrivals and service times.
+    Traffic,
+    /// Fault decisions (error rates, tails).
+    Faults,
+    /// The deployer process of deploy `i` (jitter, launch IDs).
+    Deployer(u32),
+}
+
+impl Component {
+    fn stream_id(self) -> u64 {
+        match self {
+            Component::Identifiers => 1,
+            Component::Api => 2,
+            Component::Machines => 3,
+            Component::Proxies => 4,
+            Component::Traffic => 5,
+            Component::Faults => 6,
+            Component::Deployer(index) => 1_000 + u64::from(index),
+        }
+    }
+}
+
+/// A component's random stream.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    rng: ChaCha8Rng,
+}
+
+impl Stream {
+    pub fn new(master_seed: u64, component: Component) -> Stream {
+        let mut rng = ChaCha8Rng::seed_from_u64(master_seed);
+        rng.set_stream(component.stream_id());
+        Stream { rng }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.rng.random::<u64>()
+    }
+
+    /// True with probability `probability` (0 ≤ p ≤ 1).
+    pub fn chance(&mut self, probability: f64) -> bool {
+        assert!((0.0..=1.0).contains(&probability));
+        probability > 0.0 && self.rng.random::<f64>() < probability
+    }
+
+    /// Uniform in `0..count`.
+    pub fn below(&mut self, count: usize) -> usize {
+        assert!(count > 0);
+        self.rng.random_range(0..count)
+    }
+
+    /// An exponential duration with the given mean (Poisson inter-arrival times).
+    pub fn exponential(&mut self, mean: Duration) -> Duration {
+        let draw: f64 = Exp1.sample(&mut self.rng);
+        seconds_to_duration(mean.as_secs_f64() * draw)
+    }
+
+    pub fn sample(&mut self, distribution: &Distribution) -> Duration {
+        distribution.sample(self)
+    }
+
+    fn standard_normal(&mut self) -> f64 {
+        StandardNormal.sample(&mut self.rng)
+    }
+
+    fn uniform_micros(&mut self, min: u64, max: u64) -> u64 {
+        self.rng.random_range(min..=max)
+    }
+}
+
+/// The 99th percentile of the standard normal distribution.
+const Z_99: f64 = 2.326_347_874_040_841;
 
 /// A distribution of durations, sampled from a seeded stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,4 +114,123 @@ pub enum Distribution {
         mean: Duration,
         max: Option<Duration>,
     },
+}
+
+impl Distribution {
+    pub fn constant(duration: Duration) -> Distribution {
+        Distribution::Constant(duration)
+    }
+
+    pub fn lognormal(median: Duration, p99: Duration, max: Option<Duration>) -> Distribution {
+        Distribution::LogNormal { median, p99, max }
+    }
+
+    pub fn sample(&self, stream: &mut Stream) -> Duration {
+        match *self {
+            Distribution::Constant(value) => value,
+            Distribution::Uniform { min, max } => {
+                assert!(min <= max);
+                let micros = stream.uniform_micros(duration_micros(min), duration_micros(max));
+                Duration::from_micros(micros)
+            }
+            Distribution::LogNormal { median, p99, max } => {
+                assert!(p99 >= median);
+                let mu = median.as_secs_f64().max(1e-9).ln();
+                let sigma = (p99.as_secs_f64().max(1e-9).ln() - mu).max(0.0) / Z_99;
+                let value = seconds_to_duration((mu + sigma * stream.standard_normal()).exp());
+                clamp(value, max)
+            }
+            Distribution::Exponential { mean, max } => clamp(stream.exponential(mean), max),
+        }
+    }
+
+    /// The largest value the distribution can produce, when it is bounded.
+    pub fn upper_bound(&self) -> Option<Duration> {
+        match *self {
+            Distribution::Constant(value) => Some(value),
+            Distribution::Uniform { max, .. } => Some(max),
+            Distribution::LogNormal { max, .. } | Distribution::Exponential { max, .. } => max,
+        }
+    }
+
+    /// The median, for descriptions.
+    pub fn median(&self) -> Duration {
+        match *self {
+            Distribution::Constant(value) => value,
+            Distribution::Uniform { min, max } => (min + max) / 2,
+            Distribution::LogNormal { median, .. } => median,
+            Distribution::Exponential { mean, .. } => mean.mul_f64(std::f64::consts::LN_2),
+        }
+    }
+}
+
+fn clamp(value: Duration, max: Option<Duration>) -> Duration {
+    match max {
+        Some(max) => value.min(max),
+        None => value,
+    }
+}
+
+/// Rounds to whole microseconds, so that everything downstream is integer.
+fn seconds_to_duration(seconds: f64) -> Duration {
+    assert!(
+        seconds.is_finite() && seconds >= 0.0,
+        "bad sample {seconds}"
+    );
+    let micros = (seconds * 1e6).round();
+    Duration::from_micros(if micros >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        micros as u64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards stream independence: one component's draws do not depend on another's.
+    #[test]
+    fn streams_are_independent_and_reproducible() {
+        let mut traffic = Stream::new(7, Component::Traffic);
+        let mut faults = Stream::new(7, Component::Faults);
+        let first: Vec<u64> = (0..4).map(|_| traffic.next_u64()).collect();
+        let _ = (0..100).map(|_| faults.next_u64()).count();
+        let mut again = Stream::new(7, Component::Traffic);
+        let second: Vec<u64> = (0..4).map(|_| again.next_u64()).collect();
+        assert_eq!(first, second);
+        let mut other_seed = Stream::new(8, Component::Traffic);
+        assert_ne!(first[0], other_seed.next_u64());
+    }
+
+    // Guards the lognormal parameterisation: about half the draws below the median, ~1% above p99.
+    #[test]
+    fn lognormal_matches_median_and_p99() {
+        let distribution =
+            Distribution::lognormal(Duration::from_secs(1), Duration::from_secs(5), None);
+        let mut stream = Stream::new(1, Component::Proxies);
+        let draws: Vec<Duration> = (0..20_000).map(|_| stream.sample(&distribution)).collect();
+        let below_median = draws
+            .iter()
+            .filter(|d| **d < Duration::from_secs(1))
+            .count();
+        let above_p99 = draws
+            .iter()
+            .filter(|d| **d > Duration::from_secs(5))
+            .count();
+        assert!((9_500..10_500).contains(&below_median), "{below_median}");
+        assert!((100..300).contains(&above_p99), "{above_p99}");
+    }
+
+    // Guards the clamp: no draw exceeds `max`.
+    #[test]
+    fn lognormal_respects_max() {
+        let distribution = Distribution::lognormal(
+            Duration::from_secs(1),
+            Duration::from_secs(30),
+            Some(Duration::from_secs(2)),
+        );
+        let mut stream = Stream::new(3, Component::Machines);
+        assert!((0..5_000).all(|_| stream.sample(&distribution) <= Duration::from_secs(2)));
+    }
 }
