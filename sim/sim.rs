@@ -1,1 +1,598 @@
-//! The assembled simulation.
+//! The assembled simulation: builds the world from a scenario, runs the event loop with the
+//! deploy code on the deterministic executor, and collects verdicts, metrics and expectations.
+//!
+//! ```no_run
+//! let scenario = fleetsim::scenario::load(std::path::Path::new("scenarios/bluegreen-basic.toml"))
+//!     .expect("valid scenario");
+//! let result = fleetsim::sim::Simulation::new(&scenario).seed(7).run();
+//! println!("fingerprint: {}", result.fingerprint);
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::api::{CheckConfig, MachineConfig, RestartPolicy};
+use crate::check::{Checkers, Invariant, Metrics, Verdict};
+use crate::deploy::{run_deploy, DeployParams, StrategyName};
+use crate::engine::executor::{Executor, ExecutorError, ProcessId};
+use crate::engine::trace::{Fingerprint, Record, Trace};
+use crate::engine::{Clock, EventQueue, SimTime};
+use crate::faults::FaultPlan;
+use crate::platform::client::{SimApi, SimRuntime};
+use crate::platform::machines::NewMachine;
+use crate::platform::proxy::Proxy;
+use crate::platform::traffic::Traffic;
+use crate::platform::{Action, DeployState, LimitHit, Step, Streams, World, EPOCH_UNIX_SECONDS};
+use crate::scenario::{DeployStart, Scenario};
+
+/// Bounds that are not in the scenario file: how far the engine's own structures may grow.
+const QUEUE_CAPACITY_MAX: usize = 4_000_000;
+const TASKS_MAX: usize = 200_000;
+const POLLS_WITHOUT_TIME_MAX: u64 = 10_000_000;
+const REQUESTS_MAX: usize = 20_000_000;
+const TRACE_RECORDS_MAX: usize = 5_000_000;
+
+/// A simulation of one scenario: a builder, then [`Simulation::run`].
+pub struct Simulation<'a> {
+    scenario: &'a Scenario,
+    seed: Option<u64>,
+    strategy: Option<StrategyName>,
+    keep_trace: bool,
+}
+
+impl<'a> Simulation<'a> {
+    pub fn new(scenario: &'a Scenario) -> Simulation<'a> {
+        Simulation {
+            scenario,
+            seed: None,
+            strategy: None,
+            keep_trace: false,
+        }
+    }
+
+    /// Overrides the scenario's `[run] seed`.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Runs every deploy of the scenario with this strategy instead of its own.
+    pub fn strategy(mut self, strategy: StrategyName) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// Keeps every trace record (for reports); otherwise only the fingerprint is kept.
+    pub fn keep_trace(mut self, keep: bool) -> Self {
+        self.keep_trace = keep;
+        self
+    }
+
+    pub fn run(self) -> RunResult {
+        let mut scenario = self.scenario.clone();
+        if let Some(strategy) = self.strategy {
+            for deploy in &mut scenario.deploys {
+                deploy.strategy = strategy;
+            }
+        }
+        let seed = self.seed.unwrap_or(scenario.run.seed);
+        let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace);
+        runner.event_loop();
+        runner.finish()
+    }
+}
+
+struct Runner {
+    world: Rc<RefCell<World>>,
+    executor: Executor,
+    clock: Rc<Clock>,
+    events: u64,
+}
+
+impl Runner {
+    fn build(scenario: Rc<Scenario>, seed: u64, keep_trace: bool) -> Runner {
+        let clock = Clock::new();
+        let executor = Executor::new(Rc::clone(&clock), TASKS_MAX);
+        let world = build_world(Rc::clone(&clock), scenario, seed, keep_trace);
+        Runner {
+            world: Rc::new(RefCell::new(world)),
+            executor,
+            clock,
+            events: 0,
+        }
+    }
+
+    /// Next-event simulation: run ready tasks, then the earliest of (timer, event), until nothing
+    /// is left or a limit is hit.
+    fn event_loop(&mut self) {
+        let (time_limit, event_limit) = {
+            let world = self.world.borrow();
+            (world.scenario.run.time_limit, world.scenario.run.event_limit)
+        };
+        let time_limit_at = SimTime::from_duration(time_limit);
+        loop {
+            if let Err(error) = self.executor.run_ready(POLLS_WITHOUT_TIME_MAX) {
+                self.hit(executor_limit(error));
+                break;
+            }
+            self.run_actions();
+            if self.world.borrow().limit_hit.is_some() {
+                break;
+            }
+            let next_timer = self.executor.next_timer();
+            let next_event = self.world.borrow().queue.peek_key();
+            let (key, is_timer) = match (next_timer, next_event) {
+                (None, None) => break,
+                (Some(timer), None) => (timer, true),
+                (None, Some(event)) => (event, false),
+                (Some(timer), Some(event)) => {
+                    if timer < event {
+                        (timer, true)
+                    } else {
+                        (event, false)
+                    }
+                }
+            };
+            if key.time > time_limit_at {
+                self.hit(LimitHit::Time { limit: time_limit });
+                break;
+            }
+            if self.events >= event_limit {
+                self.hit(LimitHit::Events { limit: event_limit });
+                break;
+            }
+            self.events += 1;
+            self.clock.advance_to(key.time);
+            if is_timer {
+                self.executor.fire_next_timer();
+            } else {
+                let mut world = self.world.borrow_mut();
+                let (_, event) = world.queue.pop().expect("peeked");
+                world.handle(event);
+            }
+        }
+    }
+
+    fn hit(&self, limit: LimitHit) {
+        self.world.borrow_mut().limit_hit.get_or_insert(limit);
+    }
+
+    /// Actions the world asked for: they touch the executor, so they run outside its borrow.
+    fn run_actions(&mut self) {
+        loop {
+            let actions = std::mem::take(&mut self.world.borrow_mut().actions);
+            if actions.is_empty() {
+                return;
+            }
+            for action in actions {
+                match action {
+                    Action::StartDeploy(deploy) => self.start_deploy(deploy),
+                    Action::KillDeploy(deploy) => {
+                        self.executor.kill(ProcessId(deploy));
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_deploy(&mut self, deploy: u32) {
+        let (params, seed, skew) = {
+            let mut world = self.world.borrow_mut();
+            world.deploy_started(deploy);
+            let spec = world.scenario.deploys[deploy as usize].clone();
+            let mut params = DeployParams::new(&world.scenario.app.name, &spec.image, spec.strategy);
+            params.wait_timeout = spec.wait_timeout;
+            params.lease_ttl = spec.lease_ttl;
+            params.max_concurrent = spec.max_concurrent;
+            params.signal = spec.signal.clone();
+            params.release_version = deploy + 2;
+            (params, world.seed, spec.clock_skew_seconds)
+        };
+        let api = Rc::new(SimApi::new(Rc::clone(&self.world), deploy));
+        let runtime = SimRuntime::new(
+            Rc::clone(&self.world),
+            self.executor.clone(),
+            deploy,
+            seed,
+            skew,
+        );
+        let world = Rc::clone(&self.world);
+        self.executor.spawn(ProcessId(deploy), async move {
+            let report = run_deploy(api, runtime, params).await;
+            world.borrow_mut().deploy_finished(deploy, report);
+        });
+    }
+
+    fn finish(self) -> RunResult {
+        let mut world = self.world.borrow_mut();
+        let now = self.clock.now();
+        let step = world.trace.count();
+        let (verdicts, metrics) = world.checks.finish(now, step);
+        let deploys = deploy_results(&world);
+        let expectations = check_expectations(&world.scenario, &verdicts, &deploys, &world.limit_hit);
+        let passed = expectations.iter().all(|check| check.ok);
+        RunResult {
+            scenario: world.scenario.name.clone(),
+            path: world.scenario.path.display().to_string(),
+            seed: world.seed,
+            fingerprint: world.trace.fingerprint(),
+            events: self.events,
+            steps: world.trace.count(),
+            end_time_ms: now.as_millis(),
+            limit_hit: world.limit_hit.as_ref().map(ToString::to_string),
+            deploys,
+            verdicts,
+            metrics,
+            expectations,
+            passed,
+            trace: std::mem::replace(&mut world.trace, Trace::new(false, 0)).into_records(),
+            machine_ids: world.machines.iter().map(|machine| machine.id.0.clone()).collect(),
+        }
+    }
+}
+
+fn executor_limit(error: ExecutorError) -> LimitHit {
+    match error {
+        ExecutorError::TooManyTasks { tasks_max } => LimitHit::Tasks { limit: tasks_max },
+        ExecutorError::Livelock { polls_max } => LimitHit::Livelock { polls: polls_max },
+    }
+}
+
+/// Builds the world at virtual time zero, converged: proxies know the initial fleet.
+fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: bool) -> World {
+    let regions = all_regions(&scenario);
+    let proxies: Vec<Proxy> = scenario
+        .proxy
+        .regions
+        .iter()
+        .map(|region| {
+            let index = regions.iter().position(|known| known == region).expect("known region");
+            Proxy::new(index as u32)
+        })
+        .collect();
+    let initial = scenario.initial_machine_count();
+    let mut world = World {
+        queue: EventQueue::new(Rc::clone(&clock), QUEUE_CAPACITY_MAX),
+        clock,
+        trace: Trace::new(keep_trace, TRACE_RECORDS_MAX),
+        checks: Checkers::new(initial, proxies.len(), scenario.deploys.len()),
+        streams: Streams::new(seed),
+        faults: FaultPlan::new(scenario.faults.clone()),
+        machines: Vec::new(),
+        machine_ids: BTreeMap::new(),
+        traffic: Traffic::new(proxies.len(), REQUESTS_MAX),
+        proxies,
+        regions,
+        calls: Vec::new(),
+        deploys: vec![DeployState::default(); scenario.deploys.len()],
+        actions: Vec::new(),
+        limit_hit: None,
+        epoch_unix_seconds: EPOCH_UNIX_SECONDS,
+        seed,
+        initial_machine_count: initial,
+        setting_up: true,
+        scenario: Rc::clone(&scenario),
+    };
+    create_initial_fleet(&mut world);
+    world.install_faults();
+    world.setting_up = false;
+    configure_traffic(&mut world);
+    world.start_traffic();
+    schedule_deploys(&mut world);
+    world
+}
+
+/// Every region with a proxy or a machine, sorted.
+fn all_regions(scenario: &Scenario) -> Vec<String> {
+    let mut regions: Vec<String> = scenario.proxy.regions.clone();
+    regions.extend(scenario.fleet.iter().map(|group| group.region.clone()));
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+fn create_initial_fleet(world: &mut World) {
+    let scenario = Rc::clone(&world.scenario);
+    for group in &scenario.fleet {
+        let region = world.region_index(&group.region).expect("fleet region is known");
+        for _ in 0..group.count {
+            let config = initial_config(&scenario, group);
+            let created = world.create_machine(NewMachine {
+                region,
+                config,
+                state: group.state,
+                cordoned: false,
+                created_by: None,
+            });
+            if let Some(machine) = created {
+                world.settle_initial_machine(machine);
+            }
+        }
+    }
+}
+
+/// The config of an initial machine: the app's image and checks, release metadata.
+fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> MachineConfig {
+    let mut metadata = BTreeMap::new();
+    metadata.insert("fly_platform_version".to_string(), "v2".to_string());
+    metadata.insert("fly_process_group".to_string(), group.process_group.clone());
+    metadata.insert("fly_release_version".to_string(), "1".to_string());
+    metadata.extend(group.metadata.clone());
+    let checks: BTreeMap<String, CheckConfig> = if group.checks {
+        scenario
+            .app
+            .checks
+            .iter()
+            .map(|check| (check.name.clone(), check.clone()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    MachineConfig {
+        image: group.image.clone().unwrap_or_else(|| scenario.app.image.clone()),
+        metadata,
+        checks,
+        services: Vec::new(),
+        restart_policy: RestartPolicy::Always,
+        standbys: Vec::new(),
+        kill_signal: Some("SIGINT".to_string()),
+        kill_timeout: Some(scenario.machine.kill_timeout),
+    }
+}
+
+fn configure_traffic(world: &mut World) {
+    let scenario = Rc::clone(&world.scenario);
+    for region_traffic in &scenario.traffic.regions {
+        let Some(proxy) = scenario
+            .proxy
+            .regions
+            .iter()
+            .position(|region| *region == region_traffic.region)
+        else {
+            continue;
+        };
+        let mean = std::time::Duration::from_secs_f64(1.0 / region_traffic.rate_per_second);
+        world.traffic.interarrival_mean[proxy] = Some(mean);
+    }
+}
+
+fn schedule_deploys(world: &mut World) {
+    let starts: Vec<DeployStart> = world.scenario.deploys.iter().map(|spec| spec.start).collect();
+    for (index, start) in starts.into_iter().enumerate() {
+        let deploy = index as u32;
+        match start {
+            DeployStart::At(time) => world.schedule(
+                SimTime::from_duration(time),
+                crate::platform::Event::DeployStarts { deploy },
+            ),
+            DeployStart::AfterPrevious(gap) if index == 0 => world.schedule(
+                SimTime::from_duration(gap),
+                crate::platform::Event::DeployStarts { deploy },
+            ),
+            DeployStart::AfterPrevious(_) => {} // scheduled when the previous one ends
+        }
+    }
+}
+
+/// One deploy's result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DeployResult {
+    pub index: u32,
+    pub strategy: String,
+    pub image: String,
+    /// succeeded, rolled-back, failed, rollback-failed, killed, timed-out or not-started.
+    pub outcome: String,
+    /// flyctl's exit status (None when it never exited: killed, timed out, not started).
+    pub exit_status: Option<i32>,
+    pub error: Option<String>,
+    pub started_ms: Option<u64>,
+    pub ended_ms: Option<u64>,
+    pub greens: Vec<String>,
+    pub hanging: Vec<String>,
+    /// The deploy's progress output: (virtual time in ms, line).
+    pub output: Vec<(u64, String)>,
+}
+
+fn deploy_results(world: &World) -> Vec<DeployResult> {
+    world
+        .deploys
+        .iter()
+        .enumerate()
+        .map(|(index, state)| {
+            let spec = &world.scenario.deploys[index];
+            let report = state.report.as_ref();
+            let outcome = if state.timed_out {
+                "timed-out".to_string()
+            } else if state.killed {
+                "killed".to_string()
+            } else if let Some(report) = report {
+                report.outcome.as_str().to_string()
+            } else if state.started_at.is_some() {
+                "unfinished".to_string()
+            } else {
+                "not-started".to_string()
+            };
+            DeployResult {
+                index: index as u32,
+                strategy: spec.strategy.as_str().to_string(),
+                image: spec.image.clone(),
+                outcome,
+                exit_status: report.map(|report| report.exit_status),
+                error: report.and_then(|report| report.error.clone()),
+                started_ms: state.started_at.map(SimTime::as_millis),
+                ended_ms: state.ended_at.map(SimTime::as_millis),
+                greens: report
+                    .map(|report| report.greens.iter().map(|id| id.0.clone()).collect())
+                    .unwrap_or_default(),
+                hanging: report
+                    .map(|report| report.hanging.iter().map(|id| id.0.clone()).collect())
+                    .unwrap_or_default(),
+                output: state
+                    .output
+                    .iter()
+                    .map(|(time, line)| (time.as_millis(), line.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// One expectation of the scenario and whether it held.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ExpectationCheck {
+    pub expectation: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn check_expectations(
+    scenario: &Scenario,
+    verdicts: &[Verdict],
+    deploys: &[DeployResult],
+    limit_hit: &Option<LimitHit>,
+) -> Vec<ExpectationCheck> {
+    let mut checks = Vec::new();
+    if let Some(limit) = limit_hit {
+        checks.push(ExpectationCheck {
+            expectation: "the run completes within its limits".to_string(),
+            ok: false,
+            detail: limit.to_string(),
+        });
+    }
+    let verdict = |invariant: Invariant| {
+        verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == invariant.as_str())
+            .expect("a verdict per invariant")
+    };
+    for invariant in &scenario.expect.hold {
+        let verdict = verdict(*invariant);
+        checks.push(ExpectationCheck {
+            expectation: format!("{invariant} holds"),
+            ok: verdict.held,
+            detail: violation_detail(verdict),
+        });
+    }
+    for invariant in &scenario.expect.violate {
+        let verdict = verdict(*invariant);
+        checks.push(ExpectationCheck {
+            expectation: format!("{invariant} is violated"),
+            ok: !verdict.held,
+            detail: if verdict.held {
+                "no violation seen".to_string()
+            } else {
+                violation_detail(verdict)
+            },
+        });
+    }
+    check_deploy_expectations(scenario, deploys, &mut checks);
+    check_output_expectations(scenario, deploys, &mut checks);
+    checks
+}
+
+fn violation_detail(verdict: &Verdict) -> String {
+    match &verdict.first_violation {
+        Some(violation) => format!(
+            "first violated at {}: {}",
+            SimTime::from_micros(violation.time_ms * 1_000),
+            violation.detail
+        ),
+        None => String::new(),
+    }
+}
+
+fn check_deploy_expectations(
+    scenario: &Scenario,
+    deploys: &[DeployResult],
+    checks: &mut Vec<ExpectationCheck>,
+) {
+    for (spec, result) in scenario.deploys.iter().zip(deploys) {
+        if let Some(expected) = spec.expect_outcome {
+            checks.push(ExpectationCheck {
+                expectation: format!("deploy {} {}", result.index, expected.as_str()),
+                ok: result.outcome == expected.as_str(),
+                detail: format!("outcome: {}", result.outcome),
+            });
+        }
+        if let Some(expected) = &spec.expect_error {
+            let error = result.error.clone().unwrap_or_default();
+            checks.push(ExpectationCheck {
+                expectation: format!("deploy {} error contains \"{expected}\"", result.index),
+                ok: error.contains(expected.as_str()),
+                detail: format!("error: {}", if error.is_empty() { "none" } else { &error }),
+            });
+        }
+    }
+    if let Some(expected) = scenario.expect.exit_status {
+        let actual = deploys.last().and_then(|deploy| deploy.exit_status);
+        checks.push(ExpectationCheck {
+            expectation: format!("flyctl exits with status {expected}"),
+            ok: actual == Some(expected),
+            detail: match actual {
+                Some(status) => format!("exit status {status}"),
+                None => "the last deploy never exited".to_string(),
+            },
+        });
+    }
+}
+
+/// `output_contains`: each expected text is a substring of some output line, in order.
+fn check_output_expectations(
+    scenario: &Scenario,
+    deploys: &[DeployResult],
+    checks: &mut Vec<ExpectationCheck>,
+) {
+    let lines: Vec<&str> = deploys
+        .iter()
+        .flat_map(|deploy| deploy.output.iter().map(|(_, line)| line.as_str()))
+        .collect();
+    let mut position = 0;
+    for expected in &scenario.expect.output_contains {
+        let found = lines[position..]
+            .iter()
+            .position(|line| line.contains(expected.as_str()));
+        if let Some(offset) = found {
+            position += offset + 1;
+        }
+        checks.push(ExpectationCheck {
+            expectation: format!("output contains \"{expected}\""),
+            ok: found.is_some(),
+            detail: if found.is_some() {
+                String::new()
+            } else {
+                "not found (in order) in the deploy output".to_string()
+            },
+        });
+    }
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunResult {
+    pub scenario: String,
+    pub path: String,
+    pub seed: u64,
+    #[serde(serialize_with = "serialize_fingerprint")]
+    pub fingerprint: Fingerprint,
+    pub events: u64,
+    pub steps: u64,
+    pub end_time_ms: u64,
+    pub limit_hit: Option<String>,
+    pub deploys: Vec<DeployResult>,
+    pub verdicts: Vec<Verdict>,
+    pub metrics: Metrics,
+    pub expectations: Vec<ExpectationCheck>,
+    pub passed: bool,
+    #[serde(skip)]
+    pub trace: Vec<Record<Step>>,
+    #[serde(skip)]
+    pub machine_ids: Vec<String>,
+}
+
+fn serialize_fingerprint<S: serde::Serializer>(
+    fingerprint: &Fingerprint,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&fingerprint.to_string())
+}

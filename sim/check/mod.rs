@@ -1,8 +1,18 @@
-//! Invariant checkers and metrics. Checked incrementally as the run goes: each verdict names the
-//! first violating event and its virtual time.
+//! Invariant checkers and metrics. Checked incrementally as the run goes (counters updated by the
+//! platform at each step, never a scan of the fleet per event): each verdict names the first
+//! violating step, its index in the trace and its virtual time.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::deploy::DeployOutcome;
+use crate::engine::SimTime;
+use crate::platform::observe::{FailureReason, MachineIndex};
+use crate::platform::server::Mutation;
 
 /// The invariants, by their stable names (DESIGN.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,6 +45,33 @@ impl Invariant {
             Invariant::DeployTerminates => "deploy-terminates",
         }
     }
+
+    /// What the invariant promises, in one line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Invariant::NoMachineExplosion => "machines alive never exceed 2 × N",
+            Invariant::NeverAllDeleted => {
+                "once the app serves, some machine is always started, uncordoned and passing"
+            }
+            Invariant::NoDowntime => {
+                "no request fails and no proxy is left without a live routable machine"
+            }
+            Invariant::RollbackSparesBlue => {
+                "a deploy that destroys its greens never cordoned, stopped or destroyed a blue"
+            }
+            Invariant::SingleImageAtRest => {
+                "after a deploy reports success, every alive machine runs its image"
+            }
+            Invariant::DeployTerminates => "every deploy ends within its time bound",
+        }
+    }
+
+    fn index(self) -> usize {
+        Invariant::ALL
+            .iter()
+            .position(|invariant| *invariant == self)
+            .expect("every invariant is in ALL")
+    }
 }
 
 impl fmt::Display for Invariant {
@@ -55,4 +92,387 @@ impl FromStr for Invariant {
                 format!("unknown invariant `{text}` (known: {})", known.join(", "))
             })
     }
+}
+
+/// The first step that broke an invariant.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub time_ms: u64,
+    /// Index of the step in the trace.
+    pub step: u64,
+    pub detail: String,
+}
+
+/// An invariant's verdict for a run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    pub invariant: String,
+    pub held: bool,
+    pub first_violation: Option<Violation>,
+}
+
+/// The run's metrics.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    pub downtime_total_ms: u64,
+    pub downtime_windows: u32,
+    pub downtime_longest_ms: u64,
+    pub requests_total: u64,
+    pub requests_ok: u64,
+    pub requests_failed: u64,
+    /// Requests that needed a proxy retry or hold (they may still have succeeded).
+    pub requests_retried: u64,
+    pub failures_by_reason: BTreeMap<String, u64>,
+    pub latency_p50_ms: f64,
+    pub latency_p90_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    /// Per deploy, in order: how long it ran (None: it never started).
+    pub deploy_duration_ms: Vec<Option<u64>>,
+    pub machines_initial: u32,
+    pub machines_peak: u32,
+    pub machines_final: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct DeployTrack {
+    first_blue_mutation: Option<(SimTime, u64, String)>,
+    first_green_destroyed: Option<(SimTime, u64, String)>,
+    started: bool,
+    ended: bool,
+}
+
+/// The checkers of one run.
+pub struct Checkers {
+    violations: [Option<Violation>; 6],
+    initial_machines: u32,
+    alive: u32,
+    alive_peak: u32,
+    alive_by_image: BTreeMap<String, u32>,
+    routable: u32,
+    app_served: bool,
+    /// Per proxy: serving now, and whether it ever served.
+    proxy_serving: Vec<(bool, bool)>,
+    proxies_down: u32,
+    downtime_since: Option<SimTime>,
+    downtime_total: Duration,
+    downtime_windows: u32,
+    downtime_longest: Duration,
+    requests_ok: u64,
+    requests_retried: u64,
+    failures: BTreeMap<FailureReason, u64>,
+    latency_micros: Histogram<u64>,
+    deploys: Vec<DeployTrack>,
+    deploy_durations: Vec<Option<Duration>>,
+    deploy_started_at: Vec<Option<SimTime>>,
+}
+
+impl Checkers {
+    pub fn new(initial_machines: u32, proxies: usize, deploys: usize) -> Checkers {
+        Checkers {
+            violations: Default::default(),
+            initial_machines,
+            alive: 0,
+            alive_peak: 0,
+            alive_by_image: BTreeMap::new(),
+            routable: 0,
+            app_served: false,
+            proxy_serving: vec![(false, false); proxies],
+            proxies_down: 0,
+            downtime_since: None,
+            downtime_total: Duration::ZERO,
+            downtime_windows: 0,
+            downtime_longest: Duration::ZERO,
+            requests_ok: 0,
+            requests_retried: 0,
+            failures: BTreeMap::new(),
+            latency_micros: Histogram::new(3).expect("3 significant figures is valid"),
+            deploys: vec![DeployTrack::default(); deploys],
+            deploy_durations: vec![None; deploys],
+            deploy_started_at: vec![None; deploys],
+        }
+    }
+
+    fn violate(&mut self, invariant: Invariant, now: SimTime, step: u64, detail: String) {
+        let slot = &mut self.violations[invariant.index()];
+        if slot.is_none() {
+            *slot = Some(Violation {
+                time_ms: now.as_millis(),
+                step,
+                detail,
+            });
+        }
+    }
+
+    pub fn machine_created(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        _machine: MachineIndex,
+        image: &str,
+        _by: Option<u32>,
+    ) {
+        self.alive += 1;
+        self.alive_peak = self.alive_peak.max(self.alive);
+        *self.alive_by_image.entry(image.to_string()).or_default() += 1;
+        let bound = 2 * self.initial_machines;
+        if self.alive > bound {
+            let detail = format!("{} machines alive, more than 2 × N = {bound}", self.alive);
+            self.violate(Invariant::NoMachineExplosion, now, step, detail);
+        }
+    }
+
+    pub fn machine_gone(&mut self, _now: SimTime, _step: u64, _machine: MachineIndex, image: &str) {
+        assert!(self.alive > 0, "a machine went away that was never alive");
+        self.alive -= 1;
+        let count = self
+            .alive_by_image
+            .get_mut(image)
+            .expect("every alive machine's image is counted");
+        *count -= 1;
+        if *count == 0 {
+            self.alive_by_image.remove(image);
+        }
+    }
+
+    pub fn machine_image_changed(
+        &mut self,
+        _now: SimTime,
+        _step: u64,
+        _machine: MachineIndex,
+        old: &str,
+        new: &str,
+    ) {
+        if let Some(count) = self.alive_by_image.get_mut(old) {
+            *count -= 1;
+            if *count == 0 {
+                self.alive_by_image.remove(old);
+            }
+        }
+        *self.alive_by_image.entry(new.to_string()).or_default() += 1;
+    }
+
+    pub fn platform_routable(&mut self, now: SimTime, step: u64, routable: bool) {
+        if routable {
+            self.routable += 1;
+            self.app_served = true;
+            return;
+        }
+        assert!(self.routable > 0);
+        self.routable -= 1;
+        if self.routable == 0 && self.app_served {
+            let detail = "no machine is started, uncordoned and passing".to_string();
+            self.violate(Invariant::NeverAllDeleted, now, step, detail);
+        }
+    }
+
+    pub fn proxy_serving(&mut self, now: SimTime, step: u64, proxy: u32, serving: bool) {
+        let (current, ever) = &mut self.proxy_serving[proxy as usize];
+        *current = serving;
+        if serving {
+            let counted = *ever;
+            *ever = true;
+            if counted {
+                self.proxies_down -= 1;
+                if self.proxies_down == 0 {
+                    self.close_downtime(now);
+                }
+            }
+            return;
+        }
+        assert!(*ever, "a proxy stopped serving before it served");
+        self.proxies_down += 1;
+        if self.proxies_down == 1 {
+            self.downtime_since = Some(now);
+            self.downtime_windows += 1;
+            let detail = format!("proxy {proxy} has no live routable machine");
+            self.violate(Invariant::NoDowntime, now, step, detail);
+        }
+    }
+
+    fn close_downtime(&mut self, now: SimTime) {
+        if let Some(since) = self.downtime_since.take() {
+            let window = now - since;
+            self.downtime_total += window;
+            self.downtime_longest = self.downtime_longest.max(window);
+        }
+    }
+
+    pub fn request_done(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        proxy: u32,
+        failure: Option<FailureReason>,
+        latency: Duration,
+        retried: bool,
+    ) {
+        if retried {
+            self.requests_retried += 1;
+        }
+        match failure {
+            None => {
+                self.requests_ok += 1;
+                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+                self.latency_micros.saturating_record(micros);
+            }
+            Some(reason) => {
+                *self.failures.entry(reason).or_default() += 1;
+                let detail = format!("a request at proxy {proxy} failed: {}", reason.as_str());
+                self.violate(Invariant::NoDowntime, now, step, detail);
+            }
+        }
+    }
+
+    pub fn deploy_started(&mut self, now: SimTime, _step: u64, deploy: u32) {
+        self.deploys[deploy as usize].started = true;
+        self.deploy_started_at[deploy as usize] = Some(now);
+    }
+
+    /// A deployer's mutation: a blue is any machine it did not launch itself.
+    pub fn deploy_mutation(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        machine: MachineIndex,
+        created_by: Option<u32>,
+        mutation: Mutation,
+    ) {
+        let own_green = created_by == Some(deploy);
+        let track = &mut self.deploys[deploy as usize];
+        let event = (now, step, format!("machine #{machine}"));
+        match mutation {
+            Mutation::Cordon | Mutation::Stop | Mutation::Destroy if !own_green => {
+                track.first_blue_mutation.get_or_insert(event);
+            }
+            Mutation::Destroy => {
+                track.first_green_destroyed.get_or_insert(event);
+            }
+            _ => {}
+        }
+        let track = &self.deploys[deploy as usize];
+        if let (Some(blue), Some(green)) = (&track.first_blue_mutation, &track.first_green_destroyed)
+        {
+            let detail = format!(
+                "deploy {deploy} destroyed its green {} after touching blue {} at {}",
+                green.2, blue.1, blue.0
+            );
+            self.violate(Invariant::RollbackSparesBlue, now, step, detail);
+        }
+    }
+
+    pub fn deploy_finished(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        outcome: DeployOutcome,
+        image: &str,
+    ) {
+        self.end_deploy(now, deploy);
+        if outcome != DeployOutcome::Succeeded {
+            return;
+        }
+        let others: Vec<String> = self
+            .alive_by_image
+            .iter()
+            .filter(|(other, _)| other.as_str() != image)
+            .map(|(other, count)| format!("{other} ({count})"))
+            .collect();
+        if !others.is_empty() {
+            let detail = format!(
+                "deploy {deploy} succeeded but alive machines run other images: {}",
+                others.join(", ")
+            );
+            self.violate(Invariant::SingleImageAtRest, now, step, detail);
+        }
+    }
+
+    pub fn deploy_timed_out(&mut self, now: SimTime, step: u64, deploy: u32) {
+        self.end_deploy(now, deploy);
+        let detail = format!("deploy {deploy} did not end within its time bound");
+        self.violate(Invariant::DeployTerminates, now, step, detail);
+    }
+
+    pub fn deploy_killed(&mut self, now: SimTime, deploy: u32) {
+        self.end_deploy(now, deploy);
+    }
+
+    fn end_deploy(&mut self, now: SimTime, deploy: u32) {
+        self.deploys[deploy as usize].ended = true;
+        if let Some(started) = self.deploy_started_at[deploy as usize] {
+            self.deploy_durations[deploy as usize] = Some(now - started);
+        }
+    }
+
+    /// Closes open windows and checks what only the end can tell (a deploy that never ended).
+    pub fn finish(&mut self, now: SimTime, step: u64) -> (Vec<Verdict>, Metrics) {
+        self.close_downtime(now);
+        for deploy in 0..self.deploys.len() {
+            let track = &self.deploys[deploy];
+            if track.started && !track.ended {
+                let detail = format!("deploy {deploy} never ended (the run went quiet)");
+                self.violate(Invariant::DeployTerminates, now, step, detail);
+            }
+        }
+        let verdicts = Invariant::ALL
+            .iter()
+            .map(|invariant| {
+                let violation = self.violations[invariant.index()].clone();
+                Verdict {
+                    invariant: invariant.as_str().to_string(),
+                    held: violation.is_none(),
+                    first_violation: violation,
+                }
+            })
+            .collect();
+        (verdicts, self.metrics())
+    }
+
+    fn metrics(&self) -> Metrics {
+        let failed: u64 = self.failures.values().sum();
+        let percentile = |quantile: f64| {
+            if self.latency_micros.is_empty() {
+                0.0
+            } else {
+                self.latency_micros.value_at_quantile(quantile) as f64 / 1_000.0
+            }
+        };
+        Metrics {
+            downtime_total_ms: millis(self.downtime_total),
+            downtime_windows: self.downtime_windows,
+            downtime_longest_ms: millis(self.downtime_longest),
+            requests_total: self.requests_ok + failed,
+            requests_ok: self.requests_ok,
+            requests_failed: failed,
+            requests_retried: self.requests_retried,
+            failures_by_reason: self
+                .failures
+                .iter()
+                .map(|(reason, count)| (reason.as_str().to_string(), *count))
+                .collect(),
+            latency_p50_ms: percentile(0.5),
+            latency_p90_ms: percentile(0.9),
+            latency_p99_ms: percentile(0.99),
+            latency_max_ms: if self.latency_micros.is_empty() {
+                0.0
+            } else {
+                self.latency_micros.max() as f64 / 1_000.0
+            },
+            deploy_duration_ms: self.deploy_durations.iter().map(|d| d.map(millis)).collect(),
+            machines_initial: self.initial_machines,
+            machines_peak: self.alive_peak,
+            machines_final: self.alive,
+        }
+    }
+
+    /// The latency histogram of successful requests, in microseconds.
+    pub fn latency_histogram(&self) -> &Histogram<u64> {
+        &self.latency_micros
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -59,6 +59,10 @@ impl<S: Encode> Trace<S> {
         Fingerprint(self.hasher.finish())
     }
 
+    pub fn into_records(self) -> Vec<Record<S>> {
+        self.records
+    }
+
     pub fn records(&self) -> &[Record<S>] {
         &self.records
     }

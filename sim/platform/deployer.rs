@@ -1,0 +1,80 @@
+//! The harness side of a deploy: its start, output, markers, end, kill and time bound.
+
+use std::time::Duration;
+
+use crate::api::Marker;
+use crate::deploy::DeployReport;
+use crate::platform::observe::{DeployStep, Step};
+use crate::platform::{Event, World};
+use crate::scenario::DeploySpec;
+
+/// `deploy-terminates`' bound when the scenario gives none: three wait phases (start, health,
+/// stop) of one wait timeout each, plus six minutes for the rest — lease acquisition (≤ 1 min of
+/// retries), the two 10 s sleeps, launch/uncordon/teardown retries and API latency.
+pub fn derived_time_bound(spec: &DeploySpec) -> Duration {
+    spec.wait_timeout.saturating_mul(3) + Duration::from_secs(6 * 60)
+}
+
+impl World {
+    pub fn deploy_started(&mut self, deploy: u32) {
+        let now = self.now();
+        self.deploys[deploy as usize].started_at = Some(now);
+        self.record(Step::Deploy {
+            deploy,
+            step: DeployStep::Started,
+        });
+        let spec = &self.scenario.deploys[deploy as usize];
+        let bound = self
+            .scenario
+            .run
+            .deploy_time_bound
+            .unwrap_or_else(|| derived_time_bound(spec));
+        let step_index = self.trace.count() - 1;
+        self.checks.deploy_started(now, step_index, deploy);
+        self.schedule_after(bound, Event::DeployDeadline { deploy });
+    }
+
+    pub fn deploy_output(&mut self, deploy: u32, line: &str) {
+        let now = self.now();
+        self.deploys[deploy as usize]
+            .output
+            .push((now, line.to_string()));
+        self.record(Step::Output {
+            deploy,
+            line: line.to_string(),
+        });
+    }
+
+    pub fn deploy_marker(&mut self, deploy: u32, marker: Marker) {
+        let step = match marker {
+            Marker::PhaseStarted(phase) => DeployStep::Phase(phase),
+            Marker::GreenRecorded(id) => match self.machine_ids.get(&id.0) {
+                Some(machine) => DeployStep::GreenRecorded(*machine),
+                None => return,
+            },
+            Marker::PointOfNoReturn => DeployStep::PointOfNoReturn,
+            Marker::RollbackStarted => DeployStep::RollbackStarted,
+            Marker::RollbackFinished { ok } => DeployStep::RollbackFinished { ok },
+        };
+        self.record(Step::Deploy { deploy, step });
+    }
+
+    pub fn deploy_finished(&mut self, deploy: u32, report: DeployReport) {
+        if self.deploys[deploy as usize].ended_at.is_some() {
+            return; // timed out and killed already
+        }
+        let now = self.now();
+        let outcome = report.outcome;
+        self.deploys[deploy as usize].ended_at = Some(now);
+        self.deploys[deploy as usize].report = Some(report);
+        self.record(Step::Deploy {
+            deploy,
+            step: DeployStep::Finished(outcome),
+        });
+        let image = self.scenario.deploys[deploy as usize].image.clone();
+        let step_index = self.trace.count() - 1;
+        self.checks
+            .deploy_finished(now, step_index, deploy, outcome, &image);
+        self.deploy_ended(deploy);
+    }
+}

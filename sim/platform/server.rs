@@ -1,0 +1,592 @@
+//! The Machines API, server side (reference §10). A call arrives after a sampled latency, is
+//! applied to the platform at that instant (or parked, for `wait`), and its reply travels back
+//! with another sampled latency.
+
+use std::task::Waker;
+use std::time::Duration;
+
+use crate::api::{
+    ApiError, ApiResult, LaunchInput, Lease, Machine, MachineId, MachineState, WaitState,
+    METADATA_PLATFORM_VERSION,
+};
+use crate::platform::machines::{LeaseRecord, NewMachine};
+use crate::platform::observe::{LeaseStep, MachineIndex, Step};
+use crate::platform::{Event, World};
+use crate::scenario::Operation;
+
+/// A call's arguments.
+#[derive(Clone, Debug)]
+pub enum CallRequest {
+    List,
+    Get(MachineId),
+    Launch(Box<LaunchInput>),
+    Wait {
+        id: MachineId,
+        state: WaitState,
+        timeout: Duration,
+    },
+    AcquireLease {
+        id: MachineId,
+        ttl: Duration,
+    },
+    RefreshLease {
+        id: MachineId,
+        ttl: Duration,
+        nonce: String,
+    },
+    ReleaseLease {
+        id: MachineId,
+        nonce: String,
+    },
+    Cordon {
+        id: MachineId,
+        nonce: Option<String>,
+    },
+    Uncordon {
+        id: MachineId,
+        nonce: Option<String>,
+    },
+    Stop {
+        id: MachineId,
+        nonce: Option<String>,
+    },
+    Destroy {
+        id: MachineId,
+        kill: bool,
+        nonce: Option<String>,
+    },
+    SetMetadata {
+        id: MachineId,
+        key: String,
+        value: String,
+    },
+    Update {
+        id: MachineId,
+        input: Box<LaunchInput>,
+        nonce: Option<String>,
+    },
+    CanPerformBluegreen,
+}
+
+impl CallRequest {
+    pub fn operation(&self) -> Operation {
+        match self {
+            CallRequest::List => Operation::List,
+            CallRequest::Get(_) => Operation::Get,
+            CallRequest::Launch(_) => Operation::Launch,
+            CallRequest::Wait { .. } => Operation::Wait,
+            CallRequest::AcquireLease { .. } => Operation::AcquireLease,
+            CallRequest::RefreshLease { .. } => Operation::RefreshLease,
+            CallRequest::ReleaseLease { .. } => Operation::ReleaseLease,
+            CallRequest::Cordon { .. } => Operation::Cordon,
+            CallRequest::Uncordon { .. } => Operation::Uncordon,
+            CallRequest::Stop { .. } => Operation::Stop,
+            CallRequest::Destroy { .. } => Operation::Destroy,
+            CallRequest::SetMetadata { .. } => Operation::SetMetadata,
+            CallRequest::Update { .. } => Operation::Update,
+            CallRequest::CanPerformBluegreen => Operation::CanPerformBluegreen,
+        }
+    }
+
+    fn machine_id(&self) -> Option<&MachineId> {
+        match self {
+            CallRequest::List | CallRequest::Launch(_) | CallRequest::CanPerformBluegreen => None,
+            CallRequest::Get(id)
+            | CallRequest::Wait { id, .. }
+            | CallRequest::AcquireLease { id, .. }
+            | CallRequest::RefreshLease { id, .. }
+            | CallRequest::ReleaseLease { id, .. }
+            | CallRequest::Cordon { id, .. }
+            | CallRequest::Uncordon { id, .. }
+            | CallRequest::Stop { id, .. }
+            | CallRequest::Destroy { id, .. }
+            | CallRequest::SetMetadata { id, .. }
+            | CallRequest::Update { id, .. } => Some(id),
+        }
+    }
+}
+
+/// A call's successful result.
+#[derive(Clone, Debug)]
+pub enum CallReply {
+    Unit,
+    Machine(Box<Machine>),
+    Machines(Vec<Machine>),
+    Lease(Lease),
+    Bool(bool),
+}
+
+/// A call in flight.
+#[derive(Debug)]
+pub struct PendingCall {
+    pub client: u32,
+    pub operation: Operation,
+    pub request: Option<CallRequest>,
+    pub reply: Option<ApiResult<CallReply>>,
+    pub delivered: bool,
+    pub waker: Option<Waker>,
+    /// For a parked `wait`: the state it waits for.
+    pub waiting_for: Option<(MachineIndex, MachineState)>,
+}
+
+impl World {
+    /// A client sends a call; it reaches the server after a sampled latency.
+    pub fn submit_call(&mut self, client: u32, request: CallRequest) -> u32 {
+        let operation = request.operation();
+        let machine = request
+            .machine_id()
+            .and_then(|id| self.machine_ids.get(&id.0).copied());
+        let call = u32::try_from(self.calls.len()).expect("calls fit in u32");
+        self.calls.push(PendingCall {
+            client,
+            operation,
+            request: Some(request),
+            reply: None,
+            delivered: false,
+            waker: None,
+            waiting_for: None,
+        });
+        self.record(Step::ApiCall {
+            call,
+            client,
+            operation,
+            machine,
+        });
+        let latency = self.api_latency(operation);
+        self.schedule_after(latency, Event::CallArrives(call));
+        call
+    }
+
+    fn api_latency(&mut self, operation: Operation) -> Duration {
+        let api = &self.scenario.api;
+        let distribution = api
+            .operation_latency
+            .get(&operation)
+            .unwrap_or(&api.latency)
+            .clone();
+        self.streams.api.sample(&distribution)
+    }
+
+    /// The server applies the call now (or parks it, for `wait`).
+    pub fn call_arrives(&mut self, call: u32) {
+        let request = self.calls[call as usize]
+            .request
+            .take()
+            .expect("a call arrives once");
+        let client = self.calls[call as usize].client;
+        if let Some(error) = self.injected_api_error(request.operation()) {
+            self.reply(call, Err(error));
+            return;
+        }
+        match self.apply(call, client, request) {
+            Some(result) => self.reply(call, result),
+            None => {} // parked: a wait that will be resolved or expire
+        }
+    }
+
+    fn reply(&mut self, call: u32, result: ApiResult<CallReply>) {
+        let operation = self.calls[call as usize].operation;
+        self.calls[call as usize].reply = Some(result);
+        let latency = self.api_latency(operation);
+        self.schedule_after(latency, Event::CallReplies(call));
+    }
+
+    /// The reply reaches the client: wake the task awaiting it.
+    pub fn call_replies(&mut self, call: u32) {
+        let pending = &mut self.calls[call as usize];
+        pending.delivered = true;
+        let status = match &pending.reply {
+            Some(Ok(_)) => 0,
+            Some(Err(error)) => error.status.unwrap_or(599),
+            None => unreachable!("a reply is scheduled only once the result is known"),
+        };
+        if let Some(waker) = pending.waker.take() {
+            waker.wake();
+        }
+        self.record(Step::ApiReply { call, status });
+    }
+
+    fn apply(
+        &mut self,
+        call: u32,
+        client: u32,
+        request: CallRequest,
+    ) -> Option<ApiResult<CallReply>> {
+        let result = match request {
+            CallRequest::List => Ok(CallReply::Machines(self.list_machines())),
+            CallRequest::Get(id) => self.find(&id).map(|machine| {
+                let region = self.region_name(machine);
+                CallReply::Machine(Box::new(self.machines[machine as usize].to_api(&region)))
+            }),
+            CallRequest::Launch(input) => self.launch(client, *input),
+            CallRequest::Wait { id, state, timeout } => {
+                return self.wait(call, &id, state, timeout);
+            }
+            CallRequest::AcquireLease { id, ttl } => self.acquire_lease(client, &id, ttl),
+            CallRequest::RefreshLease { id, ttl, nonce } => {
+                self.refresh_lease(client, &id, ttl, &nonce)
+            }
+            CallRequest::ReleaseLease { id, nonce } => self.release_lease(client, &id, &nonce),
+            CallRequest::Cordon { id, nonce } => self.cordon(client, &id, nonce.as_deref(), true),
+            CallRequest::Uncordon { id, nonce } => {
+                self.cordon(client, &id, nonce.as_deref(), false)
+            }
+            CallRequest::Stop { id, nonce } => self.stop(client, &id, nonce.as_deref()),
+            CallRequest::Destroy { id, kill, nonce } => {
+                self.destroy(client, &id, kill, nonce.as_deref())
+            }
+            CallRequest::SetMetadata { id, key, value } => self.set_metadata(&id, key, value),
+            CallRequest::Update { id, input, nonce } => {
+                self.update(client, &id, *input, nonce.as_deref())
+            }
+            CallRequest::CanPerformBluegreen => Ok(CallReply::Bool(true)),
+        };
+        Some(result)
+    }
+
+    pub fn region_name(&self, machine: MachineIndex) -> String {
+        self.regions[self.machines[machine as usize].region as usize].clone()
+    }
+
+    /// A machine the API knows: 404 when unknown or destroyed.
+    fn find(&self, id: &MachineId) -> ApiResult<MachineIndex> {
+        match self.machine_ids.get(&id.0) {
+            Some(machine) if self.machines[*machine as usize].state != MachineState::Destroyed => {
+                Ok(*machine)
+            }
+            _ => Err(ApiError::not_found(format!("machine not found: {id}"))),
+        }
+    }
+
+    /// Every machine `list` can see: not destroyed, and past the read-after-write lag (§7.5).
+    fn list_machines(&self) -> Vec<Machine> {
+        let now = self.now();
+        self.machines
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| record.state != MachineState::Destroyed)
+            .filter(|(_, record)| record.listed_from <= now)
+            .map(|(index, record)| record.to_api(&self.region_name(index as MachineIndex)))
+            .collect()
+    }
+
+    fn launch(&mut self, client: u32, input: LaunchInput) -> ApiResult<CallReply> {
+        let Some(region) = self.region_index(&input.region) else {
+            return Err(ApiError::status(
+                400,
+                format!("invalid region `{}`", input.region),
+            ));
+        };
+        let mut config = input.config;
+        config
+            .metadata
+            .entry(METADATA_PLATFORM_VERSION.to_string())
+            .or_insert_with(|| "v2".to_string());
+        let Some(machine) = self.create_machine(NewMachine {
+            region,
+            config,
+            state: MachineState::Created,
+            cordoned: input.skip_service_registration,
+            created_by: Some(client),
+        }) else {
+            return Err(ApiError::status(
+                422,
+                "could not reserve resource for machine: machine limit reached",
+            ));
+        };
+        self.deploys[client as usize].launched.push(machine);
+        if input.skip_launch {
+            // Inferred: a machine created with skip_launch sits stopped until started.
+            self.set_state(machine, MachineState::Stopped);
+        } else {
+            self.start_machine(machine);
+        }
+        let region = self.region_name(machine);
+        let mut reply = self.machines[machine as usize].to_api(&region);
+        // The launch response reports the machine as created, whatever happens next.
+        reply.state = MachineState::Created;
+        Ok(CallReply::Machine(Box::new(reply)))
+    }
+
+    fn wait(
+        &mut self,
+        call: u32,
+        id: &MachineId,
+        state: WaitState,
+        timeout: Duration,
+    ) -> Option<ApiResult<CallReply>> {
+        let wanted = state.as_machine_state();
+        let machine = match self.machine_ids.get(&id.0) {
+            Some(machine) => *machine,
+            None => return Some(Err(ApiError::not_found(format!("machine not found: {id}")))),
+        };
+        let current = self.machines[machine as usize].state;
+        if current == wanted {
+            return Some(Ok(CallReply::Unit));
+        }
+        if current == MachineState::Destroyed {
+            return Some(Err(ApiError::not_found(format!("machine not found: {id}"))));
+        }
+        let timeout = timeout.min(self.scenario.api.wait_timeout_max);
+        self.calls[call as usize].waiting_for = Some((machine, wanted));
+        self.machines[machine as usize].waiters.push(call);
+        self.schedule_after(timeout, Event::WaitExpires(call));
+        None
+    }
+
+    /// A machine changed state: answer the `wait` calls it satisfies.
+    pub fn resolve_waiters(&mut self, machine: MachineIndex) {
+        if self.machines[machine as usize].waiters.is_empty() {
+            return;
+        }
+        let state = self.machines[machine as usize].state;
+        let waiters = std::mem::take(&mut self.machines[machine as usize].waiters);
+        let mut still_waiting = Vec::new();
+        for call in waiters {
+            let wanted = self.calls[call as usize].waiting_for.map(|(_, wanted)| wanted);
+            if wanted == Some(state) {
+                self.calls[call as usize].waiting_for = None;
+                self.reply(call, Ok(CallReply::Unit));
+            } else if state == MachineState::Destroyed {
+                self.calls[call as usize].waiting_for = None;
+                let error = ApiError::not_found("machine not found");
+                self.reply(call, Err(error));
+            } else {
+                still_waiting.push(call);
+            }
+        }
+        self.machines[machine as usize].waiters = still_waiting;
+    }
+
+    /// A parked `wait` reached its server timeout: 408.
+    pub fn wait_expires(&mut self, call: u32) {
+        let Some((machine, _)) = self.calls[call as usize].waiting_for.take() else {
+            return; // answered already
+        };
+        self.machines[machine as usize]
+            .waiters
+            .retain(|waiter| *waiter != call);
+        let error = ApiError::status(408, "deadline exceeded waiting for machine state");
+        self.reply(call, Err(error));
+    }
+
+    fn active_lease(&self, machine: MachineIndex) -> Option<&LeaseRecord> {
+        let now = self.now();
+        self.machines[machine as usize]
+            .lease
+            .as_ref()
+            .filter(|lease| lease.expires_at > now)
+    }
+
+    fn lease_reply(&self, machine: MachineIndex) -> CallReply {
+        let lease = self.machines[machine as usize]
+            .lease
+            .as_ref()
+            .expect("a lease was just written");
+        let expires_in = lease.expires_at.saturating_since(crate::engine::SimTime::ZERO);
+        CallReply::Lease(Lease {
+            nonce: lease.nonce.clone(),
+            expires_at_unix_seconds: self.epoch_unix_seconds
+                + i64::try_from(expires_in.as_secs()).unwrap_or(i64::MAX),
+            owner: lease.owner.clone(),
+            version: self.machines[machine as usize].instance_id.clone(),
+        })
+    }
+
+    fn acquire_lease(&mut self, client: u32, id: &MachineId, ttl: Duration) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        if let Some(lease) = self.active_lease(machine) {
+            let owner = lease.owner.clone();
+            self.record(Step::Lease {
+                machine,
+                client,
+                step: LeaseStep::Conflict,
+            });
+            return Err(ApiError::status(
+                409,
+                format!("lease currently held by {owner}"),
+            ));
+        }
+        let nonce = self.fresh_identifier();
+        let expires_at = self.now() + ttl;
+        self.machines[machine as usize].lease = Some(LeaseRecord {
+            nonce,
+            owner: client_name(client),
+            client: Some(client),
+            expires_at,
+        });
+        self.record(Step::Lease {
+            machine,
+            client,
+            step: LeaseStep::Acquired,
+        });
+        Ok(self.lease_reply(machine))
+    }
+
+    /// Inferred: refreshing a lease that expired fails (409); the nonce must match.
+    fn refresh_lease(
+        &mut self,
+        client: u32,
+        id: &MachineId,
+        ttl: Duration,
+        nonce: &str,
+    ) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        match self.active_lease(machine) {
+            Some(lease) if lease.nonce == nonce => {}
+            Some(lease) => {
+                let owner = lease.owner.clone();
+                return Err(ApiError::status(409, format!("lease currently held by {owner}")));
+            }
+            None => return Err(ApiError::status(409, "lease expired")),
+        }
+        let expires_at = self.now() + ttl;
+        if let Some(lease) = self.machines[machine as usize].lease.as_mut() {
+            lease.expires_at = expires_at;
+        }
+        self.record(Step::Lease {
+            machine,
+            client,
+            step: LeaseStep::Refreshed,
+        });
+        Ok(self.lease_reply(machine))
+    }
+
+    fn release_lease(&mut self, client: u32, id: &MachineId, nonce: &str) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        match self.active_lease(machine) {
+            Some(lease) if lease.nonce == nonce => {}
+            _ => return Err(ApiError::not_found("lease not found")),
+        }
+        self.machines[machine as usize].lease = None;
+        self.record(Step::Lease {
+            machine,
+            client,
+            step: LeaseStep::Released,
+        });
+        Ok(CallReply::Unit)
+    }
+
+    /// A mutation of a leased machine must carry the lease's nonce (reference §10); a machine
+    /// with no active lease accepts any (inferred).
+    fn check_nonce(&self, machine: MachineIndex, nonce: Option<&str>) -> ApiResult<()> {
+        match self.active_lease(machine) {
+            Some(lease) if Some(lease.nonce.as_str()) != nonce => Err(ApiError::status(
+                409,
+                format!("machine is leased by {}: lease nonce mismatch", lease.owner),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn cordon(
+        &mut self,
+        client: u32,
+        id: &MachineId,
+        nonce: Option<&str>,
+        cordoned: bool,
+    ) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        self.check_nonce(machine, nonce)?;
+        self.set_cordoned(machine, cordoned);
+        self.note_mutation(client, machine, if cordoned { Mutation::Cordon } else { Mutation::Uncordon });
+        Ok(CallReply::Unit)
+    }
+
+    fn stop(&mut self, client: u32, id: &MachineId, nonce: Option<&str>) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        self.check_nonce(machine, nonce)?;
+        self.stop_machine(machine);
+        self.note_mutation(client, machine, Mutation::Stop);
+        Ok(CallReply::Unit)
+    }
+
+    fn destroy(
+        &mut self,
+        client: u32,
+        id: &MachineId,
+        kill: bool,
+        nonce: Option<&str>,
+    ) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        self.check_nonce(machine, nonce)?;
+        let state = self.machines[machine as usize].state;
+        if !kill && matches!(state, MachineState::Started | MachineState::Starting) {
+            return Err(ApiError::status(
+                412,
+                "failed_precondition: machine still active, refusing to destroy",
+            ));
+        }
+        self.destroy_machine(machine);
+        self.note_mutation(client, machine, Mutation::Destroy);
+        Ok(CallReply::Unit)
+    }
+
+    fn set_metadata(&mut self, id: &MachineId, key: String, value: String) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        self.machines[machine as usize]
+            .config
+            .metadata
+            .insert(key, value);
+        Ok(CallReply::Unit)
+    }
+
+    /// In-place update: the machine reboots on the new config.
+    fn update(
+        &mut self,
+        client: u32,
+        id: &MachineId,
+        input: LaunchInput,
+        nonce: Option<&str>,
+    ) -> ApiResult<CallReply> {
+        let machine = self.find(id)?;
+        self.check_nonce(machine, nonce)?;
+        let record = &mut self.machines[machine as usize];
+        record.image_ref = crate::api::ImageRef::parse(&input.config.image);
+        let old_image = std::mem::replace(&mut record.config, input.config).image;
+        let new_image = record.config.image.clone();
+        let now = self.now();
+        let step_index = self.trace.count().saturating_sub(1);
+        self.checks
+            .machine_image_changed(now, step_index, machine, &old_image, &new_image);
+        self.crash_free_restart(machine, input.skip_launch);
+        self.note_mutation(client, machine, Mutation::Update);
+        let region = self.region_name(machine);
+        Ok(CallReply::Machine(Box::new(
+            self.machines[machine as usize].to_api(&region),
+        )))
+    }
+
+    /// Reboot for an update: the old process stops, the new one boots unless skip_launch.
+    fn crash_free_restart(&mut self, machine: MachineIndex, skip_launch: bool) {
+        self.stop_process_now(machine);
+        if skip_launch {
+            self.set_state(machine, MachineState::Stopped);
+        } else {
+            self.start_machine(machine);
+        }
+    }
+
+    fn note_mutation(&mut self, client: u32, machine: MachineIndex, mutation: Mutation) {
+        let now = self.now();
+        let step_index = self.trace.count().saturating_sub(1);
+        let created_by = self.machines[machine as usize].created_by;
+        self.checks
+            .deploy_mutation(now, step_index, client, machine, created_by, mutation);
+    }
+}
+
+/// A deployer's mutation of a machine, for the checkers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    Cordon,
+    Uncordon,
+    Stop,
+    Destroy,
+    Update,
+}
+
+/// The lease owner name of a deployer.
+pub fn client_name(client: u32) -> String {
+    format!("deployer-{client}@fleetsim")
+}

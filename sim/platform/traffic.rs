@@ -1,0 +1,178 @@
+//! Open-loop traffic: Poisson arrivals at each region's proxy. The proxy picks a machine it
+//! believes routable; a refused connection (the machine is really gone) is retried on another
+//! machine; with no candidate at all the proxy holds the request until its view changes or the
+//! hold timeout ends. Open loop: arrivals do not slow down when the app is down.
+
+use std::time::Duration;
+
+use crate::engine::SimTime;
+use crate::platform::observe::{FailureReason, MachineIndex, Step};
+use crate::platform::{Event, World};
+
+/// One request's progress.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    pub proxy: u32,
+    pub arrived_at: SimTime,
+    /// Refused connection attempts so far.
+    pub refusals: u32,
+    /// When the proxy gives up holding it (set the first time it is held).
+    pub hold_deadline: Option<SimTime>,
+    pub done: bool,
+}
+
+/// Traffic state.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    pub running: bool,
+    pub requests: Vec<RequestRecord>,
+    /// Mean time between arrivals, per proxy (None: no traffic there).
+    pub interarrival_mean: Vec<Option<Duration>>,
+    pub requests_max: usize,
+}
+
+impl Traffic {
+    pub fn new(proxy_count: usize, requests_max: usize) -> Traffic {
+        Traffic {
+            running: true,
+            requests: Vec::new(),
+            interarrival_mean: vec![None; proxy_count],
+            requests_max,
+        }
+    }
+}
+
+impl World {
+    /// Schedules the first arrival at every proxy with traffic.
+    pub fn start_traffic(&mut self) {
+        for proxy in 0..self.proxies.len() as u32 {
+            self.schedule_next_arrival(proxy);
+        }
+    }
+
+    fn schedule_next_arrival(&mut self, proxy: u32) {
+        let Some(mean) = self.traffic.interarrival_mean[proxy as usize] else {
+            return;
+        };
+        let gap = self.streams.traffic.exponential(mean);
+        self.schedule_after(gap, Event::RequestArrives { proxy });
+    }
+
+    pub fn request_arrives(&mut self, proxy: u32) {
+        if !self.traffic.running {
+            return;
+        }
+        if self.traffic.requests.len() >= self.traffic.requests_max {
+            self.limit_hit
+                .get_or_insert(crate::platform::LimitHit::Events {
+                    limit: self.traffic.requests_max as u64,
+                });
+            return;
+        }
+        let request = u32::try_from(self.traffic.requests.len()).expect("requests fit in u32");
+        self.traffic.requests.push(RequestRecord {
+            proxy,
+            arrived_at: self.now(),
+            refusals: 0,
+            hold_deadline: None,
+            done: false,
+        });
+        self.record(Step::RequestArrived { request, proxy });
+        self.request_attempt(request);
+        self.schedule_next_arrival(proxy);
+    }
+
+    /// The proxy tries to route the request.
+    pub fn request_attempt(&mut self, request: u32) {
+        let record = &self.traffic.requests[request as usize];
+        if record.done {
+            return;
+        }
+        let proxy = record.proxy;
+        match self.pick_machine(proxy) {
+            None => self.hold_request(request),
+            Some(machine) if self.machines[machine as usize].accepting => {
+                self.route_request(request, machine)
+            }
+            Some(machine) => self.refuse_request(request, machine),
+        }
+    }
+
+    fn route_request(&mut self, request: u32, machine: MachineIndex) {
+        self.record(Step::RequestRouted { request, machine });
+        let service_time = self.scenario.traffic.service_time.clone();
+        let service = self.streams.traffic.sample(&service_time);
+        let incarnation = self.machines[machine as usize].incarnation;
+        self.schedule_after(
+            service,
+            Event::RequestServed {
+                request,
+                machine,
+                incarnation,
+            },
+        );
+    }
+
+    fn refuse_request(&mut self, request: u32, machine: MachineIndex) {
+        self.record(Step::RequestRefused { request, machine });
+        let record = &mut self.traffic.requests[request as usize];
+        record.refusals += 1;
+        if record.refusals > self.scenario.proxy.connect_retries {
+            self.finish_request(request, Some(FailureReason::ConnectionRefused));
+            return;
+        }
+        let delay = self.scenario.proxy.retry_delay;
+        self.schedule_after(delay, Event::RequestRetry { request });
+    }
+
+    fn hold_request(&mut self, request: u32) {
+        let now = self.now();
+        let hold_timeout = self.scenario.proxy.hold_timeout;
+        let record = &mut self.traffic.requests[request as usize];
+        let deadline = *record.hold_deadline.get_or_insert(now + hold_timeout);
+        if now >= deadline {
+            self.finish_request(request, Some(FailureReason::NoRoutableMachine));
+            return;
+        }
+        let proxy = record.proxy;
+        self.proxies[proxy as usize].held.push_back(request);
+        self.record(Step::RequestHeld { request });
+        self.schedule(deadline, Event::HoldExpires { request });
+    }
+
+    pub fn hold_expires(&mut self, request: u32) {
+        let record = &self.traffic.requests[request as usize];
+        if record.done {
+            return;
+        }
+        let proxy = record.proxy as usize;
+        let Some(position) = self.proxies[proxy].held.iter().position(|held| *held == request)
+        else {
+            return; // dispatched meanwhile; it is in flight or retrying
+        };
+        self.proxies[proxy].held.remove(position);
+        self.finish_request(request, Some(FailureReason::NoRoutableMachine));
+    }
+
+    pub fn request_served(&mut self, request: u32, machine: MachineIndex, incarnation: u32) {
+        // The failure of a request whose machine died is recorded here, at the end of its
+        // service time, rather than at the kill: at most one service time late.
+        let killed = self.machines[machine as usize].incarnation != incarnation;
+        let failure = killed.then_some(FailureReason::Killed);
+        self.finish_request(request, failure);
+    }
+
+    fn finish_request(&mut self, request: u32, failure: Option<FailureReason>) {
+        let now = self.now();
+        let record = &mut self.traffic.requests[request as usize];
+        assert!(!record.done, "request finished twice");
+        record.done = true;
+        let latency = now - record.arrived_at;
+        let retried = record.refusals > 0 || record.hold_deadline.is_some();
+        let proxy = record.proxy;
+        self.record(Step::RequestDone { request, failure });
+        let step_index = self.trace.count() - 1;
+        self.checks
+            .request_done(now, step_index, proxy, failure, latency, retried);
+    }
+}
