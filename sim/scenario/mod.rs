@@ -75,7 +75,10 @@ fn plain_types(message: &str) -> String {
     for (rust, toml) in [
         ("expected i64", "expected an integer"),
         ("expected u64", "expected a non-negative integer"),
-        ("expected u32", "expected a non-negative integer (at most 4294967295)"),
+        (
+            "expected u32",
+            "expected a non-negative integer (at most 4294967295)",
+        ),
         ("expected f64", "expected a number"),
     ] {
         if message.ends_with(rust) {

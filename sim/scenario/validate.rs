@@ -55,7 +55,9 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
 }
 
 fn total_count(fleet: &[FleetGroup]) -> u32 {
-    fleet.iter().fold(0u32, |sum, group| sum.saturating_add(group.count))
+    fleet
+        .iter()
+        .fold(0u32, |sum, group| sum.saturating_add(group.count))
 }
 
 fn app(src: &Source, raw: &RawApp) -> Checked<AppSpec> {
@@ -92,7 +94,11 @@ fn check(src: &Source, field: &str, raw: &RawCheck) -> Checked<CheckConfig> {
         name: non_empty(src, &format!("{field}.name"), &raw.name)?,
         kind,
         interval: optional_duration(src, &format!("{field}.interval"), raw.interval.as_ref())?,
-        grace_period: optional_duration(src, &format!("{field}.grace_period"), raw.grace_period.as_ref())?,
+        grace_period: optional_duration(
+            src,
+            &format!("{field}.grace_period"),
+            raw.grace_period.as_ref(),
+        )?,
         timeout: optional_duration(src, &format!("{field}.timeout"), raw.timeout.as_ref())?,
     })
 }
@@ -108,11 +114,36 @@ fn lognormal(median_ms: u64, p99_ms: u64, max_ms: u64) -> Distribution {
 fn machine(src: &Source, raw: Option<&RawMachine>) -> Checked<MachineBehaviour> {
     let pick = |get: fn(&RawMachine) -> Option<&SpannedDistribution>| raw.and_then(get);
     Ok(MachineBehaviour {
-        boot_time: distribution_or(src, "machine.boot_time", pick(|m| m.boot_time.as_ref()), lognormal(1_500, 4_000, 10_000))?,
-        app_ready_time: distribution_or(src, "machine.app_ready_time", pick(|m| m.app_ready_time.as_ref()), lognormal(2_000, 6_000, 15_000))?,
-        stop_time: distribution_or(src, "machine.stop_time", pick(|m| m.stop_time.as_ref()), lognormal(1_000, 3_000, 10_000))?,
-        kill_timeout: duration_or(src, "machine.kill_timeout", raw.and_then(|m| m.kill_timeout.as_ref()), Duration::from_secs(5))?,
-        destroy_time: distribution_or(src, "machine.destroy_time", pick(|m| m.destroy_time.as_ref()), Distribution::Constant(Duration::from_millis(500)))?,
+        boot_time: distribution_or(
+            src,
+            "machine.boot_time",
+            pick(|m| m.boot_time.as_ref()),
+            lognormal(1_500, 4_000, 10_000),
+        )?,
+        app_ready_time: distribution_or(
+            src,
+            "machine.app_ready_time",
+            pick(|m| m.app_ready_time.as_ref()),
+            lognormal(2_000, 6_000, 15_000),
+        )?,
+        stop_time: distribution_or(
+            src,
+            "machine.stop_time",
+            pick(|m| m.stop_time.as_ref()),
+            lognormal(1_000, 3_000, 10_000),
+        )?,
+        kill_timeout: duration_or(
+            src,
+            "machine.kill_timeout",
+            raw.and_then(|m| m.kill_timeout.as_ref()),
+            Duration::from_secs(5),
+        )?,
+        destroy_time: distribution_or(
+            src,
+            "machine.destroy_time",
+            pick(|m| m.destroy_time.as_ref()),
+            Distribution::Constant(Duration::from_millis(500)),
+        )?,
     })
 }
 
@@ -129,7 +160,12 @@ fn fleet(src: &Source, raw: &Spanned<Vec<RawFleet>>) -> Checked<Vec<FleetGroup>>
 }
 
 fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup> {
-    let count = integer_in(src, &format!("{field}.count"), &raw.count, 0..=MAX_GROUP_COUNT)?;
+    let count = integer_in(
+        src,
+        &format!("{field}.count"),
+        &raw.count,
+        0..=MAX_GROUP_COUNT,
+    )?;
     Ok(FleetGroup {
         region: region(src, &format!("{field}.region"), &raw.region)?,
         process_group: match raw.process_group.as_ref() {
@@ -137,9 +173,12 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
             None => "app".to_string(),
         },
         count: u32::try_from(count).unwrap_or(u32::MAX),
-        state: raw.state.as_ref().map_or(Ok(MachineState::Started), |text| {
-            initial_state(src, &format!("{field}.state"), text)
-        })?,
+        state: raw
+            .state
+            .as_ref()
+            .map_or(Ok(MachineState::Started), |text| {
+                initial_state(src, &format!("{field}.state"), text)
+            })?,
         image: raw
             .image
             .as_ref()
@@ -152,8 +191,15 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
 
 /// The states a machine may be in when the run starts.
 fn initial_state(src: &Source, field: &str, text: &Text) -> Checked<MachineState> {
-    let states = [MachineState::Started, MachineState::Stopped, MachineState::Suspended, MachineState::Created];
-    let found = states.into_iter().find(|state| state.as_str() == text.get_ref());
+    let states = [
+        MachineState::Started,
+        MachineState::Stopped,
+        MachineState::Suspended,
+        MachineState::Created,
+    ];
+    let found = states
+        .into_iter()
+        .find(|state| state.as_str() == text.get_ref());
     found.ok_or_else(|| {
         let message = format!(
             "unknown initial state `{}` (known: started, stopped, suspended, created)",
@@ -172,7 +218,11 @@ fn check_machine_limit(src: &Source, raw: &Spanned<Vec<RawFleet>>, limit: u32) -
             let message = format!(
                 "the initial fleet reaches {total} machines here, more than run.machine_limit ({limit})"
             );
-            return Err(src.error(&group.count.span(), format!("fleet[{index}].count"), message));
+            return Err(src.error(
+                &group.count.span(),
+                format!("fleet[{index}].count"),
+                message,
+            ));
         }
     }
     Ok(())
@@ -185,16 +235,30 @@ fn api(src: &Source, raw: Option<&RawApi>) -> Checked<ApiBehaviour> {
         let field = format!("api.operations.{}", name.get_ref());
         let Some(key) = Operation::from_name(name.get_ref()) else {
             let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
-            let message = format!("unknown operation `{}` (known: {})", name.get_ref(), known.join(", "));
+            let message = format!(
+                "unknown operation `{}` (known: {})",
+                name.get_ref(),
+                known.join(", ")
+            );
             return Err(src.error(&name.span(), field, message));
         };
         let latency = distribution(src, &format!("{field}.latency"), &operation.latency)?;
         operation_latency.insert(key, latency);
     }
     Ok(ApiBehaviour {
-        latency: distribution_or(src, "api.latency", raw.and_then(|api| api.latency.as_ref()), default_latency)?,
+        latency: distribution_or(
+            src,
+            "api.latency",
+            raw.and_then(|api| api.latency.as_ref()),
+            default_latency,
+        )?,
         operation_latency,
-        list_lag: duration_or(src, "api.list_lag", raw.and_then(|api| api.list_lag.as_ref()), Duration::from_millis(500))?,
+        list_lag: duration_or(
+            src,
+            "api.list_lag",
+            raw.and_then(|api| api.list_lag.as_ref()),
+            Duration::from_millis(500),
+        )?,
         wait_timeout_max: positive_duration_or(
             src,
             "api.wait_timeout_max",
@@ -223,8 +287,18 @@ fn proxy(
             lognormal(1_000, 5_000, 9_000),
         )?,
         connect_retries: raw.and_then(|proxy| proxy.connect_retries).unwrap_or(3),
-        retry_delay: duration_or(src, "proxy.retry_delay", raw.and_then(|proxy| proxy.retry_delay.as_ref()), Duration::from_millis(10))?,
-        hold_timeout: duration_or(src, "proxy.hold_timeout", raw.and_then(|proxy| proxy.hold_timeout.as_ref()), Duration::from_secs(5))?,
+        retry_delay: duration_or(
+            src,
+            "proxy.retry_delay",
+            raw.and_then(|proxy| proxy.retry_delay.as_ref()),
+            Duration::from_millis(10),
+        )?,
+        hold_timeout: duration_or(
+            src,
+            "proxy.hold_timeout",
+            raw.and_then(|proxy| proxy.hold_timeout.as_ref()),
+            Duration::from_secs(5),
+        )?,
     })
 }
 
@@ -245,9 +319,12 @@ fn proxy_regions(src: &Source, raw: &[Text]) -> Checked<Vec<String>> {
 /// Every region with machines or traffic, sorted and deduplicated.
 fn default_proxy_regions(fleet: &[FleetGroup], traffic: Option<&RawTraffic>) -> Vec<String> {
     let fleet_regions = fleet.iter().map(|group| group.region.clone());
-    let traffic_regions = traffic
-        .into_iter()
-        .flat_map(|traffic| traffic.regions.iter().map(|region| region.region.get_ref().clone()));
+    let traffic_regions = traffic.into_iter().flat_map(|traffic| {
+        traffic
+            .regions
+            .iter()
+            .map(|region| region.region.get_ref().clone())
+    });
     let mut regions: Vec<String> = fleet_regions.chain(traffic_regions).collect();
     regions.sort();
     regions.dedup();
@@ -256,10 +333,18 @@ fn default_proxy_regions(fleet: &[FleetGroup], traffic: Option<&RawTraffic>) -> 
 
 fn traffic(src: &Source, raw: Option<&RawTraffic>, proxies: &[String]) -> Checked<TrafficSpec> {
     let mut regions: Vec<RegionTraffic> = Vec::new();
-    for (index, entry) in raw.map(|traffic| traffic.regions.as_slice()).unwrap_or_default().iter().enumerate() {
+    for (index, entry) in raw
+        .map(|traffic| traffic.regions.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let field = format!("traffic.regions[{index}]");
         let region = region_traffic(src, &field, entry, proxies)?;
-        if regions.iter().any(|earlier| earlier.region == region.region) {
+        if regions
+            .iter()
+            .any(|earlier| earlier.region == region.region)
+        {
             let message = format!("duplicate traffic region `{}`", region.region);
             return Err(src.error(&entry.region.span(), format!("{field}.region"), message));
         }
@@ -276,11 +361,19 @@ fn traffic(src: &Source, raw: Option<&RawTraffic>, proxies: &[String]) -> Checke
     })
 }
 
-fn region_traffic(src: &Source, field: &str, raw: &RawRegionTraffic, proxies: &[String]) -> Checked<RegionTraffic> {
+fn region_traffic(
+    src: &Source,
+    field: &str,
+    raw: &RawRegionTraffic,
+    proxies: &[String],
+) -> Checked<RegionTraffic> {
     let region_field = format!("{field}.region");
     let region = region(src, &region_field, &raw.region)?;
     if !proxies.contains(&region) {
-        let message = format!("region `{region}` has no proxy (proxy.regions: {})", proxies.join(", "));
+        let message = format!(
+            "region `{region}` has no proxy (proxy.regions: {})",
+            proxies.join(", ")
+        );
         return Err(src.error(&raw.region.span(), region_field, message));
     }
     let rate = *raw.rate.get_ref();
@@ -288,12 +381,19 @@ fn region_traffic(src: &Source, field: &str, raw: &RawRegionTraffic, proxies: &[
         let message = format!("rate {rate} is out of range: must be greater than 0 and at most {MAX_RATE} requests per second");
         return Err(src.error(&raw.rate.span(), format!("{field}.rate"), message));
     }
-    Ok(RegionTraffic { region, rate_per_second: rate })
+    Ok(RegionTraffic {
+        region,
+        rate_per_second: rate,
+    })
 }
 
 fn deploys(src: &Source, raw: &Spanned<Vec<RawDeploy>>) -> Checked<Vec<DeploySpec>> {
     if raw.get_ref().is_empty() {
-        return Err(src.error(&raw.span(), "deploy", "at least one [[deploy]] entry is required"));
+        return Err(src.error(
+            &raw.span(),
+            "deploy",
+            "at least one [[deploy]] entry is required",
+        ));
     }
     raw.get_ref()
         .iter()
@@ -305,7 +405,12 @@ fn deploys(src: &Source, raw: &Spanned<Vec<RawDeploy>>) -> Checked<Vec<DeploySpe
 fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
     let field = format!("deploy[{index}]");
     let max_concurrent = match raw.max_concurrent.as_ref() {
-        Some(value) => integer_in(src, &format!("{field}.max_concurrent"), value, 1..=MAX_GROUP_COUNT)?,
+        Some(value) => integer_in(
+            src,
+            &format!("{field}.max_concurrent"),
+            value,
+            1..=MAX_GROUP_COUNT,
+        )?,
         None => i64::try_from(DeployParams::DEFAULT_MAX_CONCURRENT).unwrap_or(8),
     };
     Ok(DeploySpec {
@@ -347,8 +452,16 @@ fn deploy_start(src: &Source, field: &str, index: usize, raw: &RawDeploy) -> Che
             format!("{field}.after_previous"),
             "give either `start` or `after_previous`, not both",
         )),
-        (Some(start), None) => Ok(DeployStart::At(duration(src, &format!("{field}.start"), start)?)),
-        (None, Some(after)) => Ok(DeployStart::AfterPrevious(duration(src, &format!("{field}.after_previous"), after)?)),
+        (Some(start), None) => Ok(DeployStart::At(duration(
+            src,
+            &format!("{field}.start"),
+            start,
+        )?)),
+        (None, Some(after)) => Ok(DeployStart::AfterPrevious(duration(
+            src,
+            &format!("{field}.after_previous"),
+            after,
+        )?)),
         (None, None) if index == 0 => Ok(DeployStart::At(Duration::from_secs(5))),
         (None, None) => Ok(DeployStart::AfterPrevious(Duration::from_secs(10))),
     }
@@ -359,9 +472,11 @@ fn lease_ttl(src: &Source, field: &str, raw: Option<&Text>) -> Checked<Duration>
     let field = format!("{field}.lease_ttl");
     let ttl = duration_or(src, &field, raw, DeployParams::DEFAULT_LEASE_TTL)?;
     match raw {
-        Some(text) if ttl <= Duration::from_secs(1) => {
-            Err(src.error(&text.span(), field, format!("lease_ttl ({}) must be longer than 1s", show(ttl))))
-        }
+        Some(text) if ttl <= Duration::from_secs(1) => Err(src.error(
+            &text.span(),
+            field,
+            format!("lease_ttl ({}) must be longer than 1s", show(ttl)),
+        )),
         _ => Ok(ttl),
     }
 }
@@ -372,7 +487,8 @@ fn signal(src: &Source, field: &str, raw: Option<&Text>) -> Checked<Option<Strin
     if value.len() > 3 && value.starts_with("SIG") {
         return Ok(Some(value.clone()));
     }
-    let message = format!("invalid signal `{value}`: expected a name starting with `SIG`, like `SIGINT`");
+    let message =
+        format!("invalid signal `{value}`: expected a name starting with `SIG`, like `SIGINT`");
     Err(src.error(&text.span(), format!("{field}.signal"), message))
 }
 
@@ -383,10 +499,16 @@ fn outcome(src: &Source, field: &str, text: &Text) -> Checked<DeployOutcome> {
         DeployOutcome::Failed,
         DeployOutcome::RollbackFailed,
     ];
-    let found = outcomes.into_iter().find(|outcome| outcome.as_str() == text.get_ref());
+    let found = outcomes
+        .into_iter()
+        .find(|outcome| outcome.as_str() == text.get_ref());
     found.ok_or_else(|| {
         let known: Vec<&str> = outcomes.iter().map(|outcome| outcome.as_str()).collect();
-        let message = format!("unknown outcome `{}` (known: {})", text.get_ref(), known.join(", "));
+        let message = format!(
+            "unknown outcome `{}` (known: {})",
+            text.get_ref(),
+            known.join(", ")
+        );
         src.error(&text.span(), field, message)
     })
 }
@@ -398,24 +520,54 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
     };
     Ok(RunSpec {
         seed: raw.and_then(|run| run.seed).unwrap_or(1),
-        time_limit: positive_duration_or(src, "run.time_limit", raw.and_then(|run| run.time_limit.as_ref()), Duration::from_secs(2 * 3600))?,
+        time_limit: positive_duration_or(
+            src,
+            "run.time_limit",
+            raw.and_then(|run| run.time_limit.as_ref()),
+            Duration::from_secs(2 * 3600),
+        )?,
         event_limit: raw.and_then(|run| run.event_limit).unwrap_or(50_000_000),
         machine_limit: u32::try_from(machine_limit).unwrap_or(u32::MAX),
-        settle: duration_or(src, "run.settle", raw.and_then(|run| run.settle.as_ref()), Duration::from_secs(30))?,
-        deploy_time_bound: optional_duration(src, "run.deploy_time_bound", raw.and_then(|run| run.deploy_time_bound.as_ref()))?,
+        settle: duration_or(
+            src,
+            "run.settle",
+            raw.and_then(|run| run.settle.as_ref()),
+            Duration::from_secs(30),
+        )?,
+        deploy_time_bound: optional_duration(
+            src,
+            "run.deploy_time_bound",
+            raw.and_then(|run| run.deploy_time_bound.as_ref()),
+        )?,
     })
 }
 
 fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
-    let violate = invariants(src, "expect.violate", raw.map(|expect| expect.violate.as_slice()).unwrap_or_default())?;
+    let violate = invariants(
+        src,
+        "expect.violate",
+        raw.map(|expect| expect.violate.as_slice())
+            .unwrap_or_default(),
+    )?;
     let hold = match raw.and_then(|expect| expect.hold.as_ref()) {
         Some(hold) => invariants(src, "expect.hold", hold)?,
-        None => Invariant::ALL.into_iter().filter(|invariant| !violate.contains(invariant)).collect(),
+        None => Invariant::ALL
+            .into_iter()
+            .filter(|invariant| !violate.contains(invariant))
+            .collect(),
     };
     if let Some(hold_raw) = raw.and_then(|expect| expect.hold.as_ref()) {
-        if let Some((index, both)) = hold.iter().enumerate().find(|(_, invariant)| violate.contains(invariant)) {
+        if let Some((index, both)) = hold
+            .iter()
+            .enumerate()
+            .find(|(_, invariant)| violate.contains(invariant))
+        {
             let message = format!("invariant `{both}` is in both expect.hold and expect.violate");
-            return Err(src.error(&hold_raw[index].span(), format!("expect.hold[{index}]"), message));
+            return Err(src.error(
+                &hold_raw[index].span(),
+                format!("expect.hold[{index}]"),
+                message,
+            ));
         }
     }
     let exit_status = raw
@@ -425,7 +577,9 @@ fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
     Ok(Expectations {
         hold,
         violate,
-        output_contains: raw.map(|expect| expect.output_contains.clone()).unwrap_or_default(),
+        output_contains: raw
+            .map(|expect| expect.output_contains.clone())
+            .unwrap_or_default(),
         exit_status: exit_status.map(|status| if status == 0 { 0 } else { 1 }),
     })
 }
@@ -438,7 +592,11 @@ fn invariants(src: &Source, field: &str, raw: &[Text]) -> Checked<Vec<Invariant>
         let invariant = Invariant::from_str(text.get_ref())
             .map_err(|message| src.error(&text.span(), item.clone(), message))?;
         if invariants.contains(&invariant) {
-            return Err(src.error(&text.span(), item, format!("invariant `{invariant}` is listed twice")));
+            return Err(src.error(
+                &text.span(),
+                item,
+                format!("invariant `{invariant}` is listed twice"),
+            ));
         }
         invariants.push(invariant);
     }
@@ -447,39 +605,77 @@ fn invariants(src: &Source, field: &str, raw: &[Text]) -> Checked<Vec<Invariant>
 
 /// The fields each kind of fault requires and allows, besides `kind`.
 const FAULT_KINDS: [(&str, &[&str], &[&str]); 5] = [
-    ("api-error", &["rate"], &["operation", "status", "start", "duration"]),
-    ("propagation-tail", &["probability", "delay"], &["start", "duration"]),
+    (
+        "api-error",
+        &["rate"],
+        &["operation", "status", "start", "duration"],
+    ),
+    (
+        "propagation-tail",
+        &["probability", "delay"],
+        &["start", "duration"],
+    ),
     ("machine-crash", &["machine", "at"], &[]),
     ("unhealthy", &["machine"], &[]),
     ("lease-held", &["machine"], &["owner", "ttl"]),
 ];
 
-fn fault(src: &Source, field: &str, raw: &Spanned<RawFault>, initial: (u32, usize)) -> Checked<FaultSpec> {
+fn fault(
+    src: &Source,
+    field: &str,
+    raw: &Spanned<RawFault>,
+    initial: (u32, usize),
+) -> Checked<FaultSpec> {
     let fault = raw.get_ref();
     let kind = fault.kind.get_ref().as_str();
-    let Some((_, required, optional)) = FAULT_KINDS.iter().find(|(name, _, _)| *name == kind) else {
+    let Some((_, required, optional)) = FAULT_KINDS.iter().find(|(name, _, _)| *name == kind)
+    else {
         let known: Vec<&str> = FAULT_KINDS.iter().map(|(name, _, _)| *name).collect();
         let message = format!("unknown fault kind `{kind}` (known: {})", known.join(", "));
         return Err(src.error(&fault.kind.span(), format!("{field}.kind"), message));
     };
-    let check = FieldCheck { src, field, what: format!("a fault of kind `{kind}`"), table_span: raw.span() };
+    let check = FieldCheck {
+        src,
+        field,
+        what: format!("a fault of kind `{kind}`"),
+        table_span: raw.span(),
+    };
     check.check(&fault.present_fields(), required, optional)?;
     let missing = || src.error(&raw.span(), field, format!("incomplete `{kind}` fault"));
     let target = |text: Option<&Text>| -> Checked<MachineTarget> {
-        machine_target(src, &format!("{field}.machine"), text.ok_or_else(missing)?, initial)
+        machine_target(
+            src,
+            &format!("{field}.machine"),
+            text.ok_or_else(missing)?,
+            initial,
+        )
     };
     match kind {
         "api-error" => api_error(src, field, fault),
         "propagation-tail" => Ok(FaultSpec::PropagationTail {
-            probability: fraction(src, &format!("{field}.probability"), fault.probability.as_ref().ok_or_else(missing)?)?,
-            delay: distribution(src, &format!("{field}.delay"), fault.delay.as_ref().ok_or_else(missing)?)?,
+            probability: fraction(
+                src,
+                &format!("{field}.probability"),
+                fault.probability.as_ref().ok_or_else(missing)?,
+            )?,
+            delay: distribution(
+                src,
+                &format!("{field}.delay"),
+                fault.delay.as_ref().ok_or_else(missing)?,
+            )?,
             window: window(src, field, fault)?,
         }),
         "machine-crash" => Ok(FaultSpec::MachineCrash {
             target: target(fault.machine.as_ref())?,
-            at: duration(src, &format!("{field}.at"), fault.at.as_ref().ok_or_else(missing)?)?,
+            at: duration(
+                src,
+                &format!("{field}.at"),
+                fault.at.as_ref().ok_or_else(missing)?,
+            )?,
         }),
-        "unhealthy" => Ok(FaultSpec::Unhealthy { target: target(fault.machine.as_ref())? }),
+        "unhealthy" => Ok(FaultSpec::Unhealthy {
+            target: target(fault.machine.as_ref())?,
+        }),
         _ => lease_held(src, field, fault, target(fault.machine.as_ref())?),
     }
 }
@@ -489,7 +685,11 @@ fn api_error(src: &Source, field: &str, fault: &RawFault) -> Checked<FaultSpec> 
         None => None,
         Some(text) => Some(Operation::from_name(text.get_ref()).ok_or_else(|| {
             let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
-            let message = format!("unknown operation `{}` (known: {})", text.get_ref(), known.join(", "));
+            let message = format!(
+                "unknown operation `{}` (known: {})",
+                text.get_ref(),
+                known.join(", ")
+            );
             src.error(&text.span(), format!("{field}.operation"), message)
         })?),
     };
@@ -510,19 +710,36 @@ fn api_error(src: &Source, field: &str, fault: &RawFault) -> Checked<FaultSpec> 
 }
 
 fn window(src: &Source, field: &str, fault: &RawFault) -> Checked<Window> {
-    let start = duration_or(src, &format!("{field}.start"), fault.start.as_ref(), Duration::ZERO)?;
+    let start = duration_or(
+        src,
+        &format!("{field}.start"),
+        fault.start.as_ref(),
+        Duration::ZERO,
+    )?;
     let duration_field = format!("{field}.duration");
     let duration = optional_duration(src, &duration_field, fault.duration.as_ref())?;
     if let (Some(text), Some(Duration::ZERO)) = (fault.duration.as_ref(), duration) {
-        return Err(src.error(&text.span(), duration_field, "must be greater than 0 (leave it out for the rest of the run)"));
+        return Err(src.error(
+            &text.span(),
+            duration_field,
+            "must be greater than 0 (leave it out for the rest of the run)",
+        ));
     }
     Ok(Window { start, duration })
 }
 
 /// Only blues exist when the run starts, so only they can have a lease held from the start.
-fn lease_held(src: &Source, field: &str, fault: &RawFault, target: MachineTarget) -> Checked<FaultSpec> {
+fn lease_held(
+    src: &Source,
+    field: &str,
+    fault: &RawFault,
+    target: MachineTarget,
+) -> Checked<FaultSpec> {
     if !matches!(target, MachineTarget::Initial(_)) {
-        let span = fault.machine.as_ref().map_or(fault.kind.span(), Spanned::span);
+        let span = fault
+            .machine
+            .as_ref()
+            .map_or(fault.kind.span(), Spanned::span);
         let message = "a fault of kind `lease-held` needs a machine of the initial fleet (`blue:<i>`): greens do not exist when the run starts";
         return Err(src.error(&span, format!("{field}.machine"), message));
     }
@@ -532,6 +749,11 @@ fn lease_held(src: &Source, field: &str, fault: &RawFault, target: MachineTarget
             Some(text) => non_empty(src, &format!("{field}.owner"), text)?,
             None => "another-deployer".to_string(),
         },
-        ttl: positive_duration_or(src, &format!("{field}.ttl"), fault.ttl.as_ref(), Duration::from_secs(3600))?,
+        ttl: positive_duration_or(
+            src,
+            &format!("{field}.ttl"),
+            fault.ttl.as_ref(),
+            Duration::from_secs(3600),
+        )?,
     })
 }

@@ -22,7 +22,8 @@ pub(crate) fn duration(src: &Source, field: &str, text: &Text) -> Checked<Durati
         return Err(src.error(&text.span(), field, message));
     }
     humantime::parse_duration(value).map_err(|error| {
-        let message = format!("invalid duration `{value}`: {error} (write e.g. \"300ms\", \"10s\", \"5m\")");
+        let message =
+            format!("invalid duration `{value}`: {error} (write e.g. \"300ms\", \"10s\", \"5m\")");
         src.error(&text.span(), field, message)
     })
 }
@@ -55,7 +56,9 @@ pub(crate) fn positive_duration_or(
 ) -> Checked<Duration> {
     let value = duration_or(src, field, text, default)?;
     match text {
-        Some(text) if value.is_zero() => Err(src.error(&text.span(), field, "must be greater than 0")),
+        Some(text) if value.is_zero() => {
+            Err(src.error(&text.span(), field, "must be greater than 0"))
+        }
         _ => Ok(value),
     }
 }
@@ -68,10 +71,26 @@ struct KindFields {
 }
 
 const DISTRIBUTION_KINDS: [KindFields; 4] = [
-    KindFields { kind: "constant", required: &["value"], optional: &[] },
-    KindFields { kind: "uniform", required: &["min", "max"], optional: &[] },
-    KindFields { kind: "lognormal", required: &["median", "p99"], optional: &["max"] },
-    KindFields { kind: "exponential", required: &["mean"], optional: &["max"] },
+    KindFields {
+        kind: "constant",
+        required: &["value"],
+        optional: &[],
+    },
+    KindFields {
+        kind: "uniform",
+        required: &["min", "max"],
+        optional: &[],
+    },
+    KindFields {
+        kind: "lognormal",
+        required: &["median", "p99"],
+        optional: &["max"],
+    },
+    KindFields {
+        kind: "exponential",
+        required: &["mean"],
+        optional: &["max"],
+    },
 ];
 
 /// A distribution inline table, e.g. `{ kind = "lognormal", median = "1.5s", p99 = "6s" }`.
@@ -84,7 +103,10 @@ pub(crate) fn distribution(
     let kind = table.kind.get_ref().as_str();
     let Some(spec) = DISTRIBUTION_KINDS.iter().find(|spec| spec.kind == kind) else {
         let known: Vec<&str> = DISTRIBUTION_KINDS.iter().map(|spec| spec.kind).collect();
-        let message = format!("unknown distribution kind `{kind}` (known: {})", known.join(", "));
+        let message = format!(
+            "unknown distribution kind `{kind}` (known: {})",
+            known.join(", ")
+        );
         return Err(src.error(&table.kind.span(), format!("{field}.kind"), message));
     };
     let fields = FieldCheck {
@@ -114,15 +136,28 @@ pub(crate) fn distribution_or(
 
 /// A required field of a distribution whose presence `FieldCheck` already verified.
 /// (Kept fallible rather than unwrapped so the loader cannot panic if the two ever disagree.)
-fn required<'a>(src: &Source, field: &str, name: &str, text: &'a Option<Text>) -> Checked<&'a Text> {
+fn required<'a>(
+    src: &Source,
+    field: &str,
+    name: &str,
+    text: &'a Option<Text>,
+) -> Checked<&'a Text> {
     text.as_ref().ok_or_else(|| {
-        src.error(&(0..0), format!("{field}.{name}"), format!("missing field `{name}`"))
+        src.error(
+            &(0..0),
+            format!("{field}.{name}"),
+            format!("missing field `{name}`"),
+        )
     })
 }
 
 fn constant(src: &Source, field: &str, table: &RawDistribution) -> Checked<Distribution> {
     let value = required(src, field, "value", &table.value)?;
-    Ok(Distribution::Constant(duration(src, &format!("{field}.value"), value)?))
+    Ok(Distribution::Constant(duration(
+        src,
+        &format!("{field}.value"),
+        value,
+    )?))
 }
 
 fn uniform(src: &Source, field: &str, table: &RawDistribution) -> Checked<Distribution> {
@@ -131,7 +166,11 @@ fn uniform(src: &Source, field: &str, table: &RawDistribution) -> Checked<Distri
     let min = duration(src, &format!("{field}.min"), min_text)?;
     let max = duration(src, &format!("{field}.max"), max_text)?;
     if max < min {
-        let message = format!("max ({}) must not be less than min ({})", show(max), show(min));
+        let message = format!(
+            "max ({}) must not be less than min ({})",
+            show(max),
+            show(min)
+        );
         return Err(src.error(&max_text.span(), format!("{field}.max"), message));
     }
     Ok(Distribution::Uniform { min, max })
@@ -148,7 +187,11 @@ fn lognormal(src: &Source, field: &str, table: &RawDistribution) -> Checked<Dist
         return Err(src.error(&median_text.span(), format!("{field}.median"), message));
     }
     if p99 < median {
-        let message = format!("p99 ({}) must not be less than median ({})", show(p99), show(median));
+        let message = format!(
+            "p99 ({}) must not be less than median ({})",
+            show(p99),
+            show(median)
+        );
         return Err(src.error(&p99_text.span(), format!("{field}.p99"), message));
     }
     check_max(src, field, table.max.as_ref(), max, ("median", median))?;
@@ -160,7 +203,11 @@ fn exponential(src: &Source, field: &str, table: &RawDistribution) -> Checked<Di
     let mean = duration(src, &format!("{field}.mean"), mean_text)?;
     let max = optional_duration(src, &format!("{field}.max"), table.max.as_ref())?;
     if mean.is_zero() {
-        return Err(src.error(&mean_text.span(), format!("{field}.mean"), "mean must be greater than 0"));
+        return Err(src.error(
+            &mean_text.span(),
+            format!("{field}.mean"),
+            "mean must be greater than 0",
+        ));
     }
     check_max(src, field, table.max.as_ref(), max, ("mean", mean))?;
     Ok(Distribution::Exponential { mean, max })
@@ -213,13 +260,33 @@ impl FieldCheck<'_> {
         let allowed = |name: &str| required.contains(&name) || optional.contains(&name);
         if let Some((name, span)) = present.iter().find(|(name, _)| !allowed(name)) {
             let all: Vec<&str> = required.iter().chain(optional).copied().collect();
-            let fields = if all.is_empty() { "none".to_string() } else { all.join(", ") };
-            let message = format!("`{name}` does not apply to {} (its fields: kind, {fields})", self.what);
-            return Err(self.src.error(span, format!("{}.{name}", self.field), message));
+            let fields = if all.is_empty() {
+                "none".to_string()
+            } else {
+                all.join(", ")
+            };
+            let message = format!(
+                "`{name}` does not apply to {} (its fields: kind, {fields})",
+                self.what
+            );
+            return Err(self
+                .src
+                .error(span, format!("{}.{name}", self.field), message));
         }
-        if let Some(missing) = required.iter().find(|name| !present.iter().any(|(p, _)| p == *name)) {
-            let message = format!("missing field `{missing}` ({} needs {})", self.what, required.join(", "));
-            return Err(self.src.error(&self.table_span, format!("{}.{missing}", self.field), message));
+        if let Some(missing) = required
+            .iter()
+            .find(|name| !present.iter().any(|(p, _)| p == *name))
+        {
+            let message = format!(
+                "missing field `{missing}` ({} needs {})",
+                self.what,
+                required.join(", ")
+            );
+            return Err(self.src.error(
+                &self.table_span,
+                format!("{}.{missing}", self.field),
+                message,
+            ));
         }
         Ok(())
     }
@@ -232,7 +299,9 @@ pub(crate) fn region(src: &Source, field: &str, text: &Text) -> Checked<String> 
     if (2..=8).contains(&value.len()) && value.chars().all(valid_char) {
         return Ok(value.clone());
     }
-    let message = format!("invalid region `{value}`: expected 2 to 8 lowercase letters or digits, like `iad`");
+    let message = format!(
+        "invalid region `{value}`: expected 2 to 8 lowercase letters or digits, like `iad`"
+    );
     Err(src.error(&text.span(), field, message))
 }
 
@@ -255,7 +324,11 @@ pub(crate) fn integer_in(
     if range.contains(&number) {
         return Ok(number);
     }
-    let message = format!("{number} is out of range: must be between {} and {}", range.start(), range.end());
+    let message = format!(
+        "{number} is out of range: must be between {} and {}",
+        range.start(),
+        range.end()
+    );
     Err(src.error(&value.span(), field, message))
 }
 
@@ -304,7 +377,11 @@ pub(crate) fn machine_target(
 /// The target grammar alone, without range checks.
 fn parse_target(value: &str) -> Option<MachineTarget> {
     let (who, which) = value.rsplit_once(':')?;
-    let index = if which == "*" { None } else { Some(parse_index(which)?) };
+    let index = if which == "*" {
+        None
+    } else {
+        Some(parse_index(which)?)
+    };
     if who == "blue" {
         return index.map(MachineTarget::Initial);
     }
@@ -334,11 +411,39 @@ mod tests {
     #[test]
     fn target_grammar() {
         assert_eq!(parse_target("blue:3"), Some(MachineTarget::Initial(3)));
-        assert_eq!(parse_target("green:0"), Some(MachineTarget::Green { deploy: 0, index: 0 }));
-        assert_eq!(parse_target("deploy[1].green:2"), Some(MachineTarget::Green { deploy: 1, index: 2 }));
-        assert_eq!(parse_target("green:*"), Some(MachineTarget::AllGreens { deploy: 0 }));
-        assert_eq!(parse_target("deploy[1].green:*"), Some(MachineTarget::AllGreens { deploy: 1 }));
-        for bad in ["blue:*", "blue:-1", "blue:", "red:1", "deploy[x].green:1", "deploy[1]green:1", "green", "deploy[1].blue:0", ":"] {
+        assert_eq!(
+            parse_target("green:0"),
+            Some(MachineTarget::Green {
+                deploy: 0,
+                index: 0
+            })
+        );
+        assert_eq!(
+            parse_target("deploy[1].green:2"),
+            Some(MachineTarget::Green {
+                deploy: 1,
+                index: 2
+            })
+        );
+        assert_eq!(
+            parse_target("green:*"),
+            Some(MachineTarget::AllGreens { deploy: 0 })
+        );
+        assert_eq!(
+            parse_target("deploy[1].green:*"),
+            Some(MachineTarget::AllGreens { deploy: 1 })
+        );
+        for bad in [
+            "blue:*",
+            "blue:-1",
+            "blue:",
+            "red:1",
+            "deploy[x].green:1",
+            "deploy[1]green:1",
+            "green",
+            "deploy[1].blue:0",
+            ":",
+        ] {
             assert_eq!(parse_target(bad), None, "{bad}");
         }
     }
