@@ -388,13 +388,43 @@ fn unknown_operation_is_rejected() {
     let text = format!(
         "{MINIMAL}\n[api.operations.lunch]\nlatency = {{ kind = \"constant\", value = \"1s\" }}\n"
     );
-    let error = error_at(&text, 15, 17, "api.operations.lunch");
+    let error = error_at(&text, 15, 1, "api.operations.lunch");
     assert!(
         error
             .message
             .starts_with("unknown operation `lunch` (known: list, get, launch"),
         "{error}"
     );
+}
+
+#[test]
+fn operation_override_errors_name_the_operation() {
+    // Guards against errors inside `[api.operations.<op>]` losing the operation from the path.
+    let text = format!("{MINIMAL}\n[api.operations.launch]\nlatncy = 1\n");
+    let error = error_at(&text, 16, 1, "api.operations.launch.latncy");
+    assert_eq!(error.message, "unknown field `latncy`, expected `latency`");
+    let text = format!("{MINIMAL}\n[api.operations.launch]\n");
+    let error = error_at(&text, 15, 1, "api.operations.launch.latency");
+    assert_eq!(error.message, "missing field `latency`");
+}
+
+#[test]
+fn metadata_values_must_be_strings() {
+    // Guards against non-string metadata, which the Machines API would reject.
+    let text = MINIMAL.replace("count = 4", "count = 4\nmetadata = { tag = 1 }");
+    let error = error_at(&text, 11, 20, "fleet[0].metadata.tag");
+    assert_eq!(
+        error.message,
+        "invalid type: integer `1`, expected a string"
+    );
+}
+
+#[test]
+fn duplicate_key_is_named() {
+    // Guards against toml's bare "duplicate key" message, which does not say which key.
+    let text = format!("{MINIMAL}signal = \"SIGINT\"\nsignal = \"SIGTERM\"\n");
+    let error = error_at(&text, 15, 1, "-");
+    assert_eq!(error.message, "duplicate key `signal`");
 }
 
 #[test]

@@ -43,25 +43,34 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
 
 /// TOML syntax, then serde's checks (types, required and unknown fields).
 fn deserialize(src: &Source) -> Result<RawFile, ScenarioError> {
-    let deserializer = toml::Deserializer::parse(src.text)
-        .map_err(|error| src.error(&error.span().unwrap_or(0..0), "-", error.message()))?;
+    let deserializer =
+        toml::Deserializer::parse(src.text).map_err(|error| syntax_error(src, &error))?;
     serde_path_to_error::deserialize(deserializer).map_err(|error| serde_error(src, &error))
 }
 
-/// Locates a serde error: toml gives the span, `serde_path_to_error` the path of the table it
-/// happened in. For a missing or unknown field the path stops at the table, so the field's own
-/// name (taken from serde's message) is appended.
+/// A TOML syntax error belongs to no field. toml says only "duplicate key", so name the key.
+fn syntax_error(src: &Source, error: &toml::de::Error) -> ScenarioError {
+    let span = error.span().unwrap_or(0..0);
+    let mut message = error.message().trim_end().to_string();
+    if message == "duplicate key" {
+        if let Some(key) = src.text.get(span.clone()) {
+            message = format!("duplicate key `{key}`");
+        }
+    }
+    src.error(&span, "-", message)
+}
+
+/// Locates a serde error: toml gives the span, `serde_path_to_error` the field path. For a missing
+/// field the path stops at the table, so the field's own name (from serde's message) is appended.
 fn serde_error(src: &Source, error: &serde_path_to_error::Error<toml::de::Error>) -> ScenarioError {
     let inner = error.inner();
     let message = plain_types(inner.message().trim_end());
     let mut field = dotted_path(error.path());
-    if let Some(name) = named_field(&message) {
-        if !field.ends_with(name) {
-            if !field.is_empty() {
-                field.push('.');
-            }
-            field.push_str(name);
+    if let Some(name) = missing_field(&message) {
+        if !field.is_empty() {
+            field.push('.');
         }
+        field.push_str(name);
     }
     if field.is_empty() {
         field.push('-');
@@ -89,11 +98,9 @@ fn plain_types(message: &str) -> String {
     message
 }
 
-/// The field serde names in "missing field `x`" and "unknown field `x`, expected ...".
-fn named_field(message: &str) -> Option<&str> {
-    let rest = message
-        .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))?;
+/// The field serde names in "missing field `x`".
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
     rest.split_once('`').map(|(name, _)| name)
 }
 

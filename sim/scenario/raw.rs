@@ -116,7 +116,9 @@ pub struct RawApi {
     pub list_lag: Option<Text>,
     pub wait_timeout_max: Option<Text>,
     #[serde(default)]
-    pub operations: BTreeMap<Text, RawOperation>,
+    /// Keyed by plain strings (a spanned key would hide the operation from the error path); the
+    /// span of the table locates an unknown operation.
+    pub operations: BTreeMap<String, Spanned<RawOperation>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +210,7 @@ impl RawFault {
 pub struct RawRun {
     pub seed: Option<u64>,
     pub time_limit: Option<Text>,
-    pub event_limit: Option<u64>,
+    pub event_limit: Option<Spanned<i64>>,
     pub machine_limit: Option<Spanned<i64>>,
     pub settle: Option<Text>,
     pub deploy_time_bound: Option<Text>,

@@ -232,17 +232,17 @@ fn api(src: &Source, raw: Option<&RawApi>) -> Checked<ApiBehaviour> {
     let default_latency = lognormal(25, 150, 1_000);
     let mut operation_latency = BTreeMap::new();
     for (name, operation) in raw.map(|api| &api.operations).into_iter().flatten() {
-        let field = format!("api.operations.{}", name.get_ref());
-        let Some(key) = Operation::from_name(name.get_ref()) else {
+        let field = format!("api.operations.{name}");
+        let Some(key) = Operation::from_name(name) else {
             let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
-            let message = format!(
-                "unknown operation `{}` (known: {})",
-                name.get_ref(),
-                known.join(", ")
-            );
-            return Err(src.error(&name.span(), field, message));
+            let message = format!("unknown operation `{name}` (known: {})", known.join(", "));
+            return Err(src.error(&operation.span(), field, message));
         };
-        let latency = distribution(src, &format!("{field}.latency"), &operation.latency)?;
+        let latency = distribution(
+            src,
+            &format!("{field}.latency"),
+            &operation.get_ref().latency,
+        )?;
         operation_latency.insert(key, latency);
     }
     Ok(ApiBehaviour {
@@ -526,7 +526,10 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             raw.and_then(|run| run.time_limit.as_ref()),
             Duration::from_secs(2 * 3600),
         )?,
-        event_limit: raw.and_then(|run| run.event_limit).unwrap_or(50_000_000),
+        event_limit: match raw.and_then(|run| run.event_limit.as_ref()) {
+            Some(value) => integer_in(src, "run.event_limit", value, 1..=i64::MAX)?.unsigned_abs(),
+            None => 50_000_000,
+        },
         machine_limit: u32::try_from(machine_limit).unwrap_or(u32::MAX),
         settle: duration_or(
             src,

@@ -359,9 +359,12 @@ pub(crate) fn machine_target(
         ))
     })?;
     match parsed {
+        MachineTarget::Initial(_) if initial == 0 => Err(error(format!(
+            "bad machine target `{value}`: the initial fleet has no machines"
+        ))),
         MachineTarget::Initial(index) if index >= initial => Err(error(format!(
             "bad machine target `{value}`: the initial fleet has {initial} machines (blue:0 to blue:{})",
-            initial.saturating_sub(1)
+            initial - 1
         ))),
         MachineTarget::Green { deploy, .. } | MachineTarget::AllGreens { deploy }
             if deploy as usize >= deploys =>
