@@ -546,33 +546,15 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
 }
 
 fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
-    let violate = invariants(
-        src,
-        "expect.violate",
-        raw.map(|expect| expect.violate.as_slice())
-            .unwrap_or_default(),
-    )?;
+    let violate_raw = raw.map(|expect| expect.violate.as_slice());
+    let violate = invariants(src, "expect.violate", violate_raw.unwrap_or_default())?;
     let hold = match raw.and_then(|expect| expect.hold.as_ref()) {
-        Some(hold) => invariants(src, "expect.hold", hold)?,
+        Some(hold_raw) => explicit_hold(src, hold_raw, &violate)?,
         None => Invariant::ALL
             .into_iter()
             .filter(|invariant| !violate.contains(invariant))
             .collect(),
     };
-    if let Some(hold_raw) = raw.and_then(|expect| expect.hold.as_ref()) {
-        if let Some((index, both)) = hold
-            .iter()
-            .enumerate()
-            .find(|(_, invariant)| violate.contains(invariant))
-        {
-            let message = format!("invariant `{both}` is in both expect.hold and expect.violate");
-            return Err(src.error(
-                &hold_raw[index].span(),
-                format!("expect.hold[{index}]"),
-                message,
-            ));
-        }
-    }
     let exit_status = raw
         .and_then(|expect| expect.exit_status.as_ref())
         .map(|value| integer_in(src, "expect.exit_status", value, 0..=1))
@@ -585,6 +567,24 @@ fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
             .unwrap_or_default(),
         exit_status: exit_status.map(|status| if status == 0 { 0 } else { 1 }),
     })
+}
+
+/// `expect.hold` as written: it may not share an invariant with `expect.violate`.
+fn explicit_hold(src: &Source, raw: &[Text], violate: &[Invariant]) -> Checked<Vec<Invariant>> {
+    let hold = invariants(src, "expect.hold", raw)?;
+    let both = hold
+        .iter()
+        .zip(raw)
+        .enumerate()
+        .find(|(_, (invariant, _))| violate.contains(invariant));
+    match both {
+        Some((index, (invariant, text))) => {
+            let message =
+                format!("invariant `{invariant}` is in both expect.hold and expect.violate");
+            Err(src.error(&text.span(), format!("expect.hold[{index}]"), message))
+        }
+        None => Ok(hold),
+    }
 }
 
 /// A list of invariant names, without duplicates.
@@ -644,42 +644,69 @@ fn fault(
         table_span: raw.span(),
     };
     check.check(&fault.present_fields(), required, optional)?;
-    let missing = || src.error(&raw.span(), field, format!("incomplete `{kind}` fault"));
-    let target = |text: Option<&Text>| -> Checked<MachineTarget> {
-        machine_target(
-            src,
-            &format!("{field}.machine"),
-            text.ok_or_else(missing)?,
-            initial,
-        )
+    let entry = FaultEntry {
+        src,
+        field,
+        raw,
+        initial,
     };
     match kind {
         "api-error" => api_error(src, field, fault),
-        "propagation-tail" => Ok(FaultSpec::PropagationTail {
-            probability: fraction(
-                src,
-                &format!("{field}.probability"),
-                fault.probability.as_ref().ok_or_else(missing)?,
-            )?,
-            delay: distribution(
-                src,
-                &format!("{field}.delay"),
-                fault.delay.as_ref().ok_or_else(missing)?,
-            )?,
-            window: window(src, field, fault)?,
-        }),
-        "machine-crash" => Ok(FaultSpec::MachineCrash {
-            target: target(fault.machine.as_ref())?,
-            at: duration(
-                src,
-                &format!("{field}.at"),
-                fault.at.as_ref().ok_or_else(missing)?,
-            )?,
-        }),
+        "propagation-tail" => entry.propagation_tail(),
+        "machine-crash" => entry.machine_crash(),
         "unhealthy" => Ok(FaultSpec::Unhealthy {
-            target: target(fault.machine.as_ref())?,
+            target: entry.target()?,
         }),
-        _ => lease_held(src, field, fault, target(fault.machine.as_ref())?),
+        _ => lease_held(src, field, fault, entry.target()?),
+    }
+}
+
+/// One `[[faults]]` entry whose fields `FieldCheck` has already checked against its kind.
+struct FaultEntry<'a> {
+    src: &'a Source<'a>,
+    field: &'a str,
+    raw: &'a Spanned<RawFault>,
+    /// N and the number of deploys, for the machine target.
+    initial: (u32, usize),
+}
+
+impl FaultEntry<'_> {
+    /// A required field. (Fallible rather than unwrapped so the loader cannot panic if the
+    /// kind table and this code ever disagree.)
+    fn need<'t, T>(&self, value: Option<&'t T>) -> Checked<&'t T> {
+        value.ok_or_else(|| {
+            let kind = self.raw.get_ref().kind.get_ref();
+            let message = format!("incomplete fault of kind `{kind}`");
+            self.src.error(&self.raw.span(), self.field, message)
+        })
+    }
+
+    fn sub(&self, name: &str) -> String {
+        format!("{}.{name}", self.field)
+    }
+
+    fn target(&self) -> Checked<MachineTarget> {
+        let text = self.need(self.raw.get_ref().machine.as_ref())?;
+        machine_target(self.src, &self.sub("machine"), text, self.initial)
+    }
+
+    fn propagation_tail(&self) -> Checked<FaultSpec> {
+        let fault = self.raw.get_ref();
+        let probability = self.need(fault.probability.as_ref())?;
+        let delay = self.need(fault.delay.as_ref())?;
+        Ok(FaultSpec::PropagationTail {
+            probability: fraction(self.src, &self.sub("probability"), probability)?,
+            delay: distribution(self.src, &self.sub("delay"), delay)?,
+            window: window(self.src, self.field, fault)?,
+        })
+    }
+
+    fn machine_crash(&self) -> Checked<FaultSpec> {
+        let at = self.need(self.raw.get_ref().at.as_ref())?;
+        Ok(FaultSpec::MachineCrash {
+            target: self.target()?,
+            at: duration(self.src, &self.sub("at"), at)?,
+        })
     }
 }
 
