@@ -489,6 +489,9 @@ fn garbage_and_truncated_inputs_are_errors_not_panics() {
     .iter()
     .map(|text| text.to_string())
     .collect();
+    // Deep nesting must not overflow the stack.
+    inputs.push(format!("a = {}", "[".repeat(100_000)));
+    inputs.push(format!("a = {}", "{ b = ".repeat(100_000)));
     let garbage = inputs.len();
     // Every prefix of a valid file (cut at character boundaries) must be an error or a scenario.
     let full = std::fs::read_to_string("scenarios/bluegreen-basic.toml").expect("example exists");
