@@ -1,0 +1,235 @@
+//! The scenario file as written: serde structs that mirror the TOML schema one to one.
+//!
+//! Values that validation checks are kept `Spanned` so every semantic error can point at the
+//! offending value. Tagged things (distributions, faults) are flat structs with a `kind` and every
+//! possible field optional, not serde's internally tagged enums: those buffer the input and lose
+//! the spans (and their errors lose the field path).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A string value with its position (durations, names, enum-like words).
+pub type Text = Spanned<String>;
+/// A distribution inline table with its position.
+pub type SpannedDistribution = Spanned<RawDistribution>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub scenario: RawHeader,
+    pub app: RawApp,
+    pub machine: Option<RawMachine>,
+    pub fleet: Spanned<Vec<RawFleet>>,
+    pub api: Option<RawApi>,
+    pub proxy: Option<RawProxy>,
+    pub traffic: Option<RawTraffic>,
+    pub deploy: Spanned<Vec<RawDeploy>>,
+    #[serde(default)]
+    pub faults: Vec<Spanned<RawFault>>,
+    pub run: Option<RawRun>,
+    pub expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeader {
+    pub name: Text,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    pub name: Text,
+    pub image: Text,
+    #[serde(default)]
+    pub checks: Vec<RawCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    pub name: Text,
+    pub kind: Option<Text>,
+    pub interval: Option<Text>,
+    pub grace_period: Option<Text>,
+    pub timeout: Option<Text>,
+}
+
+/// `{ kind = "...", ... }`: which fields apply depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDistribution {
+    pub kind: Text,
+    pub value: Option<Text>,
+    pub min: Option<Text>,
+    pub max: Option<Text>,
+    pub median: Option<Text>,
+    pub p99: Option<Text>,
+    pub mean: Option<Text>,
+}
+
+impl RawDistribution {
+    /// The optional fields that are present, by name, with their spans.
+    pub fn present_fields(&self) -> Vec<(&'static str, Range<usize>)> {
+        present(&[
+            ("value", self.value.as_ref().map(Spanned::span)),
+            ("min", self.min.as_ref().map(Spanned::span)),
+            ("max", self.max.as_ref().map(Spanned::span)),
+            ("median", self.median.as_ref().map(Spanned::span)),
+            ("p99", self.p99.as_ref().map(Spanned::span)),
+            ("mean", self.mean.as_ref().map(Spanned::span)),
+        ])
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachine {
+    pub boot_time: Option<SpannedDistribution>,
+    pub app_ready_time: Option<SpannedDistribution>,
+    pub stop_time: Option<SpannedDistribution>,
+    pub kill_timeout: Option<Text>,
+    pub destroy_time: Option<SpannedDistribution>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFleet {
+    pub region: Text,
+    pub process_group: Option<Text>,
+    pub count: Spanned<i64>,
+    pub state: Option<Text>,
+    pub image: Option<Text>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub checks: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub latency: Option<SpannedDistribution>,
+    pub list_lag: Option<Text>,
+    pub wait_timeout_max: Option<Text>,
+    #[serde(default)]
+    /// Keyed by plain strings (a spanned key would hide the operation from the error path); the
+    /// span of the table locates an unknown operation.
+    pub operations: BTreeMap<String, Spanned<RawOperation>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperation {
+    pub latency: SpannedDistribution,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    pub regions: Option<Vec<Text>>,
+    pub propagation: Option<SpannedDistribution>,
+    pub connect_retries: Option<u32>,
+    pub retry_delay: Option<Text>,
+    pub hold_timeout: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub service_time: Option<SpannedDistribution>,
+    #[serde(default)]
+    pub regions: Vec<RawRegionTraffic>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegionTraffic {
+    pub region: Text,
+    pub rate: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    pub strategy: Option<Text>,
+    pub image: Text,
+    pub start: Option<Text>,
+    pub after_previous: Option<Text>,
+    pub wait_timeout: Option<Text>,
+    pub lease_ttl: Option<Text>,
+    pub max_concurrent: Option<Spanned<i64>>,
+    pub signal: Option<Text>,
+    pub clock_skew_seconds: Option<i64>,
+    pub expect_outcome: Option<Text>,
+    pub expect_error: Option<String>,
+}
+
+/// One `[[faults]]` entry: which fields apply depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: Text,
+    pub operation: Option<Text>,
+    pub rate: Option<Spanned<f64>>,
+    pub status: Option<Spanned<i64>>,
+    pub start: Option<Text>,
+    pub duration: Option<Text>,
+    pub probability: Option<Spanned<f64>>,
+    pub delay: Option<SpannedDistribution>,
+    pub machine: Option<Text>,
+    pub at: Option<Text>,
+    pub owner: Option<Text>,
+    pub ttl: Option<Text>,
+}
+
+impl RawFault {
+    /// The optional fields that are present, by name, with their spans.
+    pub fn present_fields(&self) -> Vec<(&'static str, Range<usize>)> {
+        present(&[
+            ("operation", self.operation.as_ref().map(Spanned::span)),
+            ("rate", self.rate.as_ref().map(Spanned::span)),
+            ("status", self.status.as_ref().map(Spanned::span)),
+            ("start", self.start.as_ref().map(Spanned::span)),
+            ("duration", self.duration.as_ref().map(Spanned::span)),
+            ("probability", self.probability.as_ref().map(Spanned::span)),
+            ("delay", self.delay.as_ref().map(Spanned::span)),
+            ("machine", self.machine.as_ref().map(Spanned::span)),
+            ("at", self.at.as_ref().map(Spanned::span)),
+            ("owner", self.owner.as_ref().map(Spanned::span)),
+            ("ttl", self.ttl.as_ref().map(Spanned::span)),
+        ])
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub seed: Option<u64>,
+    pub time_limit: Option<Text>,
+    pub event_limit: Option<Spanned<i64>>,
+    pub machine_limit: Option<Spanned<i64>>,
+    pub settle: Option<Text>,
+    pub deploy_time_bound: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub hold: Option<Vec<Text>>,
+    #[serde(default)]
+    pub violate: Vec<Text>,
+    #[serde(default)]
+    pub output_contains: Vec<String>,
+    pub exit_status: Option<Spanned<i64>>,
+}
+
+fn present(fields: &[(&'static str, Option<Range<usize>>)]) -> Vec<(&'static str, Range<usize>)> {
+    fields
+        .iter()
+        .filter_map(|(name, span)| span.clone().map(|span| (*name, span)))
+        .collect()
+}
