@@ -108,7 +108,10 @@ impl Runner {
     fn event_loop(&mut self) {
         let (time_limit, event_limit) = {
             let world = self.world.borrow();
-            (world.scenario.run.time_limit, world.scenario.run.event_limit)
+            (
+                world.scenario.run.time_limit,
+                world.scenario.run.event_limit,
+            )
         };
         let time_limit_at = SimTime::from_duration(time_limit);
         loop {
@@ -181,7 +184,8 @@ impl Runner {
             let mut world = self.world.borrow_mut();
             world.deploy_started(deploy);
             let spec = world.scenario.deploys[deploy as usize].clone();
-            let mut params = DeployParams::new(&world.scenario.app.name, &spec.image, spec.strategy);
+            let mut params =
+                DeployParams::new(&world.scenario.app.name, &spec.image, spec.strategy);
             params.wait_timeout = spec.wait_timeout;
             params.lease_ttl = spec.lease_ttl;
             params.max_concurrent = spec.max_concurrent;
@@ -210,7 +214,8 @@ impl Runner {
         let step = world.trace.count();
         let (verdicts, metrics) = world.checks.finish(now, step);
         let deploys = deploy_results(&world);
-        let expectations = check_expectations(&world.scenario, &verdicts, &deploys, &world.limit_hit);
+        let expectations =
+            check_expectations(&world.scenario, &verdicts, &deploys, &world.limit_hit);
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),
@@ -227,7 +232,11 @@ impl Runner {
             expectations,
             passed,
             trace: std::mem::replace(&mut world.trace, Trace::new(false, 0)).into_records(),
-            machine_ids: world.machines.iter().map(|machine| machine.id.0.clone()).collect(),
+            machine_ids: world
+                .machines
+                .iter()
+                .map(|machine| machine.id.0.clone())
+                .collect(),
         }
     }
 }
@@ -247,7 +256,10 @@ fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: 
         .regions
         .iter()
         .map(|region| {
-            let index = regions.iter().position(|known| known == region).expect("known region");
+            let index = regions
+                .iter()
+                .position(|known| known == region)
+                .expect("known region");
             Proxy::new(index as u32)
         })
         .collect();
@@ -295,7 +307,9 @@ fn all_regions(scenario: &Scenario) -> Vec<String> {
 fn create_initial_fleet(world: &mut World) {
     let scenario = Rc::clone(&world.scenario);
     for group in &scenario.fleet {
-        let region = world.region_index(&group.region).expect("fleet region is known");
+        let region = world
+            .region_index(&group.region)
+            .expect("fleet region is known");
         for _ in 0..group.count {
             let config = initial_config(&scenario, group);
             let created = world.create_machine(NewMachine {
@@ -330,7 +344,10 @@ fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> M
         BTreeMap::new()
     };
     MachineConfig {
-        image: group.image.clone().unwrap_or_else(|| scenario.app.image.clone()),
+        image: group
+            .image
+            .clone()
+            .unwrap_or_else(|| scenario.app.image.clone()),
         metadata,
         checks,
         services: Vec::new(),
@@ -358,7 +375,12 @@ fn configure_traffic(world: &mut World) {
 }
 
 fn schedule_deploys(world: &mut World) {
-    let starts: Vec<DeployStart> = world.scenario.deploys.iter().map(|spec| spec.start).collect();
+    let starts: Vec<DeployStart> = world
+        .scenario
+        .deploys
+        .iter()
+        .map(|spec| spec.start)
+        .collect();
     for (index, start) in starts.into_iter().enumerate() {
         let deploy = index as u32;
         match start {

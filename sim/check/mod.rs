@@ -313,7 +313,9 @@ impl Checkers {
         match failure {
             None => {
                 self.requests_ok += 1;
-                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+                let micros = u64::try_from(latency.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
                 self.latency_micros.saturating_record(micros);
             }
             Some(reason) => {
@@ -352,7 +354,8 @@ impl Checkers {
             _ => {}
         }
         let track = &self.deploys[deploy as usize];
-        if let (Some(blue), Some(green)) = (&track.first_blue_mutation, &track.first_green_destroyed)
+        if let (Some(blue), Some(green)) =
+            (&track.first_blue_mutation, &track.first_green_destroyed)
         {
             let detail = format!(
                 "deploy {deploy} destroyed its green {} after touching blue {} at {}",
@@ -460,7 +463,11 @@ impl Checkers {
             } else {
                 self.latency_micros.max() as f64 / 1_000.0
             },
-            deploy_duration_ms: self.deploy_durations.iter().map(|d| d.map(millis)).collect(),
+            deploy_duration_ms: self
+                .deploy_durations
+                .iter()
+                .map(|d| d.map(millis))
+                .collect(),
             machines_initial: self.initial_machines,
             machines_peak: self.alive_peak,
             machines_final: self.alive,

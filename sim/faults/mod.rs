@@ -49,7 +49,10 @@ impl World {
                 FaultSpec::Unhealthy { target } => {
                     for machine in self.resolve_target(target) {
                         self.record(Step::Fault {
-                            description: format!("unhealthy machine {}", self.machines[machine as usize].id),
+                            description: format!(
+                                "unhealthy machine {}",
+                                self.machines[machine as usize].id
+                            ),
                         });
                         self.make_unhealthy(machine);
                     }
@@ -82,7 +85,11 @@ impl World {
         match target {
             MachineTarget::Initial(index) => {
                 let in_fleet = (index as usize) < self.initial_machine_count as usize;
-                if in_fleet { vec![index] } else { Vec::new() }
+                if in_fleet {
+                    vec![index]
+                } else {
+                    Vec::new()
+                }
             }
             MachineTarget::Green { deploy, index } => self
                 .deploys
@@ -149,7 +156,10 @@ impl World {
             }
             let (rate, status) = (*rate, *status);
             if self.streams.faults.chance(rate) {
-                return Some(ApiError::status(status, format!("injected {status} on {}", operation.as_str())));
+                return Some(ApiError::status(
+                    status,
+                    format!("injected {status} on {}", operation.as_str()),
+                ));
             }
         }
         None

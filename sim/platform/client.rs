@@ -71,7 +71,10 @@ impl Future for CallFuture {
 }
 
 fn unexpected(operation: &str) -> ApiError {
-    ApiError::status(500, format!("simulator: unexpected reply shape for {operation}"))
+    ApiError::status(
+        500,
+        format!("simulator: unexpected reply shape for {operation}"),
+    )
 }
 
 impl MachinesApi for SimApi {
@@ -96,7 +99,12 @@ impl MachinesApi for SimApi {
         }
     }
 
-    async fn wait(&self, id: &MachineId, state: WaitState, server_timeout: Duration) -> ApiResult<()> {
+    async fn wait(
+        &self,
+        id: &MachineId,
+        state: WaitState,
+        server_timeout: Duration,
+    ) -> ApiResult<()> {
         let request = CallRequest::Wait {
             id: id.clone(),
             state,
@@ -106,7 +114,10 @@ impl MachinesApi for SimApi {
     }
 
     async fn acquire_lease(&self, id: &MachineId, ttl: Duration) -> ApiResult<Lease> {
-        let request = CallRequest::AcquireLease { id: id.clone(), ttl };
+        let request = CallRequest::AcquireLease {
+            id: id.clone(),
+            ttl,
+        };
         match self.call(request).await? {
             CallReply::Lease(lease) => Ok(lease),
             _ => Err(unexpected("acquire_lease")),
@@ -149,7 +160,12 @@ impl MachinesApi for SimApi {
         self.call(request).await.map(|_| ())
     }
 
-    async fn stop(&self, id: &MachineId, _signal: Option<&str>, nonce: Option<&str>) -> ApiResult<()> {
+    async fn stop(
+        &self,
+        id: &MachineId,
+        _signal: Option<&str>,
+        nonce: Option<&str>,
+    ) -> ApiResult<()> {
         // The signal only changes how the app drains; the stop-time distribution models that.
         let request = CallRequest::Stop {
             id: id.clone(),
@@ -176,7 +192,12 @@ impl MachinesApi for SimApi {
         self.call(request).await.map(|_| ())
     }
 
-    async fn update(&self, id: &MachineId, input: LaunchInput, nonce: Option<&str>) -> ApiResult<Machine> {
+    async fn update(
+        &self,
+        id: &MachineId,
+        input: LaunchInput,
+        nonce: Option<&str>,
+    ) -> ApiResult<Machine> {
         let request = CallRequest::Update {
             id: id.clone(),
             input: Box::new(input),
@@ -207,7 +228,13 @@ pub struct SimRuntime {
 }
 
 impl SimRuntime {
-    pub fn new(world: Rc<RefCell<World>>, executor: Executor, deploy: u32, seed: u64, clock_skew_seconds: i64) -> SimRuntime {
+    pub fn new(
+        world: Rc<RefCell<World>>,
+        executor: Executor,
+        deploy: u32,
+        seed: u64,
+        clock_skew_seconds: i64,
+    ) -> SimRuntime {
         SimRuntime {
             world,
             executor,

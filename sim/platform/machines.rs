@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::api::{
-    CheckState, CheckStatus, HostStatus, ImageRef, Machine, MachineConfig, MachineId,
-    MachineState, RestartPolicy,
+    CheckState, CheckStatus, HostStatus, ImageRef, Machine, MachineConfig, MachineId, MachineState,
+    RestartPolicy,
 };
 use crate::engine::SimTime;
 use crate::platform::observe::{MachineIndex, Step};

@@ -98,7 +98,11 @@ impl std::fmt::Display for LimitHit {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LimitHit::Time { limit } => {
-                write!(formatter, "time limit of {} reached", humantime::format_duration(*limit))
+                write!(
+                    formatter,
+                    "time limit of {} reached",
+                    humantime::format_duration(*limit)
+                )
             }
             LimitHit::Events { limit } => write!(formatter, "event limit of {limit} reached"),
             LimitHit::Machines { limit } => write!(formatter, "machine limit of {limit} reached"),
@@ -107,7 +111,10 @@ impl std::fmt::Display for LimitHit {
             }
             LimitHit::Tasks { limit } => write!(formatter, "task limit of {limit} reached"),
             LimitHit::Livelock { polls } => {
-                write!(formatter, "executor livelock: {polls} polls without time advancing")
+                write!(
+                    formatter,
+                    "executor livelock: {polls} polls without time advancing"
+                )
             }
         }
     }
@@ -278,7 +285,8 @@ impl World {
     pub fn deploy_ended(&mut self, deploy: u32) {
         let next = deploy as usize + 1;
         if next < self.scenario.deploys.len() {
-            if let crate::scenario::DeployStart::AfterPrevious(gap) = self.scenario.deploys[next].start
+            if let crate::scenario::DeployStart::AfterPrevious(gap) =
+                self.scenario.deploys[next].start
             {
                 self.schedule_after(gap, Event::DeployStarts { deploy: deploy + 1 });
             }

@@ -39,7 +39,9 @@ pub enum DeployStep {
     GreenRecorded(MachineIndex),
     PointOfNoReturn,
     RollbackStarted,
-    RollbackFinished { ok: bool },
+    RollbackFinished {
+        ok: bool,
+    },
     AbortRequested,
     Killed,
     Finished(DeployOutcome),

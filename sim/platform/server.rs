@@ -178,9 +178,9 @@ impl World {
             self.reply(call, Err(error));
             return;
         }
-        match self.apply(call, client, request) {
-            Some(result) => self.reply(call, result),
-            None => {} // parked: a wait that will be resolved or expire
+        // None: a parked wait, answered when the machine changes state or the timeout ends.
+        if let Some(result) = self.apply(call, client, request) {
+            self.reply(call, result);
         }
     }
 
@@ -343,7 +343,9 @@ impl World {
         let waiters = std::mem::take(&mut self.machines[machine as usize].waiters);
         let mut still_waiting = Vec::new();
         for call in waiters {
-            let wanted = self.calls[call as usize].waiting_for.map(|(_, wanted)| wanted);
+            let wanted = self.calls[call as usize]
+                .waiting_for
+                .map(|(_, wanted)| wanted);
             if wanted == Some(state) {
                 self.calls[call as usize].waiting_for = None;
                 self.reply(call, Ok(CallReply::Unit));
@@ -383,7 +385,9 @@ impl World {
             .lease
             .as_ref()
             .expect("a lease was just written");
-        let expires_in = lease.expires_at.saturating_since(crate::engine::SimTime::ZERO);
+        let expires_in = lease
+            .expires_at
+            .saturating_since(crate::engine::SimTime::ZERO);
         CallReply::Lease(Lease {
             nonce: lease.nonce.clone(),
             expires_at_unix_seconds: self.epoch_unix_seconds
@@ -393,7 +397,12 @@ impl World {
         })
     }
 
-    fn acquire_lease(&mut self, client: u32, id: &MachineId, ttl: Duration) -> ApiResult<CallReply> {
+    fn acquire_lease(
+        &mut self,
+        client: u32,
+        id: &MachineId,
+        ttl: Duration,
+    ) -> ApiResult<CallReply> {
         let machine = self.find(id)?;
         if let Some(lease) = self.active_lease(machine) {
             let owner = lease.owner.clone();
@@ -436,7 +445,10 @@ impl World {
             Some(lease) if lease.nonce == nonce => {}
             Some(lease) => {
                 let owner = lease.owner.clone();
-                return Err(ApiError::status(409, format!("lease currently held by {owner}")));
+                return Err(ApiError::status(
+                    409,
+                    format!("lease currently held by {owner}"),
+                ));
             }
             None => return Err(ApiError::status(409, "lease expired")),
         }
@@ -489,7 +501,15 @@ impl World {
         let machine = self.find(id)?;
         self.check_nonce(machine, nonce)?;
         self.set_cordoned(machine, cordoned);
-        self.note_mutation(client, machine, if cordoned { Mutation::Cordon } else { Mutation::Uncordon });
+        self.note_mutation(
+            client,
+            machine,
+            if cordoned {
+                Mutation::Cordon
+            } else {
+                Mutation::Uncordon
+            },
+        );
         Ok(CallReply::Unit)
     }
 

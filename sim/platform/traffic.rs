@@ -146,7 +146,10 @@ impl World {
             return;
         }
         let proxy = record.proxy as usize;
-        let Some(position) = self.proxies[proxy].held.iter().position(|held| *held == request)
+        let Some(position) = self.proxies[proxy]
+            .held
+            .iter()
+            .position(|held| *held == request)
         else {
             return; // dispatched meanwhile; it is in flight or retrying
         };

@@ -1,1 +1,188 @@
-//! TODO
+//! Reports: the human summary of a run, its JSON form, and the strategies table.
+
+use std::fmt::Write as _;
+
+use crate::check::Invariant;
+use crate::deploy::StrategyName;
+use crate::engine::SimTime;
+use crate::sim::RunResult;
+
+/// `fleetsim strategies`.
+pub fn strategies_table() -> String {
+    let width = StrategyName::ALL
+        .iter()
+        .map(|name| name.as_str().len())
+        .max()
+        .unwrap_or(0);
+    StrategyName::ALL
+        .iter()
+        .map(|name| format!("{:width$}  {}\n", name.as_str(), name.description()))
+        .collect()
+}
+
+/// The run as one JSON object (the same content as the human summary).
+pub fn json_summary(result: &RunResult) -> String {
+    serde_json::to_string(result).expect("a run result serializes")
+}
+
+fn time(millis: u64) -> String {
+    SimTime::from_micros(millis * 1_000).display_seconds()
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+/// The human summary; its last line is `fingerprint: <16 hex digits>`.
+pub fn human_summary(result: &RunResult, show_output: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {} ({}), seed {}",
+        result.scenario, result.path, result.seed
+    );
+    write_deploys(&mut out, result, show_output);
+    write_invariants(&mut out, result);
+    write_metrics(&mut out, result);
+    write_expectations(&mut out, result);
+    let _ = writeln!(out, "fingerprint: {}", result.fingerprint);
+    out
+}
+
+fn write_deploys(out: &mut String, result: &RunResult, show_output: bool) {
+    for deploy in &result.deploys {
+        let _ = writeln!(
+            out,
+            "\ndeploy {} ({} → {})",
+            deploy.index, deploy.strategy, deploy.image
+        );
+        if show_output {
+            for (millis, line) in &deploy.output {
+                let _ = writeln!(out, "  [{:>9}] {line}", time(*millis));
+            }
+        }
+        let duration = match (deploy.started_ms, deploy.ended_ms) {
+            (Some(start), Some(end)) => format!(" after {}", time(end - start)),
+            _ => String::new(),
+        };
+        let exit = deploy
+            .exit_status
+            .map(|status| format!(", flyctl exit status {status}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  outcome: {}{exit}{duration}", deploy.outcome);
+        if let Some(error) = &deploy.error {
+            let _ = writeln!(out, "  error: {error}");
+        }
+    }
+    if let Some(limit) = &result.limit_hit {
+        let _ = writeln!(out, "\nrun stopped early: {limit}");
+    }
+}
+
+fn write_invariants(out: &mut String, result: &RunResult) {
+    let _ = writeln!(out, "\ninvariants");
+    for verdict in &result.verdicts {
+        let description = verdict
+            .invariant
+            .parse::<Invariant>()
+            .map(Invariant::description)
+            .unwrap_or("");
+        let _ = write!(out, "  {} {:<22}", mark(verdict.held), verdict.invariant);
+        match &verdict.first_violation {
+            None => {
+                let _ = writeln!(out, " {description}");
+            }
+            Some(violation) => {
+                let _ = writeln!(
+                    out,
+                    " first violated at {} (step {}): {}",
+                    time(violation.time_ms),
+                    violation.step,
+                    violation.detail
+                );
+            }
+        }
+    }
+}
+
+fn write_metrics(out: &mut String, result: &RunResult) {
+    let metrics = &result.metrics;
+    let _ = writeln!(out, "\nmetrics");
+    let _ = writeln!(
+        out,
+        "  downtime    {} in {} window(s), longest {}",
+        time(metrics.downtime_total_ms),
+        metrics.downtime_windows,
+        time(metrics.downtime_longest_ms)
+    );
+    let reasons: Vec<String> = metrics
+        .failures_by_reason
+        .iter()
+        .map(|(reason, count)| format!("{count} {reason}"))
+        .collect();
+    let reasons = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "  requests    {} total: {} ok, {} failed{reasons}, {} retried or held",
+        metrics.requests_total,
+        metrics.requests_ok,
+        metrics.requests_failed,
+        metrics.requests_retried
+    );
+    let _ = writeln!(
+        out,
+        "  latency     p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        metrics.latency_p50_ms,
+        metrics.latency_p90_ms,
+        metrics.latency_p99_ms,
+        metrics.latency_max_ms
+    );
+    let durations: Vec<String> = metrics
+        .deploy_duration_ms
+        .iter()
+        .map(|duration| duration.map(time).unwrap_or_else(|| "-".to_string()))
+        .collect();
+    let _ = writeln!(out, "  deploy      {}", durations.join(", "));
+    let _ = writeln!(
+        out,
+        "  machines    {} initial, {} peak, {} final",
+        metrics.machines_initial, metrics.machines_peak, metrics.machines_final
+    );
+    let _ = writeln!(
+        out,
+        "  simulated   {} in {} events ({} trace steps)",
+        time(result.end_time_ms),
+        result.events,
+        result.steps
+    );
+}
+
+fn write_expectations(out: &mut String, result: &RunResult) {
+    let _ = writeln!(out, "\nexpectations");
+    for check in &result.expectations {
+        let detail = if check.detail.is_empty() || check.ok {
+            String::new()
+        } else {
+            format!(" — {}", check.detail)
+        };
+        let _ = writeln!(out, "  {} {}{detail}", mark(check.ok), check.expectation);
+    }
+    let failed = result.expectations.iter().filter(|check| !check.ok).count();
+    let verdict = if result.passed {
+        format!("PASS (all {} expectations hold)", result.expectations.len())
+    } else {
+        format!(
+            "FAIL ({failed} of {} expectations failed)",
+            result.expectations.len()
+        )
+    };
+    let _ = writeln!(out, "result: {verdict}");
+}

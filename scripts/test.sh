@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one test command: formatting, lints, every test, and every scenario file under scenarios/
+# run against its own [expect] section. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (warnings denied)"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --locked --all-targets
+cargo test --locked --doc
+
+echo "== scenarios"
+cargo build --release --locked --quiet
+passed=0
+failed=0
+while IFS= read -r scenario; do
+    if ./target/release/fleetsim run --quiet "$scenario" > /tmp/fleetsim-scenario.out 2>&1; then
+        passed=$((passed + 1))
+        echo "ok    $scenario ($(tail -n 1 /tmp/fleetsim-scenario.out))"
+    else
+        failed=$((failed + 1))
+        echo "FAIL  $scenario"
+        cat /tmp/fleetsim-scenario.out
+    fi
+done < <(find scenarios -name '*.toml' | sort)
+echo "scenarios: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
