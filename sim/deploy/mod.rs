@@ -4,8 +4,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod behaviour;
 pub mod bluegreen;
+pub mod errors;
+pub mod launch_input;
+pub mod lease;
 pub mod outer;
+pub mod pool;
+pub mod retry;
+pub mod wait;
 
 pub use outer::{run_deploy, DeployOutcome, DeployReport};
 

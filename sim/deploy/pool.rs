@@ -1,0 +1,108 @@
+//! A bounded task pool in the manner of sourcegraph/conc's `pool.New().WithErrors().WithFirstError()
+//! .WithMaxGoroutines(n)`, which flyctl's bluegreen uses for every fan-out (reference §4).
+//!
+//! It is not fail-fast: every task runs, and the first error (in completion order) is returned at
+//! the end. Tasks start in item order: `size` workers are spawned in order and each pulls the next
+//! item from a shared queue, so with a deterministic runtime the schedule is deterministic.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::rc::Rc;
+
+use crate::api::Runtime;
+
+/// What a pool run produced: one outcome per item, in item order, and the first error to finish.
+pub struct PoolResult<O, E> {
+    pub outcomes: Vec<Result<O, E>>,
+    pub first_error: Option<E>,
+}
+
+impl<O, E> PoolResult<O, E> {
+    /// `p.Wait()` with `WithFirstError`.
+    pub fn wait(self) -> Result<(), E> {
+        match self.first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+type Slots<O, E> = Rc<RefCell<Vec<Option<Result<O, E>>>>>;
+
+/// Runs `task(index, item)` for every item with at most `size` tasks in flight.
+pub async fn run_pool<R, I, O, E, F, Fut>(
+    runtime: &R,
+    size: usize,
+    items: Vec<I>,
+    task: F,
+) -> PoolResult<O, E>
+where
+    R: Runtime,
+    I: 'static,
+    O: 'static,
+    E: Clone + 'static,
+    F: Fn(usize, I) -> Fut + 'static,
+    Fut: Future<Output = Result<O, E>> + 'static,
+{
+    assert!(size >= 1, "a pool needs at least one worker");
+    let count = items.len();
+    let queue: Rc<RefCell<VecDeque<(usize, I)>>> =
+        Rc::new(RefCell::new(items.into_iter().enumerate().collect()));
+    let slots: Slots<O, E> = Rc::new(RefCell::new((0..count).map(|_| None).collect()));
+    let first_error: Rc<RefCell<Option<E>>> = Rc::new(RefCell::new(None));
+    let task = Rc::new(task);
+
+    let handles: Vec<_> = (0..size.min(count))
+        .map(|_| {
+            runtime.spawn(worker(
+                queue.clone(),
+                slots.clone(),
+                first_error.clone(),
+                task.clone(),
+            ))
+        })
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+
+    assert!(queue.borrow().is_empty());
+    let outcomes = slots
+        .borrow_mut()
+        .drain(..)
+        .map(|slot| slot.expect("every item ran"))
+        .collect();
+    let first_error = first_error.borrow_mut().take();
+    PoolResult {
+        outcomes,
+        first_error,
+    }
+}
+
+async fn worker<I, O, E, F, Fut>(
+    queue: Rc<RefCell<VecDeque<(usize, I)>>>,
+    slots: Slots<O, E>,
+    first_error: Rc<RefCell<Option<E>>>,
+    task: Rc<F>,
+) where
+    E: Clone,
+    F: Fn(usize, I) -> Fut,
+    Fut: Future<Output = Result<O, E>>,
+{
+    loop {
+        let next = queue.borrow_mut().pop_front();
+        let Some((index, item)) = next else {
+            return;
+        };
+        let outcome = task(index, item).await;
+        if let Err(error) = &outcome {
+            first_error
+                .borrow_mut()
+                .get_or_insert_with(|| error.clone());
+        }
+        let mut slots = slots.borrow_mut();
+        assert!(slots[index].is_none());
+        slots[index] = Some(outcome);
+    }
+}

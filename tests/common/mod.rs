@@ -1,0 +1,200 @@
+//! Test support: a [`Runtime`] on a real tokio runtime (current thread, `LocalSet`), recording what
+//! the deploy printed, marked and slept, and helpers to run a deploy against a `MemoryApi`.
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use fleetsim::api::memory::MemoryApi;
+use fleetsim::api::{Marker, Phase, Runtime};
+use fleetsim::deploy::{run_deploy, BluegreenVersion, DeployParams, DeployReport, StrategyName};
+
+pub const APP: &str = "cherrypicker";
+pub const OLD_IMAGE: &str = "registry.fly.io/cherrypicker:deployment-01OLD";
+pub const NEW_IMAGE: &str = "registry.fly.io/cherrypicker:deployment-01NEW";
+/// The deployer's Unix time at the start of every test.
+pub const UNIX_START_SECONDS: i64 = 1_776_000_000;
+
+struct Inner {
+    start: tokio::time::Instant,
+    lines: RefCell<Vec<String>>,
+    markers: RefCell<Vec<Marker>>,
+    sleeps: RefCell<Vec<Duration>>,
+    abort: Cell<bool>,
+    abort_at_phase: Cell<Option<Phase>>,
+    random_state: Cell<u64>,
+    echo: bool,
+}
+
+/// `Runtime` on tokio: `spawn_local`, `tokio::time::sleep` (use a paused clock), splitmix64
+/// randomness, and an abort flag tests set directly or at a phase marker.
+#[derive(Clone)]
+pub struct TokioRuntime {
+    inner: Rc<Inner>,
+}
+
+impl TokioRuntime {
+    pub fn new() -> TokioRuntime {
+        TokioRuntime {
+            inner: Rc::new(Inner {
+                start: tokio::time::Instant::now(),
+                lines: RefCell::new(Vec::new()),
+                markers: RefCell::new(Vec::new()),
+                sleeps: RefCell::new(Vec::new()),
+                abort: Cell::new(false),
+                abort_at_phase: Cell::new(None),
+                random_state: Cell::new(0x5eed),
+                echo: std::env::var_os("FLEETSIM_ECHO").is_some(),
+            }),
+        }
+    }
+
+    pub fn request_abort(&self) {
+        self.inner.abort.set(true);
+    }
+
+    /// Requests an abort the moment the deploy marks `phase` as started.
+    pub fn abort_at_phase(&self, phase: Phase) {
+        self.inner.abort_at_phase.set(Some(phase));
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.inner.lines.borrow().clone()
+    }
+
+    pub fn output(&self) -> String {
+        self.lines().join("\n")
+    }
+
+    pub fn markers(&self) -> Vec<Marker> {
+        self.inner.markers.borrow().clone()
+    }
+
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.inner.sleeps.borrow().clone()
+    }
+
+    pub fn printed(&self, line: &str) -> bool {
+        self.inner
+            .lines
+            .borrow()
+            .iter()
+            .any(|printed| printed == line)
+    }
+
+    pub fn printed_containing(&self, text: &str) -> bool {
+        self.inner
+            .lines
+            .borrow()
+            .iter()
+            .any(|printed| printed.contains(text))
+    }
+
+    pub fn phases(&self) -> Vec<Phase> {
+        self.markers()
+            .into_iter()
+            .filter_map(|marker| match marker {
+                Marker::PhaseStarted(phase) => Some(phase),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Default for TokioRuntime {
+    fn default() -> TokioRuntime {
+        TokioRuntime::new()
+    }
+}
+
+impl Runtime for TokioRuntime {
+    type JoinHandle<T: 'static> = Pin<Box<dyn Future<Output = T>>>;
+    type Sleep = tokio::time::Sleep;
+
+    fn now(&self) -> Duration {
+        tokio::time::Instant::now() - self.inner.start
+    }
+
+    fn unix_time_seconds(&self) -> i64 {
+        UNIX_START_SECONDS + self.now().as_secs() as i64
+    }
+
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        self.inner.sleeps.borrow_mut().push(duration);
+        tokio::time::sleep(duration)
+    }
+
+    fn spawn<T: 'static>(&self, future: impl Future<Output = T> + 'static) -> Self::JoinHandle<T> {
+        let handle = tokio::task::spawn_local(future);
+        Box::pin(async move { handle.await.expect("deploy task panicked") })
+    }
+
+    fn random_u64(&self) -> u64 {
+        // splitmix64
+        let state = self
+            .inner
+            .random_state
+            .get()
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.inner.random_state.set(state);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn abort_requested(&self) -> bool {
+        self.inner.abort.get()
+    }
+
+    fn print(&self, line: &str) {
+        if self.inner.echo {
+            eprintln!("[{:>9.3}s] {line}", self.now().as_secs_f64());
+        }
+        self.inner.lines.borrow_mut().push(line.to_string());
+    }
+
+    fn mark(&self, marker: Marker) {
+        if let Marker::PhaseStarted(phase) = &marker {
+            if self.inner.abort_at_phase.get() == Some(*phase) {
+                self.inner.abort.set(true);
+            }
+        }
+        self.inner.markers.borrow_mut().push(marker);
+    }
+}
+
+pub fn params() -> DeployParams {
+    DeployParams::new(
+        APP,
+        NEW_IMAGE,
+        StrategyName::Bluegreen(BluegreenVersion::V2026_08),
+    )
+}
+
+/// A fleet of `count` started machines on the old image.
+pub fn fleet(count: usize) -> Rc<MemoryApi> {
+    Rc::new(MemoryApi::with_fleet(APP, count, OLD_IMAGE))
+}
+
+/// Runs `run_deploy` on a current-thread `LocalSet` (call from a `start_paused` tokio test).
+pub async fn deploy(api: &Rc<MemoryApi>, runtime: &TokioRuntime) -> DeployReport {
+    deploy_with(api, runtime, params()).await
+}
+
+pub async fn deploy_with(
+    api: &Rc<MemoryApi>,
+    runtime: &TokioRuntime,
+    params: DeployParams,
+) -> DeployReport {
+    let local = tokio::task::LocalSet::new();
+    let report = local
+        .run_until(run_deploy(api.clone(), runtime.clone(), params))
+        .await;
+    // Let detached tasks (lease refresh loops) observe the stop flag and end.
+    local.await;
+    report
+}
