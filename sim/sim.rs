@@ -120,7 +120,7 @@ impl Runner {
                 break;
             }
             self.run_actions();
-            if self.world.borrow().limit_hit.is_some() {
+            if self.world.borrow().limit_hit.is_some() || self.world.borrow().is_over() {
                 break;
             }
             let next_timer = self.executor.next_timer();

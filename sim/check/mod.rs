@@ -186,7 +186,9 @@ impl Checkers {
             requests_ok: 0,
             requests_retried: 0,
             failures: BTreeMap::new(),
-            latency_micros: Histogram::new(3).expect("3 significant figures is valid"),
+            // 1 µs to 1 hour at 3 significant digits: a fixed size; longer latencies saturate at 1 hour.
+            latency_micros: Histogram::new_with_bounds(1, LATENCY_MICROS_MAX, 3)
+                .expect("valid histogram bounds"),
             deploys: vec![DeployTrack::default(); deploys],
             deploy_durations: vec![None; deploys],
             deploy_started_at: vec![None; deploys],
@@ -479,6 +481,9 @@ impl Checkers {
         &self.latency_micros
     }
 }
+
+/// The longest latency the histogram tells apart (1 hour), in microseconds.
+const LATENCY_MICROS_MAX: u64 = 3_600_000_000;
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)

@@ -228,6 +228,14 @@ impl World {
             .and_then(|index| u32::try_from(index).ok())
     }
 
+    /// The run is over once traffic stopped, every request finished and every deploy ended: what
+    /// is left in the queue (deadlines of ended deploys) no longer matters.
+    pub fn is_over(&self) -> bool {
+        !self.traffic.running
+            && self.traffic.in_flight == 0
+            && self.deploys.iter().all(|state| state.ended_at.is_some())
+    }
+
     /// Dispatches one event.
     pub fn handle(&mut self, event: Event) {
         match event {

@@ -29,6 +29,8 @@ pub struct Traffic {
     /// Mean time between arrivals, per proxy (None: no traffic there).
     pub interarrival_mean: Vec<Option<Duration>>,
     pub requests_max: usize,
+    /// Requests arrived and not yet finished.
+    pub in_flight: u64,
 }
 
 impl Traffic {
@@ -38,6 +40,7 @@ impl Traffic {
             requests: Vec::new(),
             interarrival_mean: vec![None; proxy_count],
             requests_max,
+            in_flight: 0,
         }
     }
 }
@@ -77,6 +80,7 @@ impl World {
             hold_deadline: None,
             done: false,
         });
+        self.traffic.in_flight += 1;
         self.record(Step::RequestArrived { request, proxy });
         self.request_attempt(request);
         self.schedule_next_arrival(proxy);
@@ -170,6 +174,7 @@ impl World {
         let record = &mut self.traffic.requests[request as usize];
         assert!(!record.done, "request finished twice");
         record.done = true;
+        self.traffic.in_flight -= 1;
         let latency = now - record.arrived_at;
         let retried = record.refusals > 0 || record.hold_deadline.is_some();
         let proxy = record.proxy;
