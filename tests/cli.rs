@@ -81,7 +81,7 @@ fn basic_with(original: &str, replacement: &str) -> String {
 
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
-        .position(|line| line.contains(needle))
+        .position(|line| !line.trim_start().starts_with('#') && line.contains(needle))
         .expect("needle in text")
         + 1
 }
