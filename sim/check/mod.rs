@@ -23,16 +23,22 @@ pub enum Invariant {
     RollbackSparesBlue,
     SingleImageAtRest,
     DeployTerminates,
+    GreenKeptAfterSwitch,
+    DrainOrder,
+    NoLeftovers,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::NoMachineExplosion,
         Invariant::NeverAllDeleted,
         Invariant::NoDowntime,
         Invariant::RollbackSparesBlue,
         Invariant::SingleImageAtRest,
         Invariant::DeployTerminates,
+        Invariant::GreenKeptAfterSwitch,
+        Invariant::DrainOrder,
+        Invariant::NoLeftovers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +49,9 @@ impl Invariant {
             Invariant::RollbackSparesBlue => "rollback-spares-blue",
             Invariant::SingleImageAtRest => "single-image-at-rest",
             Invariant::DeployTerminates => "deploy-terminates",
+            Invariant::GreenKeptAfterSwitch => "green-kept-after-switch",
+            Invariant::DrainOrder => "drain-order",
+            Invariant::NoLeftovers => "no-leftovers",
         }
     }
 
@@ -63,6 +72,13 @@ impl Invariant {
                 "after a deploy reports success, every alive machine runs its image"
             }
             Invariant::DeployTerminates => "every deploy ends within its time bound",
+            Invariant::GreenKeptAfterSwitch => {
+                "no deploy destroys its own green after its first uncordon succeeded"
+            }
+            Invariant::DrainOrder => "every blue is cordoned before it is stopped, stopped before destroyed",
+            Invariant::NoLeftovers => {
+                "after the last deploy, every alive machine is owned (no untracked greens, no hanging blues)"
+            }
         }
     }
 
@@ -144,7 +160,7 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
-    violations: [Option<Violation>; 6],
+    violations: [Option<Violation>; 9],
     initial_machines: u32,
     alive: u32,
     alive_peak: u32,

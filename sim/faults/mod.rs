@@ -57,7 +57,7 @@ impl World {
                         self.make_unhealthy(machine);
                     }
                 }
-                FaultSpec::ApiError { .. } | FaultSpec::PropagationTail { .. } => {}
+                _ => {}
             }
         }
     }
@@ -147,6 +147,7 @@ impl World {
                 rate,
                 status,
                 window,
+                ..
             } = &self.faults.specs[index]
             else {
                 continue;

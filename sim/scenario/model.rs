@@ -236,12 +236,15 @@ impl Window {
 /// One `[[faults]]` entry.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultSpec {
-    /// Calls of `operation` (all operations when None) fail with `status` at `rate`.
+    /// Calls of `operation` (all operations when None) fail with `status` at `rate`; only calls
+    /// from deploy `deploy` and on machine `machine` when those are given.
     ApiError {
         operation: Option<Operation>,
         rate: f64,
         status: u16,
         window: Window,
+        deploy: Option<u32>,
+        machine: Option<MachineTarget>,
     },
     /// With `probability`, a propagation delay is drawn from `delay` instead of `[proxy]`'s.
     PropagationTail {
@@ -258,6 +261,35 @@ pub enum FaultSpec {
         target: MachineTarget,
         owner: String,
         ttl: Duration,
+    },
+    /// SIGKILL the deployer of `deploy`: nothing after it runs, its leases lapse.
+    DeployerKill { deploy: u32, trigger: Trigger },
+    /// Ctrl-C / SIGTERM to the deployer of `deploy`: flyctl's abort flag is set.
+    DeployerAbort { deploy: u32, trigger: Trigger },
+    /// Launches by `deploy` (every deploy when None) fail with `status` once `after_creates`
+    /// launches of that deploy have succeeded ("could not reserve resource").
+    CapacityError {
+        deploy: Option<u32>,
+        after_creates: u32,
+        status: u16,
+    },
+    /// The machine ignores stop requests: it stays `stopping` for `duration` (None: until it is
+    /// destroyed).
+    StopHangs {
+        target: MachineTarget,
+        duration: Option<Duration>,
+    },
+}
+
+/// When a deployer fault fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// At this virtual time (since the start of the run).
+    At(Duration),
+    /// `after` the deploy starts `phase` (the first time it does).
+    Phase {
+        phase: crate::api::Phase,
+        after: Duration,
     },
 }
 
@@ -287,5 +319,21 @@ pub struct Expectations {
     /// Lines the deploy output must contain (each a substring of one line), in order.
     pub output_contains: Vec<String>,
     /// flyctl's exit status of the last deploy.
+    pub exit_status: Option<i32>,
+    /// `[expect.strategies."<name>"]`: expectations that replace `hold`, `violate`,
+    /// `exit_status` and the deploys' `expect_outcome` when the scenario runs with that strategy.
+    /// A scenario with entries here runs once per entry unless `--strategy` picks one.
+    pub by_strategy: BTreeMap<StrategyName, StrategyExpectations>,
+}
+
+/// One `[expect.strategies."<name>"]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategyExpectations {
+    /// Defaults to every invariant not in `violate`.
+    pub hold: Vec<Invariant>,
+    pub violate: Vec<Invariant>,
+    /// Per deploy, in order; None (`"any"`) expects nothing of that deploy. Empty: no outcome
+    /// expectations.
+    pub outcomes: Vec<Option<DeployOutcome>>,
     pub exit_status: Option<i32>,
 }
