@@ -565,8 +565,8 @@ fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
         output_contains: raw
             .map(|expect| expect.output_contains.clone())
             .unwrap_or_default(),
-        exit_status: exit_status.map(|status| if status == 0 { 0 } else { 1         by_strategy: std::collections::BTreeMap::new(),
-    }),
+        exit_status: exit_status.map(|status| if status == 0 { 0 } else { 1 }),
+        by_strategy: std::collections::BTreeMap::new(),
     })
 }
 
@@ -737,7 +737,7 @@ fn api_error(src: &Source, field: &str, fault: &RawFault) -> Checked<FaultSpec> 
         rate: fraction(src, &format!("{field}.rate"), rate)?,
         status: u16::try_from(status).unwrap_or(503),
         window: window(src, field, fault)?,
-            deploy: None,
+        deploy: None,
         machine: None,
     })
 }
