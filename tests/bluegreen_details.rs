@@ -389,3 +389,28 @@ async fn unreachable_blue_is_skipped_and_destroyed_without_nonce() {
     assert_eq!(report.hanging, vec![unreachable.clone()]);
     assert_eq!(report.greens.len(), 3);
 }
+
+// Guards against background tasks (lease refresh, per-machine waits) outliving a deployer that
+// is killed mid-deploy: the simulator must be able to quiesce.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn killed_deployer_leaves_no_task_running() {
+    // 0.35 s: inside the start wait; 1.2 s: inside the health wait; 5 s: first 10 s sleep.
+    for kill_after_ms in [350, 1_200, 5_000] {
+        let api = fleet(3);
+        let runtime = TokioRuntime::new();
+        let local = tokio::task::LocalSet::new();
+        let run = fleetsim::deploy::run_deploy(api.clone(), runtime.clone(), common::params());
+        let killed = local
+            .run_until(tokio::time::timeout(
+                Duration::from_millis(kill_after_ms),
+                run,
+            ))
+            .await;
+        assert!(killed.is_err(), "the deploy was still running");
+        let quiesced = tokio::time::timeout(Duration::from_secs(10), local).await;
+        assert!(
+            quiesced.is_ok(),
+            "tasks still running after a kill at {kill_after_ms} ms"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::api::{ApiError, HostStatus, MachinesApi, Runtime, WaitState};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::pool::run_pool;
 use crate::deploy::retry::retry;
-use crate::deploy::wait::{wait_for_start_or_stop, WaitTarget, POLL_INTERVAL};
+use crate::deploy::wait::{wait_for_start_or_stop, CancelOnDrop, WaitTarget, POLL_INTERVAL};
 
 impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// Blues the cordon, stop and stop-wait phases act on: at HEAD, hosts that are not ok are
@@ -129,6 +129,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         let pending: Rc<RefCell<VecDeque<String>>> = Rc::new(RefCell::new(VecDeque::new()));
         let stopped = Rc::new(Cell::new(0usize));
         let cancelled = Rc::new(Cell::new(false));
+        let _cancel = CancelOnDrop(cancelled.clone());
         for blue in &waitable {
             let (strategy, blue) = (self.clone(), blue.clone());
             let (pending, stopped, cancelled) =
@@ -155,24 +156,22 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         }
         let deadline = self.runtime.now() + self.params.wait_timeout;
         let mut failures = Vec::new();
-        let result = loop {
+        loop {
             if stopped.get() + failures.len() == waitable.len() {
-                break Ok(failures);
+                return Ok(failures);
             }
             if self.runtime.abort_requested() {
-                break Err(DeployError::from(Sentinel::Aborted));
+                return Err(DeployError::from(Sentinel::Aborted));
             }
             if self.runtime.now() >= deadline {
-                break Err(DeployError::from(Sentinel::WaitTimeout));
+                return Err(DeployError::from(Sentinel::WaitTimeout));
             }
             let received = pending.borrow_mut().pop_front();
             match received {
                 Some(failure) => failures.push(failure),
                 None => self.runtime.sleep(POLL_INTERVAL).await,
             }
-        };
-        cancelled.set(true);
-        result
+        }
     }
 
     /// `DestroyBlueMachines`: kill-destroy through the lease (nonce), or directly without a nonce
