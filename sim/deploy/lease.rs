@@ -140,6 +140,13 @@ impl RefreshLoops {
     }
 }
 
+/// A deploy future dropped mid-way (the deployer killed) must not leave refresh loops running.
+impl Drop for RefreshLoops {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Refresh period: (TTL − 1 s) / 3, so 4 s for the 13 s default (§2).
 pub fn refresh_period(ttl: Duration) -> Duration {
     assert!(ttl > Duration::from_secs(1), "lease TTL must exceed 1 s");

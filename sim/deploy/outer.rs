@@ -72,6 +72,8 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
     params.max_concurrent = params.max_concurrent.max(1);
     let StrategyName::Bluegreen(version) = params.strategy;
     let behaviour = Behaviour::of(version);
+    // The outer flow implements HEAD's lease acquisition only (issue 3 adds 2024's).
+    assert!(behaviour.lease_fail_fast && behaviour.lease_acquire_retry);
 
     let machines = match list_fly_apps_machines(&*api, &runtime).await {
         Ok(machines) => machines,
@@ -135,12 +137,15 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
     if let Some(error) = &error {
         print_error(&runtime, error);
     }
+    let greens = strategy.green_ids();
+    assert!(greens.len() <= blue_ids.len());
+    assert_eq!(outcome == DeployOutcome::Succeeded, error.is_none());
     DeployReport {
         outcome,
         exit_status: if error.is_some() { 1 } else { 0 },
         error: error.map(|error| error.text),
         blues: blue_ids,
-        greens: strategy.green_ids(),
+        greens,
         hanging: strategy.hanging_ids(),
     }
 }

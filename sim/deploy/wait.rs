@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::api::{MachineId, MachinesApi, RestartPolicy, Runtime, WaitState};
@@ -12,6 +13,17 @@ use crate::deploy::errors::DeployError;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(90);
 /// Server-side timeout of each `wait` call (§3.5).
 pub const WAIT_SERVER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Sets a shared cancel flag when dropped: background tasks that watch the flag end at their next
+/// turn once their owner is done, including when the deploy future itself is dropped (the
+/// simulator killing the deployer), so the runtime can quiesce.
+pub struct CancelOnDrop(pub Rc<Cell<bool>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
 
 /// Runs `future` for at most `duration`: `None` when the time ran out first (a Go context
 /// deadline). The future is dropped then, as a cancelled HTTP request would be.

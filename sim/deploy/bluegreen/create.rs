@@ -59,9 +59,12 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         let machine = self.launch_with_retry(&input, &launch_id).await?;
         let line = format!("  Created machine {}", formatted_id(&machine));
         let id = machine.id.clone();
-        self.greens
-            .borrow_mut()
-            .push(Rc::new(GreenEntry { machine, input }));
+        let mut greens = self.greens.borrow_mut();
+        // One green per blue, never more: a second record of one machine would be a duplicate.
+        assert!(greens.len() < self.blues.len());
+        assert!(greens.iter().all(|green| green.machine.id != id));
+        greens.push(Rc::new(GreenEntry { machine, input }));
+        drop(greens);
         self.runtime.mark(Marker::GreenRecorded(id));
         self.print(&line);
         Ok(())

@@ -61,6 +61,9 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         if !self.can_destroy_green_machines(error) {
             return Ok(RollbackAction::Nothing);
         }
+        // Blues are cordoned only after the point of no return, so a green-deleting rollback
+        // always finds them serving.
+        assert!(self.can_delete_greens.get() || GREEN_PHASE_SENTINELS.iter().any(|s| error.is(*s)));
         self.print("Rolling back failed deployment");
         let greens = self.greens.borrow().clone();
         for green in &greens {

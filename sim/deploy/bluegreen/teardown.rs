@@ -1,7 +1,8 @@
 //! Blue teardown (§3.10–§3.14): cordon, stop, wait for stopped, destroy. Per-machine failures are
 //! non-fatal (warned, or listed as hanging); only an abort, or the stop-wait ticker, fails a phase.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -10,7 +11,7 @@ use crate::api::{ApiError, HostStatus, MachinesApi, Runtime, WaitState};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::pool::run_pool;
 use crate::deploy::retry::retry;
-use crate::deploy::wait::{wait_for_start_or_stop, WaitTarget, POLL_INTERVAL};
+use crate::deploy::wait::{wait_for_start_or_stop, CancelOnDrop, WaitTarget, POLL_INTERVAL};
 
 impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// Blues the cordon, stop and stop-wait phases act on: at HEAD, hosts that are not ok are
@@ -117,54 +118,60 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
 
     /// `WaitForBlueMachinesToBeStopped`: per-machine failures are collected and returned (the
     /// caller prints them and continues); the ticker (`ErrWaitTimeout`) and an abort are fatal.
+    ///
+    /// §3.13: in flyctl a failed machine counts as done only once the phase loop has received its
+    /// error, in a `select` that races the ticker; `pending` models that channel, and the ticker
+    /// is checked first (the deterministic choice, as in the green waits).
     pub(super) async fn wait_for_blues_stopped(
         self: &Rc<Self>,
     ) -> Result<Vec<String>, DeployError> {
         let waitable = self.reachable_blues();
-        let failures: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(Vec::new()));
-        let done = Rc::new(std::cell::Cell::new(0usize));
-        let cancelled = Rc::new(std::cell::Cell::new(false));
+        let pending: Rc<RefCell<VecDeque<String>>> = Rc::new(RefCell::new(VecDeque::new()));
+        let stopped = Rc::new(Cell::new(0usize));
+        let cancelled = Rc::new(Cell::new(false));
+        let _cancel = CancelOnDrop(cancelled.clone());
         for blue in &waitable {
             let (strategy, blue) = (self.clone(), blue.clone());
-            let (failures, done, cancelled) = (failures.clone(), done.clone(), cancelled.clone());
+            let (pending, stopped, cancelled) =
+                (pending.clone(), stopped.clone(), cancelled.clone());
             drop(self.runtime.spawn(async move {
                 let target = WaitTarget {
                     machine: blue.leased.id(),
                     restart_policy: blue.leased.machine.config.restart_policy,
                     state: WaitState::Stopped,
                 };
-                let result = wait_for_start_or_stop(
-                    &*strategy.api,
-                    &strategy.runtime,
-                    target,
-                    strategy.params.wait_timeout,
-                    &cancelled,
-                )
-                .await;
-                if let Err(error) = result {
-                    let name = formatted_id(&blue.leased.machine);
-                    failures
-                        .borrow_mut()
-                        .push(format!("failed to stop machine {name}: {error}"));
+                let timeout = strategy.params.wait_timeout;
+                let api = &*strategy.api;
+                match wait_for_start_or_stop(api, &strategy.runtime, target, timeout, &cancelled)
+                    .await
+                {
+                    Ok(()) => stopped.set(stopped.get() + 1),
+                    Err(error) => {
+                        let name = formatted_id(&blue.leased.machine);
+                        let failure = format!("failed to stop machine {name}: {error}");
+                        pending.borrow_mut().push_back(failure);
+                    }
                 }
-                done.set(done.get() + 1);
             }));
         }
         let deadline = self.runtime.now() + self.params.wait_timeout;
-        let result = loop {
-            if done.get() == waitable.len() {
-                break Ok(failures.borrow().clone());
+        let mut failures = Vec::new();
+        loop {
+            if stopped.get() + failures.len() == waitable.len() {
+                return Ok(failures);
             }
             if self.runtime.abort_requested() {
-                break Err(DeployError::from(Sentinel::Aborted));
+                return Err(DeployError::from(Sentinel::Aborted));
             }
             if self.runtime.now() >= deadline {
-                break Err(DeployError::from(Sentinel::WaitTimeout));
+                return Err(DeployError::from(Sentinel::WaitTimeout));
             }
-            self.runtime.sleep(POLL_INTERVAL).await;
-        };
-        cancelled.set(true);
-        result
+            let received = pending.borrow_mut().pop_front();
+            match received {
+                Some(failure) => failures.push(failure),
+                None => self.runtime.sleep(POLL_INTERVAL).await,
+            }
+        }
     }
 
     /// `DestroyBlueMachines`: kill-destroy through the lease (nonce), or directly without a nonce

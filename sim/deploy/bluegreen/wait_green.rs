@@ -12,7 +12,9 @@ use std::time::Duration;
 use super::{Bluegreen, GreenEntry};
 use crate::api::{ApiError, CheckState, MachinesApi, Runtime, WaitState};
 use crate::deploy::errors::{DeployError, Sentinel};
-use crate::deploy::wait::{wait_for_start_or_stop, with_timeout, WaitTarget, POLL_INTERVAL};
+use crate::deploy::wait::{
+    wait_for_start_or_stop, with_timeout, CancelOnDrop, WaitTarget, POLL_INTERVAL,
+};
 
 /// §3.6: the poll interval starts from a 60 s ceiling and grace from a 1 s ceiling.
 const HEALTH_INTERVAL_CEILING: Duration = Duration::from_secs(60);
@@ -35,7 +37,7 @@ impl HealthStatus {
 struct PhaseShared<T> {
     entries: RefCell<Vec<T>>,
     first_error: RefCell<Option<DeployError>>,
-    cancelled: Cell<bool>,
+    cancelled: Rc<Cell<bool>>,
 }
 
 impl<T> PhaseShared<T> {
@@ -43,7 +45,7 @@ impl<T> PhaseShared<T> {
         Rc::new(PhaseShared {
             entries: RefCell::new(entries),
             first_error: RefCell::new(None),
-            cancelled: Cell::new(false),
+            cancelled: Rc::new(Cell::new(false)),
         })
     }
 
@@ -59,6 +61,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         // Skip-launch greens are marked started at once and never waited on.
         let started: Vec<bool> = greens.iter().map(|green| green.input.skip_launch).collect();
         let shared = PhaseShared::new(started);
+        let _cancel = CancelOnDrop(shared.cancelled.clone());
         for (index, green) in greens.iter().enumerate() {
             if green.input.skip_launch {
                 continue;
@@ -85,11 +88,8 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 }
             }));
         }
-        let result = self
-            .phase_loop(&shared, |entries| entries.iter().all(|started| *started))
-            .await;
-        shared.cancelled.set(true);
-        result
+        self.phase_loop(&shared, |entries| entries.iter().all(|started| *started))
+            .await
     }
 
     /// `WaitForGreenMachinesToBeHealthy`: greens with configured checks are polled until seen
@@ -110,6 +110,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             }
         }
         let shared = PhaseShared::new(statuses);
+        let _cancel = CancelOnDrop(shared.cancelled.clone());
         for (slot, green) in tracked {
             let (strategy, shared) = (self.clone(), shared.clone());
             drop(self.runtime.spawn(async move {
@@ -118,13 +119,10 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 }
             }));
         }
-        let result = self
-            .phase_loop(&shared, |entries| {
-                entries.iter().all(|status| status.healthy())
-            })
-            .await;
-        shared.cancelled.set(true);
-        result
+        self.phase_loop(&shared, |entries| {
+            entries.iter().all(|status| status.healthy())
+        })
+        .await
     }
 
     /// One health poller: sleep the grace, then GET until all checks pass. Any GET error, or the
