@@ -81,6 +81,8 @@ impl Behaviour {
     pub fn of(version: BluegreenVersion) -> Behaviour {
         match version {
             BluegreenVersion::V2026_08 => Behaviour::v2026_08(),
+            // PLACEHOLDER until the historic-versions work lands (issue 3).
+            other => unimplemented!("bluegreen version {other:?}"),
         }
     }
 

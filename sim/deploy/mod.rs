@@ -12,6 +12,7 @@ pub mod lease;
 pub mod outer;
 pub mod pool;
 pub mod retry;
+pub mod rivals;
 pub mod wait;
 
 pub use outer::{run_deploy, DeployOutcome, DeployReport};
@@ -20,21 +21,48 @@ pub use outer::{run_deploy, DeployOutcome, DeployReport};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StrategyName {
     Bluegreen(BluegreenVersion),
+    /// flyctl's default: in-place updates in pools of `max_unavailable` (reference §9).
+    Rolling,
+    /// One extra canary machine per process group, then rolling (reference §9).
+    Canary,
+    /// Every machine updated at once, no waits (reference §9).
+    Immediate,
 }
 
 /// Historic states of flyctl's `strategy_bluegreen.go` (reference `flyctl-bluegreen-versions.md` §0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BluegreenVersion {
+    /// v0.1.40 … v0.2.7: uncordon, then kill-destroy blue at once; broad rollback.
+    V2023_06,
+    /// v0.2.9 … v0.2.16: cordon → 10 s → stop → destroy, zombie reaper, broad rollback.
+    V2024_02,
+    /// v0.2.47 … v0.2.64: the "Improved bluegreen deployments" fixes, before 2024-06-06.
+    V2024_05,
     /// `ad0172fac`, 2026-08-21: flyctl HEAD (`bluegreen`).
     V2026_08,
 }
 
 impl StrategyName {
-    pub const ALL: [StrategyName; 1] = [StrategyName::Bluegreen(BluegreenVersion::V2026_08)];
+    /// Every strategy; the first is the default of a scenario's `[[deploy]] strategy`.
+    pub const ALL: [StrategyName; 7] = [
+        StrategyName::Bluegreen(BluegreenVersion::V2026_08),
+        StrategyName::Bluegreen(BluegreenVersion::V2023_06),
+        StrategyName::Bluegreen(BluegreenVersion::V2024_02),
+        StrategyName::Bluegreen(BluegreenVersion::V2024_05),
+        StrategyName::Rolling,
+        StrategyName::Canary,
+        StrategyName::Immediate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             StrategyName::Bluegreen(BluegreenVersion::V2026_08) => "bluegreen",
+            StrategyName::Bluegreen(BluegreenVersion::V2023_06) => "bluegreen@2023-06",
+            StrategyName::Bluegreen(BluegreenVersion::V2024_02) => "bluegreen@2024-02",
+            StrategyName::Bluegreen(BluegreenVersion::V2024_05) => "bluegreen@2024-05",
+            StrategyName::Rolling => "rolling",
+            StrategyName::Canary => "canary",
+            StrategyName::Immediate => "immediate",
         }
     }
 
@@ -44,6 +72,30 @@ impl StrategyName {
                 "flyctl's current bluegreen (ad0172fac, 2026-08): image check, cordoned greens, \
                  health gate, 10 s + 10 s drain, narrow rollback"
             }
+            StrategyName::Bluegreen(BluegreenVersion::V2023_06) => {
+                "bluegreen as of v0.1.40-v0.2.7 (2023-06): uncordon greens, then kill-destroy \
+                 blues at once; broad rollback; greens recorded only if every launch succeeded"
+            }
+            StrategyName::Bluegreen(BluegreenVersion::V2024_02) => {
+                "bluegreen as of v0.2.9-v0.2.16 (2024-02): cordon, 10 s, stop, destroy; zombie \
+                 reaper; broad rollback even after blues were cordoned or stopped"
+            }
+            StrategyName::Bluegreen(BluegreenVersion::V2024_05) => {
+                "bluegreen as of v0.2.47-v0.2.64 (2024-05): image check, narrow rollback, pool \
+                 of ceil(N/3) where one failed launch orphans the other greens"
+            }
+            StrategyName::Rolling => {
+                "flyctl's default: in-place updates, a spearhead machine, pools of max_unavailable"
+            }
+            StrategyName::Canary => "one extra canary machine per process group, then rolling",
+            StrategyName::Immediate => "every machine updated in place at once, no waits",
+        }
+    }
+
+    pub fn bluegreen_version(self) -> Option<BluegreenVersion> {
+        match self {
+            StrategyName::Bluegreen(version) => Some(version),
+            _ => None,
         }
     }
 }

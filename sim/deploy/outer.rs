@@ -70,7 +70,9 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
     let mut params = params;
     // §2: `--max-concurrent` is forced to at least 1.
     params.max_concurrent = params.max_concurrent.max(1);
-    let StrategyName::Bluegreen(version) = params.strategy;
+    let StrategyName::Bluegreen(version) = params.strategy else {
+        return crate::deploy::rivals::run_rival(api, runtime, params).await;
+    };
     let behaviour = Behaviour::of(version);
     // The outer flow implements HEAD's lease acquisition only (issue 3 adds 2024's).
     assert!(behaviour.lease_fail_fast && behaviour.lease_acquire_retry);
