@@ -77,9 +77,10 @@ impl<'a> Simulation<'a> {
             }
         }
         let seed = self.seed.unwrap_or(scenario.run.seed);
+        let strategy = self.strategy.or_else(|| common_strategy(&scenario));
         let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace);
         runner.event_loop();
-        runner.finish()
+        runner.finish(strategy)
     }
 }
 
@@ -208,17 +209,23 @@ impl Runner {
         });
     }
 
-    fn finish(self) -> RunResult {
+    fn finish(self, strategy: Option<StrategyName>) -> RunResult {
         let mut world = self.world.borrow_mut();
         let now = self.clock.now();
         let step = world.trace.count();
         let (verdicts, metrics) = world.checks.finish(now, step);
         let deploys = deploy_results(&world);
-        let expectations =
-            check_expectations(&world.scenario, &verdicts, &deploys, &world.limit_hit);
+        let expectations = check_expectations(
+            &world.scenario,
+            strategy,
+            &verdicts,
+            &deploys,
+            &world.limit_hit,
+        );
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),
+            strategy: strategy.map(|name| name.as_str().to_string()),
             path: world.scenario.path.display().to_string(),
             seed: world.seed,
             fingerprint: world.trace.fingerprint(),
@@ -239,6 +246,16 @@ impl Runner {
                 .collect(),
         }
     }
+}
+
+/// The strategy every deploy of the scenario uses, if they agree.
+fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
+    let first = scenario.deploys.first()?.strategy;
+    scenario
+        .deploys
+        .iter()
+        .all(|deploy| deploy.strategy == first)
+        .then_some(first)
 }
 
 fn executor_limit(error: ExecutorError) -> LimitHit {
@@ -468,12 +485,54 @@ pub struct ExpectationCheck {
     pub detail: String,
 }
 
+/// The expectations that apply to a run with `strategy`: the scenario's `[expect]`, or its
+/// `[expect.strategies."<strategy>"]` entry when it has one.
+struct Applicable<'a> {
+    hold: &'a [Invariant],
+    violate: &'a [Invariant],
+    exit_status: Option<i32>,
+    /// Per deploy (None: nothing expected of it).
+    outcomes: Vec<Option<crate::deploy::DeployOutcome>>,
+    /// Whether the deploys' own `expect_error` apply (not when a strategy entry replaces them).
+    deploy_errors: bool,
+}
+
+fn applicable(scenario: &Scenario, strategy: Option<StrategyName>) -> Applicable<'_> {
+    let entry = strategy.and_then(|strategy| scenario.expect.by_strategy.get(&strategy));
+    match entry {
+        Some(entry) => Applicable {
+            hold: &entry.hold,
+            violate: &entry.violate,
+            exit_status: entry.exit_status,
+            outcomes: if entry.outcomes.is_empty() {
+                vec![None; scenario.deploys.len()]
+            } else {
+                entry.outcomes.clone()
+            },
+            deploy_errors: false,
+        },
+        None => Applicable {
+            hold: &scenario.expect.hold,
+            violate: &scenario.expect.violate,
+            exit_status: scenario.expect.exit_status,
+            outcomes: scenario
+                .deploys
+                .iter()
+                .map(|spec| spec.expect_outcome)
+                .collect(),
+            deploy_errors: true,
+        },
+    }
+}
+
 fn check_expectations(
     scenario: &Scenario,
+    strategy: Option<StrategyName>,
     verdicts: &[Verdict],
     deploys: &[DeployResult],
     limit_hit: &Option<LimitHit>,
 ) -> Vec<ExpectationCheck> {
+    let expected = applicable(scenario, strategy);
     let mut checks = Vec::new();
     if let Some(limit) = limit_hit {
         checks.push(ExpectationCheck {
@@ -488,7 +547,7 @@ fn check_expectations(
             .find(|verdict| verdict.invariant == invariant.as_str())
             .expect("a verdict per invariant")
     };
-    for invariant in &scenario.expect.hold {
+    for invariant in expected.hold {
         let verdict = verdict(*invariant);
         checks.push(ExpectationCheck {
             expectation: format!("{invariant} holds"),
@@ -496,7 +555,7 @@ fn check_expectations(
             detail: violation_detail(verdict),
         });
     }
-    for invariant in &scenario.expect.violate {
+    for invariant in expected.violate {
         let verdict = verdict(*invariant);
         checks.push(ExpectationCheck {
             expectation: format!("{invariant} is violated"),
@@ -508,7 +567,7 @@ fn check_expectations(
             },
         });
     }
-    check_deploy_expectations(scenario, deploys, &mut checks);
+    check_deploy_expectations(scenario, &expected, deploys, &mut checks);
     check_output_expectations(scenario, deploys, &mut checks);
     checks
 }
@@ -526,18 +585,28 @@ fn violation_detail(verdict: &Verdict) -> String {
 
 fn check_deploy_expectations(
     scenario: &Scenario,
+    applicable: &Applicable,
     deploys: &[DeployResult],
     checks: &mut Vec<ExpectationCheck>,
 ) {
-    for (spec, result) in scenario.deploys.iter().zip(deploys) {
-        if let Some(expected) = spec.expect_outcome {
+    for ((spec, result), outcome) in scenario
+        .deploys
+        .iter()
+        .zip(deploys)
+        .zip(&applicable.outcomes)
+    {
+        if let Some(expected) = outcome {
             checks.push(ExpectationCheck {
                 expectation: format!("deploy {} {}", result.index, expected.as_str()),
                 ok: result.outcome == expected.as_str(),
                 detail: format!("outcome: {}", result.outcome),
             });
         }
-        if let Some(expected) = &spec.expect_error {
+        if let Some(expected) = spec
+            .expect_error
+            .as_ref()
+            .filter(|_| applicable.deploy_errors)
+        {
             let error = result.error.clone().unwrap_or_default();
             checks.push(ExpectationCheck {
                 expectation: format!("deploy {} error contains \"{expected}\"", result.index),
@@ -546,7 +615,7 @@ fn check_deploy_expectations(
             });
         }
     }
-    if let Some(expected) = scenario.expect.exit_status {
+    if let Some(expected) = applicable.exit_status {
         let actual = deploys.last().and_then(|deploy| deploy.exit_status);
         checks.push(ExpectationCheck {
             expectation: format!("flyctl exits with status {expected}"),
@@ -593,6 +662,8 @@ fn check_output_expectations(
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RunResult {
     pub scenario: String,
+    /// The strategy every deploy ran with (None: the scenario mixes strategies).
+    pub strategy: Option<String>,
     pub path: String,
     pub seed: u64,
     #[serde(serialize_with = "serialize_fingerprint")]

@@ -127,9 +127,15 @@ mod tests {
     #[test]
     fn drain_margin_sign() {
         let mut margin = DrainMargin::default();
-        margin.record(SimTime::from_micros(10_000_000), SimTime::from_micros(4_000_000));
+        margin.record(
+            SimTime::from_micros(10_000_000),
+            SimTime::from_micros(4_000_000),
+        );
         assert_eq!(margin.margin_min_micros, Some(6_000_000));
-        margin.record(SimTime::from_micros(10_000_000), SimTime::from_micros(12_500_000));
+        margin.record(
+            SimTime::from_micros(10_000_000),
+            SimTime::from_micros(12_500_000),
+        );
         assert_eq!(margin.margin_min_micros, Some(-2_500_000));
         assert_eq!(margin.routed_after_stop, 1);
     }

@@ -9,10 +9,15 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::api::MachineState;
 use crate::deploy::DeployOutcome;
 use crate::engine::SimTime;
-use crate::platform::observe::{FailureReason, MachineIndex};
+use crate::platform::observe::{DeployStep, FailureReason, MachineIndex};
 use crate::platform::server::Mutation;
+
+pub mod machines;
+
+use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
 
 /// The invariants, by their stable names (DESIGN.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,6 +153,14 @@ pub struct Metrics {
     pub machines_initial: u32,
     pub machines_peak: u32,
     pub machines_final: u32,
+    /// Alive machines no deploy owns at the end (`no-leftovers`).
+    pub leftovers: u32,
+    /// The smallest drain margin over blues: how long before a blue stopped accepting
+    /// connections the last proxy forgot it (negative: a proxy still routed to it after).
+    pub drain_margin_min_ms: Option<f64>,
+    /// Blues some proxy still routed to after they stopped accepting connections.
+    pub blues_routed_after_stop: u32,
+    pub routed_after_stop_max_ms: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -181,6 +194,10 @@ pub struct Checkers {
     deploys: Vec<DeployTrack>,
     deploy_durations: Vec<Option<Duration>>,
     deploy_started_at: Vec<Option<SimTime>>,
+    machines: Vec<MachineTrack>,
+    facts: Vec<DeployFacts>,
+    drain: DrainMargin,
+    leftovers: u32,
 }
 
 impl Checkers {
@@ -208,6 +225,10 @@ impl Checkers {
             deploys: vec![DeployTrack::default(); deploys],
             deploy_durations: vec![None; deploys],
             deploy_started_at: vec![None; deploys],
+            machines: Vec::new(),
+            facts: vec![DeployFacts::default(); deploys],
+            drain: DrainMargin::default(),
+            leftovers: 0,
         }
     }
 
@@ -226,10 +247,20 @@ impl Checkers {
         &mut self,
         now: SimTime,
         step: u64,
-        _machine: MachineIndex,
+        machine: MachineIndex,
         image: &str,
-        _by: Option<u32>,
+        by: Option<u32>,
     ) {
+        assert_eq!(
+            slot(machine),
+            self.machines.len(),
+            "machines are created in index order"
+        );
+        self.machines.push(MachineTrack {
+            created_by: by,
+            alive: true,
+            ..MachineTrack::default()
+        });
         self.alive += 1;
         self.alive_peak = self.alive_peak.max(self.alive);
         *self.alive_by_image.entry(image.to_string()).or_default() += 1;
@@ -240,8 +271,9 @@ impl Checkers {
         }
     }
 
-    pub fn machine_gone(&mut self, _now: SimTime, _step: u64, _machine: MachineIndex, image: &str) {
+    pub fn machine_gone(&mut self, _now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
         assert!(self.alive > 0, "a machine went away that was never alive");
+        self.machines[slot(machine)].alive = false;
         self.alive -= 1;
         let count = self
             .alive_by_image
@@ -344,40 +376,154 @@ impl Checkers {
         }
     }
 
-    pub fn deploy_started(&mut self, now: SimTime, _step: u64, deploy: u32) {
+    /// `blues`: the machines alive when the deploy started that it did not create.
+    pub fn deploy_started(
+        &mut self,
+        now: SimTime,
+        _step: u64,
+        deploy: u32,
+        blues: &[MachineIndex],
+    ) {
         self.deploys[deploy as usize].started = true;
         self.deploy_started_at[deploy as usize] = Some(now);
+        for machine in blues {
+            self.machines[slot(*machine)].last_blue_of = Some(deploy);
+        }
     }
 
-    /// A deployer's mutation: a blue is any machine it did not launch itself.
+    pub fn deploy_step(&mut self, deploy: u32, step: &DeployStep) {
+        match step {
+            DeployStep::GreenRecorded(machine) => {
+                self.machines[slot(*machine)].recorded_by = Some(deploy);
+            }
+            DeployStep::PointOfNoReturn => self.facts[deploy as usize].point_of_no_return = true,
+            _ => {}
+        }
+    }
+
+    /// A proxy's view of `machine` changed.
+    pub fn proxy_view(&mut self, now: SimTime, machine: MachineIndex, routable: bool) {
+        let track = &mut self.machines[slot(machine)];
+        if routable {
+            track.routing_proxies += 1;
+            return;
+        }
+        track.routing_proxies -= 1;
+        if track.routing_proxies == 0 {
+            track.forgotten_at = Some(now);
+            if let Some(retired_at) = track.retired_at {
+                self.drain.record(retired_at, now);
+            }
+        }
+    }
+
+    /// A blue stopped accepting connections after a deploy stopped or destroyed it: the drain
+    /// margin is how long before that the last proxy forgot it (negative: after).
+    pub fn machine_retired(&mut self, now: SimTime, machine: MachineIndex) {
+        let track = &mut self.machines[slot(machine)];
+        if track.retired_at.is_some() || !(track.stop_requested || track.cordon_requested) {
+            return;
+        }
+        track.retired_at = Some(now);
+        if track.routing_proxies == 0 {
+            let forgotten_at = track.forgotten_at.unwrap_or(now);
+            self.drain.record(now, forgotten_at);
+        }
+    }
+
+    /// A deployer's mutation, before it is applied (`state` is the machine's state then): a blue
+    /// is any machine the deployer did not launch itself.
+    #[allow(clippy::too_many_arguments)]
     pub fn deploy_mutation(
         &mut self,
         now: SimTime,
         step: u64,
         deploy: u32,
         machine: MachineIndex,
-        created_by: Option<u32>,
+        state: MachineState,
         mutation: Mutation,
     ) {
-        let own_green = created_by == Some(deploy);
-        let track = &mut self.deploys[deploy as usize];
-        let event = (now, step, format!("machine #{machine}"));
+        let own_green = self.machines[slot(machine)].created_by == Some(deploy);
+        if own_green {
+            self.green_mutation(now, step, deploy, machine, mutation);
+        } else {
+            self.blue_mutation(now, step, deploy, machine, state, mutation);
+        }
+        self.check_rollback_spares_blue(now, step, deploy);
+    }
+
+    fn green_mutation(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        machine: MachineIndex,
+        mutation: Mutation,
+    ) {
         match mutation {
-            Mutation::Cordon | Mutation::Stop | Mutation::Destroy if !own_green => {
-                track.first_blue_mutation.get_or_insert(event);
+            Mutation::Uncordon => {
+                self.facts[deploy as usize].switched_at.get_or_insert(now);
             }
             Mutation::Destroy => {
-                track.first_green_destroyed.get_or_insert(event);
+                let event = (now, step, format!("machine #{machine}"));
+                self.deploys[deploy as usize]
+                    .first_green_destroyed
+                    .get_or_insert(event);
+                if let Some(switched_at) = self.facts[deploy as usize].switched_at {
+                    let detail = format!(
+                        "deploy {deploy} destroyed its green machine #{machine} after its first \
+                         uncordon succeeded at {switched_at}"
+                    );
+                    self.violate(Invariant::GreenKeptAfterSwitch, now, step, detail);
+                }
             }
             _ => {}
         }
+    }
+
+    fn blue_mutation(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        machine: MachineIndex,
+        state: MachineState,
+        mutation: Mutation,
+    ) {
+        let is_stop = matches!(mutation, Mutation::Stop);
+        if matches!(mutation, Mutation::Stop | Mutation::Destroy) {
+            if let Some(breach) = drain_order_breach(&self.machines[slot(machine)], is_stop, state)
+            {
+                let detail = format!("deploy {deploy}: blue machine #{machine} {breach}");
+                self.violate(Invariant::DrainOrder, now, step, detail);
+            }
+        }
+        let track = &mut self.machines[slot(machine)];
+        match mutation {
+            Mutation::Cordon => track.cordon_requested = true,
+            Mutation::Stop => track.stop_requested = true,
+            _ => {}
+        }
+        if matches!(
+            mutation,
+            Mutation::Cordon | Mutation::Stop | Mutation::Destroy
+        ) {
+            let event = (now, step, format!("machine #{machine}"));
+            self.deploys[deploy as usize]
+                .first_blue_mutation
+                .get_or_insert(event);
+        }
+    }
+
+    fn check_rollback_spares_blue(&mut self, now: SimTime, step: u64, deploy: u32) {
         let track = &self.deploys[deploy as usize];
         if let (Some(blue), Some(green)) =
             (&track.first_blue_mutation, &track.first_green_destroyed)
         {
             let detail = format!(
-                "deploy {deploy} destroyed its green {} after touching blue {} at {}",
-                green.2, blue.1, blue.0
+                "deploy {deploy} destroyed its green {} after it had cordoned, stopped or \
+                 destroyed blue {} at {}",
+                green.2, blue.2, blue.0
             );
             self.violate(Invariant::RollbackSparesBlue, now, step, detail);
         }
@@ -392,6 +538,7 @@ impl Checkers {
         image: &str,
     ) {
         self.end_deploy(now, deploy);
+        self.facts[deploy as usize].outcome = Some(outcome);
         if outcome != DeployOutcome::Succeeded {
             return;
         }
@@ -437,6 +584,7 @@ impl Checkers {
                 self.violate(Invariant::DeployTerminates, now, step, detail);
             }
         }
+        self.check_leftovers(now, step);
         let verdicts = Invariant::ALL
             .iter()
             .map(|invariant| {
@@ -449,6 +597,29 @@ impl Checkers {
             })
             .collect();
         (verdicts, self.metrics())
+    }
+
+    /// `no-leftovers`, once at the end: every alive machine must be owned.
+    fn check_leftovers(&mut self, now: SimTime, step: u64) {
+        let leftovers: Vec<String> = self
+            .machines
+            .iter()
+            .enumerate()
+            .filter_map(|(index, track)| {
+                leftover_kind(track, &self.facts).map(|kind| format!("#{index} ({kind})"))
+            })
+            .collect();
+        self.leftovers = leftovers.len() as u32;
+        if !leftovers.is_empty() {
+            let shown: Vec<&str> = leftovers.iter().take(6).map(String::as_str).collect();
+            let more = if leftovers.len() > 6 { ", …" } else { "" };
+            let detail = format!(
+                "{} leftover machine(s) after the last deploy: {}{more}",
+                leftovers.len(),
+                shown.join(", ")
+            );
+            self.violate(Invariant::NoLeftovers, now, step, detail);
+        }
     }
 
     fn metrics(&self) -> Metrics {
@@ -489,6 +660,13 @@ impl Checkers {
             machines_initial: self.initial_machines,
             machines_peak: self.alive_peak,
             machines_final: self.alive,
+            leftovers: self.leftovers,
+            drain_margin_min_ms: self
+                .drain
+                .margin_min_micros
+                .map(|micros| micros as f64 / 1_000.0),
+            blues_routed_after_stop: self.drain.routed_after_stop,
+            routed_after_stop_max_ms: millis(self.drain.routed_after_stop_max),
         }
     }
 

@@ -122,25 +122,48 @@ fn execute_run(config: &RunConfig) -> i32 {
     }
     let mut status = EXIT_OK;
     for scenario in &scenarios {
-        let mut simulation = crate::sim::Simulation::new(scenario);
-        if let Some(seed) = config.seed {
-            simulation = simulation.seed(seed);
-        }
-        if let Some(strategy) = config.strategy {
-            simulation = simulation.strategy(strategy);
-        }
-        let result = simulation.run();
-        if config.json {
-            println!("{}", crate::report::json_summary(&result));
-        } else {
-            print!(
-                "{}",
-                crate::report::human_summary(&result, config.show_output)
-            );
-        }
-        if !result.passed {
-            status = EXIT_EXPECTATION_FAILED;
+        for strategy in strategies_to_run(scenario, config.strategy) {
+            let mut simulation = crate::sim::Simulation::new(scenario);
+            if let Some(seed) = config.seed {
+                simulation = simulation.seed(seed);
+            }
+            if let Some(strategy) = strategy {
+                simulation = simulation.strategy(strategy);
+            }
+            let result = simulation.run();
+            if config.json {
+                println!("{}", crate::report::json_summary(&result));
+            } else {
+                print!(
+                    "{}",
+                    crate::report::human_summary(&result, config.show_output)
+                );
+            }
+            if !result.passed {
+                status = EXIT_EXPECTATION_FAILED;
+            }
         }
     }
     status
+}
+
+/// `--strategy` if given; otherwise every strategy the scenario has expectations for (an
+/// incident scenario compares versions), or just the scenario's own.
+fn strategies_to_run(
+    scenario: &crate::scenario::Scenario,
+    requested: Option<StrategyName>,
+) -> Vec<Option<StrategyName>> {
+    if requested.is_some() {
+        return vec![requested];
+    }
+    if scenario.expect.by_strategy.is_empty() {
+        return vec![None];
+    }
+    scenario
+        .expect
+        .by_strategy
+        .keys()
+        .copied()
+        .map(Some)
+        .collect()
 }

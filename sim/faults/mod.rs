@@ -5,21 +5,36 @@
 use std::time::Duration;
 
 use crate::api::ApiError;
+use crate::api::Phase;
 use crate::engine::SimTime;
 use crate::platform::machines::LeaseRecord;
+use crate::platform::observe::DeployStep;
 use crate::platform::observe::{MachineIndex, Step};
+use crate::platform::Action;
 use crate::platform::{Event, World};
-use crate::scenario::{FaultSpec, MachineTarget, Operation, Window};
+use crate::scenario::{FaultSpec, MachineTarget, Operation, Trigger, Window};
 
 /// The faults of a run, in scenario order.
 #[derive(Clone, Debug, Default)]
 pub struct FaultPlan {
     pub specs: Vec<FaultSpec>,
+    /// Phase-triggered faults that already fired (they fire once).
+    fired: Vec<bool>,
 }
 
 impl FaultPlan {
     pub fn new(specs: Vec<FaultSpec>) -> FaultPlan {
-        FaultPlan { specs }
+        let fired = vec![false; specs.len()];
+        FaultPlan { specs, fired }
+    }
+}
+
+/// The deploy and trigger of a deployer fault.
+fn deployer_trigger(spec: &FaultSpec) -> Option<(u32, Trigger)> {
+    match spec {
+        FaultSpec::DeployerKill { deploy, trigger }
+        | FaultSpec::DeployerAbort { deploy, trigger } => Some((*deploy, *trigger)),
+        _ => None,
     }
 }
 
@@ -37,7 +52,15 @@ impl World {
         for index in 0..self.faults.specs.len() {
             let spec = self.faults.specs[index].clone();
             match spec {
-                FaultSpec::MachineCrash { at, .. } => {
+                FaultSpec::MachineCrash { at, .. }
+                | FaultSpec::DeployerKill {
+                    trigger: Trigger::At(at),
+                    ..
+                }
+                | FaultSpec::DeployerAbort {
+                    trigger: Trigger::At(at),
+                    ..
+                } => {
                     let fault = u32::try_from(index).expect("faults fit in u32");
                     self.schedule(SimTime::from_duration(at), Event::Fault { fault });
                 }
@@ -128,33 +151,153 @@ impl World {
     /// A timed fault fires.
     pub fn fire_fault(&mut self, fault: u32) {
         let spec = self.faults.specs[fault as usize].clone();
-        if let FaultSpec::MachineCrash { target, .. } = spec {
-            for machine in self.resolve_target(target) {
-                self.record(Step::Fault {
-                    description: format!("crash machine {}", self.machines[machine as usize].id),
-                });
-                self.crash_machine(machine);
+        match spec {
+            FaultSpec::MachineCrash { target, .. } => {
+                for machine in self.resolve_target(target) {
+                    self.record(Step::Fault {
+                        description: format!(
+                            "crash machine {}",
+                            self.machines[machine as usize].id
+                        ),
+                    });
+                    self.crash_machine(machine);
+                }
             }
+            FaultSpec::DeployerKill { deploy, .. } => self.kill_deployer(deploy),
+            FaultSpec::DeployerAbort { deploy, .. } => self.abort_deployer(deploy),
+            _ => {}
         }
     }
 
-    /// An injected error for a call of `operation` arriving now, if a fault says so.
-    pub fn injected_api_error(&mut self, operation: Operation) -> Option<ApiError> {
+    /// A deploy started `phase`: arm the deployer faults waiting for it.
+    pub fn faults_on_phase(&mut self, deploy: u32, phase: Phase) {
+        for index in 0..self.faults.specs.len() {
+            let Some((
+                target,
+                Trigger::Phase {
+                    phase: wanted,
+                    after,
+                },
+            )) = deployer_trigger(&self.faults.specs[index])
+            else {
+                continue;
+            };
+            if target != deploy || wanted != phase || self.faults.fired[index] {
+                continue;
+            }
+            self.faults.fired[index] = true;
+            let fault = u32::try_from(index).expect("faults fit in u32");
+            self.schedule_after(after, Event::Fault { fault });
+        }
+    }
+
+    /// SIGKILL: the deployer's tasks are dropped (by the event loop); nothing after runs and its
+    /// leases lapse at their TTL.
+    fn kill_deployer(&mut self, deploy: u32) {
+        let state = &self.deploys[deploy as usize];
+        if state.started_at.is_none() || state.ended_at.is_some() {
+            self.record(Step::Fault {
+                description: format!("kill deployer {deploy}: not running, no effect"),
+            });
+            return;
+        }
+        let now = self.now();
+        let state = &mut self.deploys[deploy as usize];
+        state.killed = true;
+        state.ended_at = Some(now);
+        self.record(Step::Deploy {
+            deploy,
+            step: DeployStep::Killed,
+        });
+        self.checks.deploy_killed(now, deploy);
+        self.actions.push(Action::KillDeploy(deploy));
+        self.deploy_ended(deploy);
+    }
+
+    /// Ctrl-C: flyctl's abort flag (reference §6); the deploy code notices it where it checks.
+    fn abort_deployer(&mut self, deploy: u32) {
+        let state = &mut self.deploys[deploy as usize];
+        if state.started_at.is_none() || state.ended_at.is_some() {
+            self.record(Step::Fault {
+                description: format!("abort deployer {deploy}: not running, no effect"),
+            });
+            return;
+        }
+        state.abort_requested = true;
+        self.record(Step::Deploy {
+            deploy,
+            step: DeployStep::AbortRequested,
+        });
+    }
+
+    /// A capacity error for a launch by `client`, if a fault says its launches now fail.
+    pub fn injected_capacity_error(&mut self, client: u32) -> Option<ApiError> {
+        let launched = self.deploys[client as usize].launched.len() as u32;
+        self.faults.specs.iter().find_map(|spec| match spec {
+            FaultSpec::CapacityError {
+                deploy,
+                after_creates,
+                status,
+            } if deploy.is_none_or(|deploy| deploy == client) && launched >= *after_creates => {
+                Some(ApiError::status(
+                    *status,
+                    "could not reserve resource for machine: insufficient memory available to \
+                     fulfill request",
+                ))
+            }
+            _ => None,
+        })
+    }
+
+    /// How long `machine` hangs in `stopping` when stopped, if a fault says so (None: it does
+    /// not hang; Some(None): until destroyed).
+    pub fn stop_hang(&self, machine: MachineIndex) -> Option<Option<Duration>> {
+        self.faults.specs.iter().find_map(|spec| match spec {
+            FaultSpec::StopHangs { target, duration }
+                if self.resolve_target(*target).contains(&machine) =>
+            {
+                Some(*duration)
+            }
+            _ => None,
+        })
+    }
+
+    /// An injected error for a call of `operation` by `client` on `machine`, arriving now, if a
+    /// fault says so.
+    pub fn injected_api_error(
+        &mut self,
+        operation: Operation,
+        client: u32,
+        machine: Option<MachineIndex>,
+    ) -> Option<ApiError> {
         let now = self.now();
         for index in 0..self.faults.specs.len() {
             let FaultSpec::ApiError {
                 operation: only,
-                rate,
-                status,
                 window,
+                deploy,
+                machine: target,
                 ..
             } = &self.faults.specs[index]
             else {
                 continue;
             };
-            if only.is_some_and(|only| only != operation) || !window_contains(window, now) {
+            if only.is_some_and(|only| only != operation)
+                || !window_contains(window, now)
+                || deploy.is_some_and(|deploy| deploy != client)
+            {
                 continue;
             }
+            if let Some(target) = target {
+                let hit =
+                    machine.is_some_and(|machine| self.resolve_target(*target).contains(&machine));
+                if !hit {
+                    continue;
+                }
+            }
+            let FaultSpec::ApiError { rate, status, .. } = &self.faults.specs[index] else {
+                unreachable!("matched above");
+            };
             let (rate, status) = (*rate, *status);
             if self.streams.faults.chance(rate) {
                 return Some(ApiError::status(

@@ -30,7 +30,14 @@ impl World {
             .deploy_time_bound
             .unwrap_or_else(|| derived_time_bound(spec));
         let step_index = self.trace.count() - 1;
-        self.checks.deploy_started(now, step_index, deploy);
+        // Once per deploy start, so a scan of the fleet is fine here.
+        let blues: Vec<u32> = (0..self.machines.len() as u32)
+            .filter(|machine| {
+                let record = &self.machines[*machine as usize];
+                record.is_alive() && record.created_by != Some(deploy)
+            })
+            .collect();
+        self.checks.deploy_started(now, step_index, deploy, &blues);
         self.schedule_after(bound, Event::DeployDeadline { deploy });
     }
 
@@ -47,7 +54,10 @@ impl World {
 
     pub fn deploy_marker(&mut self, deploy: u32, marker: Marker) {
         let step = match marker {
-            Marker::PhaseStarted(phase) => DeployStep::Phase(phase),
+            Marker::PhaseStarted(phase) => {
+                self.faults_on_phase(deploy, phase);
+                DeployStep::Phase(phase)
+            }
             Marker::GreenRecorded(id) => match self.machine_ids.get(&id.0) {
                 Some(machine) => DeployStep::GreenRecorded(*machine),
                 None => return,
@@ -56,6 +66,7 @@ impl World {
             Marker::RollbackStarted => DeployStep::RollbackStarted,
             Marker::RollbackFinished { ok } => DeployStep::RollbackFinished { ok },
         };
+        self.checks.deploy_step(deploy, &step);
         self.record(Step::Deploy { deploy, step });
     }
 

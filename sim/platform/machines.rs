@@ -280,7 +280,12 @@ impl World {
         let stop = self.scenario.machine.stop_time.clone();
         let kill_timeout = self.scenario.machine.kill_timeout;
         let delay = self.streams.machines.sample(&stop).min(kill_timeout);
-        self.schedule_transition(machine, Pending::Exit, delay);
+        match self.stop_hang(machine) {
+            None => self.schedule_transition(machine, Pending::Exit, delay),
+            Some(Some(hang)) => self.schedule_transition(machine, Pending::Exit, hang),
+            // Hangs until destroyed: no exit is scheduled.
+            Some(None) => {}
+        }
     }
 
     /// Destroys a machine: its process dies now, the record goes after the destroy time.
@@ -430,8 +435,16 @@ impl World {
         let routable = started && host_ok && !record.cordoned && healthy;
         let accepting = started && host_ok && record.app_ready;
         if accepting != record.accepting {
+            let retiring = matches!(
+                record.state,
+                MachineState::Stopping | MachineState::Stopped | MachineState::Destroying
+            );
             self.machines[machine as usize].accepting = accepting;
             self.machine_accepting_changed(machine, accepting);
+            if !accepting && retiring {
+                let now = self.now();
+                self.checks.machine_retired(now, machine);
+            }
         }
         if routable != self.machines[machine as usize].routable {
             let record = &mut self.machines[machine as usize];

@@ -181,6 +181,8 @@ impl World {
             machine,
             routable,
         });
+        let now = self.now();
+        self.checks.proxy_view(now, machine, routable);
         self.update_serving(proxy);
         if routable {
             self.dispatch_held(proxy);

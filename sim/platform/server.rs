@@ -174,7 +174,10 @@ impl World {
             .take()
             .expect("a call arrives once");
         let client = self.calls[call as usize].client;
-        if let Some(error) = self.injected_api_error(request.operation()) {
+        let machine = request
+            .machine_id()
+            .and_then(|id| self.machine_ids.get(&id.0).copied());
+        if let Some(error) = self.injected_api_error(request.operation(), client, machine) {
             self.reply(call, Err(error));
             return;
         }
@@ -271,6 +274,9 @@ impl World {
     }
 
     fn launch(&mut self, client: u32, input: LaunchInput) -> ApiResult<CallReply> {
+        if let Some(error) = self.injected_capacity_error(client) {
+            return Err(error);
+        }
         let Some(region) = self.region_index(&input.region) else {
             return Err(ApiError::status(
                 400,
@@ -516,8 +522,8 @@ impl World {
     fn stop(&mut self, client: u32, id: &MachineId, nonce: Option<&str>) -> ApiResult<CallReply> {
         let machine = self.find(id)?;
         self.check_nonce(machine, nonce)?;
-        self.stop_machine(machine);
         self.note_mutation(client, machine, Mutation::Stop);
+        self.stop_machine(machine);
         Ok(CallReply::Unit)
     }
 
@@ -537,8 +543,8 @@ impl World {
                 "failed_precondition: machine still active, refusing to destroy",
             ));
         }
-        self.destroy_machine(machine);
         self.note_mutation(client, machine, Mutation::Destroy);
+        self.destroy_machine(machine);
         Ok(CallReply::Unit)
     }
 
@@ -561,6 +567,7 @@ impl World {
     ) -> ApiResult<CallReply> {
         let machine = self.find(id)?;
         self.check_nonce(machine, nonce)?;
+        self.note_mutation(client, machine, Mutation::Update);
         let record = &mut self.machines[machine as usize];
         record.image_ref = crate::api::ImageRef::parse(&input.config.image);
         let old_image = std::mem::replace(&mut record.config, input.config).image;
@@ -570,7 +577,6 @@ impl World {
         self.checks
             .machine_image_changed(now, step_index, machine, &old_image, &new_image);
         self.crash_free_restart(machine, input.skip_launch);
-        self.note_mutation(client, machine, Mutation::Update);
         let region = self.region_name(machine);
         Ok(CallReply::Machine(Box::new(
             self.machines[machine as usize].to_api(&region),
@@ -590,9 +596,9 @@ impl World {
     fn note_mutation(&mut self, client: u32, machine: MachineIndex, mutation: Mutation) {
         let now = self.now();
         let step_index = self.trace.count().saturating_sub(1);
-        let created_by = self.machines[machine as usize].created_by;
+        let state = self.machines[machine as usize].state;
         self.checks
-            .deploy_mutation(now, step_index, client, machine, created_by, mutation);
+            .deploy_mutation(now, step_index, client, machine, state, mutation);
     }
 }
 

@@ -40,9 +40,14 @@ fn mark(ok: bool) -> &'static str {
 /// The human summary; its last line is `fingerprint: <16 hex digits>`.
 pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     let mut out = String::new();
+    let strategy = result
+        .strategy
+        .as_deref()
+        .map(|strategy| format!(", strategy {strategy}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "scenario {} ({}), seed {}",
+        "scenario {} ({}), seed {}{strategy}",
         result.scenario, result.path, result.seed
     );
     write_deploys(&mut out, result, show_output);
@@ -153,9 +158,19 @@ fn write_metrics(out: &mut String, result: &RunResult) {
     let _ = writeln!(out, "  deploy      {}", durations.join(", "));
     let _ = writeln!(
         out,
-        "  machines    {} initial, {} peak, {} final",
-        metrics.machines_initial, metrics.machines_peak, metrics.machines_final
+        "  machines    {} initial, {} peak, {} final, {} leftover",
+        metrics.machines_initial, metrics.machines_peak, metrics.machines_final, metrics.leftovers
     );
+    if let Some(margin) = metrics.drain_margin_min_ms {
+        let _ = writeln!(
+            out,
+            "  drain       margin {:.1} ms (last proxy forgot each blue at least this long before it \
+             stopped); {} blue(s) still routed after stopping, up to {}",
+            margin,
+            metrics.blues_routed_after_stop,
+            time(metrics.routed_after_stop_max_ms)
+        );
+    }
     let _ = writeln!(
         out,
         "  simulated   {} in {} events ({} trace steps)",
