@@ -184,6 +184,10 @@ pub struct RawFault {
     pub at: Option<Text>,
     pub owner: Option<Text>,
     pub ttl: Option<Text>,
+    pub deploy: Option<Spanned<i64>>,
+    pub phase: Option<Text>,
+    pub after: Option<Text>,
+    pub after_creates: Option<Spanned<i64>>,
 }
 
 impl RawFault {
@@ -201,6 +205,13 @@ impl RawFault {
             ("at", self.at.as_ref().map(Spanned::span)),
             ("owner", self.owner.as_ref().map(Spanned::span)),
             ("ttl", self.ttl.as_ref().map(Spanned::span)),
+            ("deploy", self.deploy.as_ref().map(Spanned::span)),
+            ("phase", self.phase.as_ref().map(Spanned::span)),
+            ("after", self.after.as_ref().map(Spanned::span)),
+            (
+                "after_creates",
+                self.after_creates.as_ref().map(Spanned::span),
+            ),
         ])
     }
 }
@@ -225,6 +236,38 @@ pub struct RawExpect {
     #[serde(default)]
     pub output_contains: Vec<String>,
     pub exit_status: Option<Spanned<i64>>,
+    /// `[expect.strategies."<name>"]`. Keyed by plain strings so serde errors inside an entry keep
+    /// the strategy in their path (see `RawApi::operations`); `StrategyKeys` finds the keys' spans.
+    #[serde(default)]
+    pub strategies: BTreeMap<String, Spanned<RawStrategyExpect>>,
+}
+
+/// One `[expect.strategies."<name>"]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrategyExpect {
+    pub hold: Option<Vec<Text>>,
+    #[serde(default)]
+    pub violate: Vec<Text>,
+    pub outcomes: Option<Spanned<Vec<Text>>>,
+    pub exit_status: Option<Spanned<i64>>,
+}
+
+/// A second, lenient read of the file for the positions of the `[expect.strategies]` keys alone.
+///
+/// serde_path_to_error only records a map key it sees as a plain string, so spanned keys in
+/// `RawExpect` would drop the strategy name from every error path inside its table. This read
+/// ignores everything else (no `deny_unknown_fields`) and runs only after the strict one succeeded.
+#[derive(Debug, Default, Deserialize)]
+pub struct StrategyKeys {
+    #[serde(default)]
+    pub expect: Option<ExpectKeys>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExpectKeys {
+    #[serde(default)]
+    pub strategies: BTreeMap<Spanned<String>, serde::de::IgnoredAny>,
 }
 
 fn present(fields: &[(&'static str, Option<Range<usize>>)]) -> Vec<(&'static str, Range<usize>)> {

@@ -2,16 +2,17 @@
 //! section. The first error wins; each names the offending value's position and field.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::Source;
+use super::error::{ScenarioError, Source};
 use super::model::*;
 use super::raw::*;
 use super::values::*;
-use crate::api::{CheckConfig, CheckKind, MachineState};
+use crate::api::{CheckConfig, CheckKind, MachineState, Phase};
 use crate::check::Invariant;
 use crate::deploy::{DeployOutcome, DeployParams, StrategyName};
 use crate::engine::random::Distribution;
@@ -50,7 +51,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         deploys,
         faults,
         run,
-        expect: expect(src, raw.expect.as_ref())?,
+        expect: expect(src, raw.expect.as_ref(), initial.1)?,
     })
 }
 
@@ -492,25 +493,33 @@ fn signal(src: &Source, field: &str, raw: Option<&Text>) -> Checked<Option<Strin
     Err(src.error(&text.span(), format!("{field}.signal"), message))
 }
 
+/// The outcomes a scenario may expect of a deploy.
+const OUTCOMES: [DeployOutcome; 4] = [
+    DeployOutcome::Succeeded,
+    DeployOutcome::RolledBack,
+    DeployOutcome::Failed,
+    DeployOutcome::RollbackFailed,
+];
+
 fn outcome(src: &Source, field: &str, text: &Text) -> Checked<DeployOutcome> {
-    let outcomes = [
-        DeployOutcome::Succeeded,
-        DeployOutcome::RolledBack,
-        DeployOutcome::Failed,
-        DeployOutcome::RollbackFailed,
-    ];
-    let found = outcomes
+    let found = OUTCOMES
         .into_iter()
         .find(|outcome| outcome.as_str() == text.get_ref());
-    found.ok_or_else(|| {
-        let known: Vec<&str> = outcomes.iter().map(|outcome| outcome.as_str()).collect();
-        let message = format!(
-            "unknown outcome `{}` (known: {})",
-            text.get_ref(),
-            known.join(", ")
-        );
-        src.error(&text.span(), field, message)
-    })
+    found.ok_or_else(|| unknown_outcome(src, field, text, &[]))
+}
+
+fn unknown_outcome(src: &Source, field: &str, text: &Text, also: &[&str]) -> ScenarioError {
+    let known: Vec<&str> = OUTCOMES
+        .iter()
+        .map(|outcome| outcome.as_str())
+        .chain(also.iter().copied())
+        .collect();
+    let message = format!(
+        "unknown outcome `{}` (known: {})",
+        text.get_ref(),
+        known.join(", ")
+    );
+    src.error(&text.span(), field, message)
 }
 
 fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
@@ -545,34 +554,67 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
     })
 }
 
-fn expect(src: &Source, raw: Option<&RawExpect>) -> Checked<Expectations> {
+fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expectations> {
     let violate_raw = raw.map(|expect| expect.violate.as_slice());
     let violate = invariants(src, "expect.violate", violate_raw.unwrap_or_default())?;
-    let hold = match raw.and_then(|expect| expect.hold.as_ref()) {
-        Some(hold_raw) => explicit_hold(src, hold_raw, &violate)?,
-        None => Invariant::ALL
-            .into_iter()
-            .filter(|invariant| !violate.contains(invariant))
-            .collect(),
+    let hold = hold(
+        src,
+        "expect",
+        raw.and_then(|expect| expect.hold.as_deref()),
+        &violate,
+    )?;
+    let exit_status = exit_status(
+        src,
+        "expect",
+        raw.and_then(|expect| expect.exit_status.as_ref()),
+    )?;
+    let by_strategy = match raw {
+        Some(raw) if !raw.strategies.is_empty() => strategies(src, &raw.strategies, deploys)?,
+        _ => BTreeMap::new(),
     };
-    let exit_status = raw
-        .and_then(|expect| expect.exit_status.as_ref())
-        .map(|value| integer_in(src, "expect.exit_status", value, 0..=1))
-        .transpose()?;
     Ok(Expectations {
         hold,
         violate,
         output_contains: raw
             .map(|expect| expect.output_contains.clone())
             .unwrap_or_default(),
-        exit_status: exit_status.map(|status| if status == 0 { 0 } else { 1 }),
-        by_strategy: std::collections::BTreeMap::new(),
+        exit_status,
+        by_strategy,
     })
 }
 
-/// `expect.hold` as written: it may not share an invariant with `expect.violate`.
-fn explicit_hold(src: &Source, raw: &[Text], violate: &[Invariant]) -> Checked<Vec<Invariant>> {
-    let hold = invariants(src, "expect.hold", raw)?;
+/// `{prefix}.exit_status`: 0 or 1.
+fn exit_status(src: &Source, prefix: &str, raw: Option<&Spanned<i64>>) -> Checked<Option<i32>> {
+    let status = raw
+        .map(|value| integer_in(src, &format!("{prefix}.exit_status"), value, 0..=1))
+        .transpose()?;
+    Ok(status.map(|status| if status == 0 { 0 } else { 1 }))
+}
+
+/// `{prefix}.hold` as written, or by default every invariant not in `violate`.
+fn hold(
+    src: &Source,
+    prefix: &str,
+    raw: Option<&[Text]>,
+    violate: &[Invariant],
+) -> Checked<Vec<Invariant>> {
+    match raw {
+        Some(raw) => explicit_hold(src, prefix, raw, violate),
+        None => Ok(Invariant::ALL
+            .into_iter()
+            .filter(|invariant| !violate.contains(invariant))
+            .collect()),
+    }
+}
+
+/// `{prefix}.hold` as written: it may not share an invariant with `{prefix}.violate`.
+fn explicit_hold(
+    src: &Source,
+    prefix: &str,
+    raw: &[Text],
+    violate: &[Invariant],
+) -> Checked<Vec<Invariant>> {
+    let hold = invariants(src, &format!("{prefix}.hold"), raw)?;
     let both = hold
         .iter()
         .zip(raw)
@@ -581,11 +623,116 @@ fn explicit_hold(src: &Source, raw: &[Text], violate: &[Invariant]) -> Checked<V
     match both {
         Some((index, (invariant, text))) => {
             let message =
-                format!("invariant `{invariant}` is in both expect.hold and expect.violate");
-            Err(src.error(&text.span(), format!("expect.hold[{index}]"), message))
+                format!("invariant `{invariant}` is in both {prefix}.hold and {prefix}.violate");
+            Err(src.error(&text.span(), format!("{prefix}.hold[{index}]"), message))
         }
         None => Ok(hold),
     }
+}
+
+/// `[expect.strategies."<name>"]` tables, checked in file order so that of two names for one
+/// strategy (`bluegreen` and its alias `bluegreen@2026-08`) the second is reported.
+fn strategies(
+    src: &Source,
+    raw: &BTreeMap<String, Spanned<RawStrategyExpect>>,
+    deploys: usize,
+) -> Checked<BTreeMap<StrategyName, StrategyExpectations>> {
+    let key_spans = strategy_key_spans(src);
+    let mut entries: Vec<(&String, &Spanned<RawStrategyExpect>, Range<usize>)> = raw
+        .iter()
+        .map(|(name, table)| {
+            let span = key_spans.get(name).cloned().unwrap_or_else(|| table.span());
+            (name, table, span)
+        })
+        .collect();
+    entries.sort_by_key(|(_, _, span)| span.start);
+    let mut by_strategy: BTreeMap<StrategyName, StrategyExpectations> = BTreeMap::new();
+    let mut written: BTreeMap<StrategyName, &String> = BTreeMap::new();
+    for (name, table, span) in entries {
+        let field = format!("expect.strategies.{name}");
+        let strategy = StrategyName::from_str(name)
+            .map_err(|message| src.error(&span, field.clone(), message))?;
+        if let Some(earlier) = written.get(&strategy) {
+            let message = if *earlier == name {
+                format!("strategy `{name}` is listed twice")
+            } else {
+                format!("`{name}` is the same strategy as `{earlier}`, which is listed already")
+            };
+            return Err(src.error(&span, field, message));
+        }
+        let expectations = strategy_expectations(src, &field, table.get_ref(), deploys)?;
+        written.insert(strategy, name);
+        by_strategy.insert(strategy, expectations);
+    }
+    Ok(by_strategy)
+}
+
+/// Where each key of `[expect.strategies]` is written. Empty if the lenient second read fails,
+/// which it should not after the strict one succeeded; errors then point at the table instead.
+fn strategy_key_spans(src: &Source) -> BTreeMap<String, Range<usize>> {
+    let keys: StrategyKeys = toml::from_str(src.text).unwrap_or_default();
+    keys.expect
+        .map(|expect| expect.strategies)
+        .unwrap_or_default()
+        .into_keys()
+        .map(|key| {
+            let span = key.span();
+            (key.into_inner(), span)
+        })
+        .collect()
+}
+
+fn strategy_expectations(
+    src: &Source,
+    field: &str,
+    raw: &RawStrategyExpect,
+    deploys: usize,
+) -> Checked<StrategyExpectations> {
+    let violate = invariants(src, &format!("{field}.violate"), &raw.violate)?;
+    let hold = hold(src, field, raw.hold.as_deref(), &violate)?;
+    let outcomes = match raw.outcomes.as_ref() {
+        Some(outcomes) => strategy_outcomes(src, &format!("{field}.outcomes"), outcomes, deploys)?,
+        None => Vec::new(),
+    };
+    Ok(StrategyExpectations {
+        hold,
+        violate,
+        outcomes,
+        exit_status: exit_status(src, field, raw.exit_status.as_ref())?,
+    })
+}
+
+/// One outcome per deploy, in order; `"any"` expects nothing of that deploy.
+fn strategy_outcomes(
+    src: &Source,
+    field: &str,
+    raw: &Spanned<Vec<Text>>,
+    deploys: usize,
+) -> Checked<Vec<Option<DeployOutcome>>> {
+    let mut outcomes = Vec::new();
+    for (index, text) in raw.get_ref().iter().enumerate() {
+        let item = format!("{field}[{index}]");
+        if text.get_ref() == "any" {
+            outcomes.push(None);
+            continue;
+        }
+        let found = OUTCOMES
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text.get_ref());
+        match found {
+            Some(outcome) => outcomes.push(Some(outcome)),
+            None => return Err(unknown_outcome(src, &item, text, &["any"])),
+        }
+    }
+    if outcomes.len() != deploys {
+        let message = format!(
+            "{} has {} entries but the scenario has {deploys} deploys: give one outcome per [[deploy]], in order (\"any\" expects nothing of that deploy)",
+            "outcomes",
+            outcomes.len()
+        );
+        return Err(src.error(&raw.span(), field, message));
+    }
+    Ok(outcomes)
 }
 
 /// A list of invariant names, without duplicates.
@@ -607,12 +754,22 @@ fn invariants(src: &Source, field: &str, raw: &[Text]) -> Checked<Vec<Invariant>
     Ok(invariants)
 }
 
+/// The fields of a deployer fault (`deployer-kill`, `deployer-abort`): `at` or `phase` (+ `after`).
+const DEPLOYER_FIELDS: &[&str] = &["deploy", "at", "phase", "after"];
+
 /// The fields each kind of fault requires and allows, besides `kind`.
-const FAULT_KINDS: [(&str, &[&str], &[&str]); 5] = [
+const FAULT_KINDS: [(&str, &[&str], &[&str]); 9] = [
     (
         "api-error",
         &["rate"],
-        &["operation", "status", "start", "duration"],
+        &[
+            "operation",
+            "status",
+            "start",
+            "duration",
+            "deploy",
+            "machine",
+        ],
     ),
     (
         "propagation-tail",
@@ -622,6 +779,10 @@ const FAULT_KINDS: [(&str, &[&str], &[&str]); 5] = [
     ("machine-crash", &["machine", "at"], &[]),
     ("unhealthy", &["machine"], &[]),
     ("lease-held", &["machine"], &["owner", "ttl"]),
+    ("deployer-kill", &[], DEPLOYER_FIELDS),
+    ("deployer-abort", &[], DEPLOYER_FIELDS),
+    ("capacity-error", &["after_creates"], &["deploy", "status"]),
+    ("stop-hangs", &["machine"], &["duration"]),
 ];
 
 fn fault(
@@ -652,13 +813,23 @@ fn fault(
         initial,
     };
     match kind {
-        "api-error" => api_error(src, field, fault),
+        "api-error" => entry.api_error(),
         "propagation-tail" => entry.propagation_tail(),
         "machine-crash" => entry.machine_crash(),
         "unhealthy" => Ok(FaultSpec::Unhealthy {
             target: entry.target()?,
         }),
-        _ => lease_held(src, field, fault, entry.target()?),
+        "lease-held" => lease_held(src, field, fault, entry.target()?),
+        "deployer-kill" => Ok(FaultSpec::DeployerKill {
+            deploy: entry.deploy()?.unwrap_or(0),
+            trigger: entry.trigger()?,
+        }),
+        "deployer-abort" => Ok(FaultSpec::DeployerAbort {
+            deploy: entry.deploy()?.unwrap_or(0),
+            trigger: entry.trigger()?,
+        }),
+        "capacity-error" => entry.capacity_error(),
+        _ => entry.stop_hangs(),
     }
 }
 
@@ -691,6 +862,132 @@ impl FaultEntry<'_> {
         machine_target(self.src, &self.sub("machine"), text, self.initial)
     }
 
+    /// The optional `machine` of faults that may be narrowed to one machine.
+    fn optional_target(&self) -> Checked<Option<MachineTarget>> {
+        match self.raw.get_ref().machine.as_ref() {
+            Some(text) => Ok(Some(machine_target(
+                self.src,
+                &self.sub("machine"),
+                text,
+                self.initial,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The optional `deploy` index, which must name a `[[deploy]]` entry.
+    fn deploy(&self) -> Checked<Option<u32>> {
+        self.raw
+            .get_ref()
+            .deploy
+            .as_ref()
+            .map(|value| deploy_index(self.src, &self.sub("deploy"), value, self.initial.1))
+            .transpose()
+    }
+
+    /// An error `status` in 400..=599, or `default`.
+    fn status(&self, default: u16) -> Checked<u16> {
+        match self.raw.get_ref().status.as_ref() {
+            Some(value) => {
+                let status = integer_in(self.src, &self.sub("status"), value, 400..=599)?;
+                Ok(u16::try_from(status).unwrap_or(default))
+            }
+            None => Ok(default),
+        }
+    }
+
+    fn api_error(&self) -> Checked<FaultSpec> {
+        let fault = self.raw.get_ref();
+        let operation = match fault.operation.as_ref() {
+            None => None,
+            Some(text) => Some(operation(self.src, &self.sub("operation"), text)?),
+        };
+        let rate = self.need(fault.rate.as_ref())?;
+        Ok(FaultSpec::ApiError {
+            operation,
+            rate: fraction(self.src, &self.sub("rate"), rate)?,
+            status: self.status(503)?,
+            window: window(self.src, self.field, fault)?,
+            deploy: self.deploy()?,
+            machine: self.optional_target()?,
+        })
+    }
+
+    /// When a deployer fault fires: exactly one of `at` and `phase`; `after` only with `phase`.
+    fn trigger(&self) -> Checked<Trigger> {
+        let fault = self.raw.get_ref();
+        if let (Some(at), Some(phase)) = (fault.at.as_ref(), fault.phase.as_ref()) {
+            let (name, second) = if phase.span().start > at.span().start {
+                ("phase", phase)
+            } else {
+                ("at", at)
+            };
+            return Err(self.src.error(
+                &second.span(),
+                self.sub(name),
+                "give either `at` or `phase`, not both",
+            ));
+        }
+        if let (Some(after), None) = (fault.after.as_ref(), fault.phase.as_ref()) {
+            return Err(self.src.error(
+                &after.span(),
+                self.sub("after"),
+                "`after` only applies with `phase` (it delays the fault after the phase starts)",
+            ));
+        }
+        match (fault.at.as_ref(), fault.phase.as_ref()) {
+            (Some(at), _) => Ok(Trigger::At(duration(self.src, &self.sub("at"), at)?)),
+            (None, Some(text)) => Ok(Trigger::Phase {
+                phase: phase(self.src, &self.sub("phase"), text)?,
+                after: duration_or(
+                    self.src,
+                    &self.sub("after"),
+                    fault.after.as_ref(),
+                    Duration::ZERO,
+                )?,
+            }),
+            (None, None) => {
+                let message = format!(
+                    "missing field `at` or `phase` (a fault of kind `{}` needs exactly one of them: a time, or a phase of the deploy)",
+                    fault.kind.get_ref()
+                );
+                Err(self.src.error(&self.raw.span(), self.field, message))
+            }
+        }
+    }
+
+    fn capacity_error(&self) -> Checked<FaultSpec> {
+        let after_creates = self.need(self.raw.get_ref().after_creates.as_ref())?;
+        let after_creates = integer_in(
+            self.src,
+            &self.sub("after_creates"),
+            after_creates,
+            0..=i64::from(u32::MAX),
+        )?;
+        Ok(FaultSpec::CapacityError {
+            deploy: self.deploy()?,
+            after_creates: u32::try_from(after_creates).unwrap_or(u32::MAX),
+            status: self.status(412)?,
+        })
+    }
+
+    fn stop_hangs(&self) -> Checked<FaultSpec> {
+        let text = self.raw.get_ref().duration.as_ref();
+        let field = self.sub("duration");
+        let duration = optional_duration(self.src, &field, text)?;
+        if let (Some(text), Some(Duration::ZERO)) = (text, duration) {
+            return Err(self.src.error(
+                &text.span(),
+                field,
+                "must be greater than 0 (leave it out to hang until the machine is destroyed)",
+            ));
+        }
+        Ok(FaultSpec::StopHangs {
+            target: self.target()?,
+            duration,
+        })
+    }
+
     fn propagation_tail(&self) -> Checked<FaultSpec> {
         let fault = self.raw.get_ref();
         let probability = self.need(fault.probability.as_ref())?;
@@ -711,34 +1008,31 @@ impl FaultEntry<'_> {
     }
 }
 
-fn api_error(src: &Source, field: &str, fault: &RawFault) -> Checked<FaultSpec> {
-    let operation = match fault.operation.as_ref() {
-        None => None,
-        Some(text) => Some(Operation::from_name(text.get_ref()).ok_or_else(|| {
-            let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
-            let message = format!(
-                "unknown operation `{}` (known: {})",
-                text.get_ref(),
-                known.join(", ")
-            );
-            src.error(&text.span(), format!("{field}.operation"), message)
-        })?),
-    };
-    let status = match fault.status.as_ref() {
-        Some(value) => integer_in(src, &format!("{field}.status"), value, 400..=599)?,
-        None => 503,
-    };
-    let rate = fault
-        .rate
-        .as_ref()
-        .ok_or_else(|| src.error(&fault.kind.span(), field, "incomplete `api-error` fault"))?;
-    Ok(FaultSpec::ApiError {
-        operation,
-        rate: fraction(src, &format!("{field}.rate"), rate)?,
-        status: u16::try_from(status).unwrap_or(503),
-        window: window(src, field, fault)?,
-        deploy: None,
-        machine: None,
+fn operation(src: &Source, field: &str, text: &Text) -> Checked<Operation> {
+    Operation::from_name(text.get_ref()).ok_or_else(|| {
+        let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
+        let message = format!(
+            "unknown operation `{}` (known: {})",
+            text.get_ref(),
+            known.join(", ")
+        );
+        src.error(&text.span(), field, message)
+    })
+}
+
+/// A phase of a deploy, by the name `Phase::as_str` gives it (`stop-blues`).
+fn phase(src: &Source, field: &str, text: &Text) -> Checked<Phase> {
+    let found = Phase::ALL
+        .into_iter()
+        .find(|phase| phase.as_str() == text.get_ref());
+    found.ok_or_else(|| {
+        let known: Vec<&str> = Phase::ALL.iter().map(|phase| phase.as_str()).collect();
+        let message = format!(
+            "unknown phase `{}` (known: {})",
+            text.get_ref(),
+            known.join(", ")
+        );
+        src.error(&text.span(), field, message)
     })
 }
 

@@ -342,6 +342,26 @@ pub(crate) fn fraction(src: &Source, field: &str, value: &Spanned<f64>) -> Check
     Err(src.error(&value.span(), field, message))
 }
 
+/// A 0-based index into `[[deploy]]`; `deploys` is the number of entries.
+pub(crate) fn deploy_index(
+    src: &Source,
+    field: &str,
+    value: &Spanned<i64>,
+    deploys: usize,
+) -> Checked<u32> {
+    let number = *value.get_ref();
+    let index = usize::try_from(number)
+        .ok()
+        .filter(|index| *index < deploys)
+        .and_then(|index| u32::try_from(index).ok());
+    index.ok_or_else(|| {
+        let message = format!(
+            "there is no deploy[{number}]: deploys are numbered from 0 in file order and the scenario has {deploys}"
+        );
+        src.error(&value.span(), field, message)
+    })
+}
+
 /// A fault's machine target: `blue:<i>`, `green:<i>`, `green:*`, `deploy[<d>].green:<i>` or
 /// `deploy[<d>].green:*`. `initial` is N, `deploys` the number of `[[deploy]]` entries.
 pub(crate) fn machine_target(
