@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fleetsim::api::{CheckConfig, CheckKind, MachineState};
+use fleetsim::api::{CheckConfig, CheckKind, MachineState, Phase};
 use fleetsim::check::Invariant;
 use fleetsim::deploy::{DeployOutcome, StrategyName};
 use fleetsim::engine::random::Distribution;
@@ -1033,4 +1033,374 @@ fn example_scenarios_say_what_they_expect() {
     assert_ne!(images[0], images[1]);
     assert!(!images.contains(&two.deploys[0].image));
     assert_eq!(two.expect.exit_status, Some(1));
+}
+
+/// `MINIMAL` with a second deploy (lines 15–16), so deploy indexes 0 and 1 exist; a table appended
+/// as `"\n[...]"` starts on line 18.
+fn two_deploys() -> String {
+    format!("{MINIMAL}\n[[deploy]]\nimage = \"img:3\"\n")
+}
+
+#[test]
+fn new_fault_kinds_parse_to_their_specs() {
+    // Guards against a field of the new fault kinds being dropped, defaulted wrongly or mis-mapped.
+    let text = format!(
+        r#"{}
+[[faults]]
+kind = "api-error"
+rate = 0.5
+deploy = 1
+machine = "blue:3"
+
+[[faults]]
+kind = "deployer-kill"
+at = "40s"
+
+[[faults]]
+kind = "deployer-kill"
+deploy = 1
+phase = "stop-blues"
+after = "2s"
+
+[[faults]]
+kind = "deployer-abort"
+phase = "wait-healthy"
+
+[[faults]]
+kind = "capacity-error"
+after_creates = 3
+
+[[faults]]
+kind = "capacity-error"
+deploy = 1
+after_creates = 0
+status = 503
+
+[[faults]]
+kind = "stop-hangs"
+machine = "blue:2"
+duration = "10m"
+
+[[faults]]
+kind = "stop-hangs"
+machine = "deploy[1].green:*"
+"#,
+        two_deploys()
+    );
+    let scenario = parse(&text).expect("valid");
+    assert_eq!(
+        scenario.faults,
+        vec![
+            FaultSpec::ApiError {
+                operation: None,
+                rate: 0.5,
+                status: 503,
+                window: Window::ALWAYS,
+                deploy: Some(1),
+                machine: Some(MachineTarget::Initial(3)),
+            },
+            FaultSpec::DeployerKill {
+                deploy: 0,
+                trigger: Trigger::At(secs(40)),
+            },
+            FaultSpec::DeployerKill {
+                deploy: 1,
+                trigger: Trigger::Phase {
+                    phase: Phase::StopBlues,
+                    after: secs(2),
+                },
+            },
+            FaultSpec::DeployerAbort {
+                deploy: 0,
+                trigger: Trigger::Phase {
+                    phase: Phase::WaitHealthy,
+                    after: Duration::ZERO,
+                },
+            },
+            FaultSpec::CapacityError {
+                deploy: None,
+                after_creates: 3,
+                status: 412,
+            },
+            FaultSpec::CapacityError {
+                deploy: Some(1),
+                after_creates: 0,
+                status: 503,
+            },
+            FaultSpec::StopHangs {
+                target: MachineTarget::Initial(2),
+                duration: Some(secs(600)),
+            },
+            FaultSpec::StopHangs {
+                target: MachineTarget::AllGreens { deploy: 1 },
+                duration: None,
+            },
+        ]
+    );
+}
+
+#[test]
+fn every_phase_name_is_accepted_as_a_trigger() {
+    // Guards against the phase list in the loader drifting from `Phase::ALL`.
+    for phase in Phase::ALL {
+        let text = format!(
+            "{MINIMAL}\n[[faults]]\nkind = \"deployer-abort\"\nphase = \"{}\"\n",
+            phase.as_str()
+        );
+        let scenario = parse(&text).expect("valid");
+        assert_eq!(
+            scenario.faults,
+            vec![FaultSpec::DeployerAbort {
+                deploy: 0,
+                trigger: Trigger::Phase {
+                    phase,
+                    after: Duration::ZERO
+                },
+            }]
+        );
+    }
+}
+
+#[test]
+fn at_and_phase_together_are_rejected_at_the_second() {
+    // Guards against a deployer fault with two triggers, one silently winning.
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nkind = \"deployer-kill\"\nat = \"40s\"\nphase = \"stop-blues\"\n"
+    );
+    let error = error_at(&text, 18, 9, "faults[0].phase");
+    assert_eq!(error.message, "give either `at` or `phase`, not both");
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nkind = \"deployer-abort\"\nphase = \"stop-blues\"\nat = \"40s\"\n"
+    );
+    let error = error_at(&text, 18, 6, "faults[0].at");
+    assert_eq!(error.message, "give either `at` or `phase`, not both");
+}
+
+#[test]
+fn deployer_fault_without_a_trigger_names_both_fields() {
+    // Guards against a deployer fault that would never fire, or an error naming only one way out.
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"deployer-kill\"\ndeploy = 0\n");
+    let error = error_at(&text, 15, 1, "faults[0]");
+    assert_eq!(
+        error.message,
+        "missing field `at` or `phase` (a fault of kind `deployer-kill` needs exactly one of them: a time, or a phase of the deploy)"
+    );
+}
+
+#[test]
+fn unknown_phase_lists_the_known_phases() {
+    // Guards against a misspelt phase making the fault silently never fire.
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"deployer-kill\"\nphase = \"stop-blue\"\n");
+    let error = error_at(&text, 17, 9, "faults[0].phase");
+    let known: Vec<&str> = Phase::ALL.iter().map(|phase| phase.as_str()).collect();
+    assert_eq!(
+        error.message,
+        format!("unknown phase `stop-blue` (known: {})", known.join(", "))
+    );
+    assert!(
+        error.message.contains("create-greens, wait-started"),
+        "{error}"
+    );
+}
+
+#[test]
+fn after_without_phase_is_rejected() {
+    // Guards against `after` being ignored when the trigger is a time (or when there is none).
+    let text =
+        format!("{MINIMAL}\n[[faults]]\nkind = \"deployer-kill\"\nat = \"40s\"\nafter = \"2s\"\n");
+    let error = error_at(&text, 18, 9, "faults[0].after");
+    assert_eq!(
+        error.message,
+        "`after` only applies with `phase` (it delays the fault after the phase starts)"
+    );
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"deployer-abort\"\nafter = \"2s\"\n");
+    error_at(&text, 17, 9, "faults[0].after");
+}
+
+#[test]
+fn deploy_index_out_of_range_is_rejected() {
+    // Guards against faults aimed at a deploy that does not exist (they would never fire).
+    let text = format!(
+        "{}\n[[faults]]\nkind = \"deployer-kill\"\ndeploy = 2\nat = \"1m\"\n",
+        two_deploys()
+    );
+    let error = error_at(&text, 20, 10, "faults[0].deploy");
+    assert_eq!(
+        error.message,
+        "there is no deploy[2]: deploys are numbered from 0 in file order and the scenario has 2"
+    );
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nkind = \"capacity-error\"\ndeploy = -1\nafter_creates = 1\n"
+    );
+    error_at(&text, 17, 10, "faults[0].deploy");
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"api-error\"\nrate = 1\ndeploy = 1\n");
+    error_at(&text, 18, 10, "faults[0].deploy");
+}
+
+#[test]
+fn capacity_error_and_stop_hangs_values_are_checked() {
+    // Guards against a negative create count, a non-error status, or a zero-length hang.
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"capacity-error\"\nafter_creates = -1\n");
+    let error = error_at(&text, 17, 17, "faults[0].after_creates");
+    assert_eq!(
+        error.message,
+        "-1 is out of range: must be between 0 and 4294967295"
+    );
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nkind = \"capacity-error\"\nafter_creates = 1\nstatus = 302\n"
+    );
+    error_at(&text, 18, 10, "faults[0].status");
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"capacity-error\"\n");
+    let error = error_at(&text, 15, 1, "faults[0].after_creates");
+    assert_eq!(
+        error.message,
+        "missing field `after_creates` (a fault of kind `capacity-error` needs after_creates)"
+    );
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nkind = \"stop-hangs\"\nmachine = \"blue:0\"\nduration = \"0s\"\n"
+    );
+    error_at(&text, 18, 12, "faults[0].duration");
+    let text = format!("{MINIMAL}\n[[faults]]\nkind = \"stop-hangs\"\nmachine = \"blue:9\"\n");
+    error_at(&text, 17, 11, "faults[0].machine");
+}
+
+#[test]
+fn strategy_expectations_parse_with_defaults() {
+    // Guards against `[expect.strategies]` entries being dropped, or `hold` not defaulting to
+    // every invariant not violated.
+    let text = format!(
+        r#"{}
+[expect]
+exit_status = 0
+
+[expect.strategies."bluegreen"]
+violate = ["no-machine-explosion"]
+outcomes = ["failed", "any"]
+exit_status = 1
+"#,
+        two_deploys()
+    );
+    let scenario = parse(&text).expect("valid");
+    let bluegreen: StrategyName = "bluegreen".parse().expect("known strategy");
+    let hold: Vec<Invariant> = Invariant::ALL
+        .into_iter()
+        .filter(|invariant| *invariant != Invariant::NoMachineExplosion)
+        .collect();
+    assert_eq!(
+        scenario.expect.by_strategy,
+        BTreeMap::from([(
+            bluegreen,
+            StrategyExpectations {
+                hold,
+                violate: vec![Invariant::NoMachineExplosion],
+                outcomes: vec![Some(DeployOutcome::Failed), None],
+                exit_status: Some(1),
+            }
+        )])
+    );
+    assert_eq!(scenario.expect.exit_status, Some(0));
+    assert_eq!(scenario.expect.hold, Invariant::ALL.to_vec());
+
+    // An alias key parses too; an explicit `hold` is kept as written.
+    let text =
+        format!("{MINIMAL}\n[expect.strategies.\"bluegreen@2026-08\"]\nhold = [\"no-downtime\"]\n");
+    let scenario = parse(&text).expect("valid");
+    assert_eq!(
+        scenario.expect.by_strategy[&bluegreen],
+        StrategyExpectations {
+            hold: vec![Invariant::NoDowntime],
+            violate: vec![],
+            outcomes: vec![],
+            exit_status: None,
+        }
+    );
+}
+
+#[test]
+fn outcomes_of_the_wrong_length_are_rejected() {
+    // Guards against outcomes that do not line up one to one with the deploys.
+    let text = format!(
+        "{}\n[expect.strategies.bluegreen]\noutcomes = [\"succeeded\"]\n",
+        two_deploys()
+    );
+    let error = error_at(&text, 19, 12, "expect.strategies.bluegreen.outcomes");
+    assert_eq!(
+        error.message,
+        "outcomes has 1 entries but the scenario has 2 deploys: give one outcome per [[deploy]], in order (\"any\" expects nothing of that deploy)"
+    );
+}
+
+#[test]
+fn unknown_outcome_in_a_strategy_entry_lists_any() {
+    // Guards against `killed`/`timed-out` (not deploy outcomes) being accepted, and against the
+    // message hiding the `any` wildcard.
+    let text = format!("{MINIMAL}\n[expect.strategies.bluegreen]\noutcomes = [\"killed\"]\n");
+    let error = error_at(&text, 16, 13, "expect.strategies.bluegreen.outcomes[0]");
+    assert_eq!(
+        error.message,
+        "unknown outcome `killed` (known: succeeded, rolled-back, failed, rollback-failed, any)"
+    );
+}
+
+#[test]
+fn unknown_strategy_key_is_reported_at_the_key() {
+    // Guards against expectations for a misspelt strategy being ignored, or reported at 1:1.
+    let text = format!("{MINIMAL}\n[expect.strategies.\"blugreen\"]\nexit_status = 1\n");
+    let error = error_at(&text, 15, 20, "expect.strategies.blugreen");
+    assert!(
+        error
+            .message
+            .starts_with("unknown strategy `blugreen` (known: "),
+        "{error}"
+    );
+    assert!(error.message.contains("bluegreen"), "{error}");
+    // Inline under [expect]: still at the key.
+    let text = format!(
+        "{MINIMAL}\n[expect]\nviolate = []\nstrategies = {{ bluegreen = {{}}, nope = {{ exit_status = 0 }} }}\n"
+    );
+    error_at(&text, 17, 32, "expect.strategies.nope");
+}
+
+#[test]
+fn two_names_for_one_strategy_are_rejected() {
+    // Guards against two entries for one strategy (via an alias), one silently replacing the other.
+    let text = format!(
+        "{MINIMAL}\n[expect.strategies.\"bluegreen\"]\nexit_status = 1\n\n[expect.strategies.\"bluegreen@2026-08\"]\nexit_status = 0\n"
+    );
+    let error = error_at(&text, 18, 20, "expect.strategies.bluegreen@2026-08");
+    assert_eq!(
+        error.message,
+        "`bluegreen@2026-08` is the same strategy as `bluegreen`, which is listed already"
+    );
+}
+
+#[test]
+fn invariant_in_hold_and_violate_of_a_strategy_is_rejected() {
+    // Guards against contradictory per-strategy expectations that can never all be met.
+    let text = format!(
+        "{MINIMAL}\n[expect.strategies.bluegreen]\nhold = [\"no-downtime\"]\nviolate = [\"no-downtime\"]\n"
+    );
+    let error = error_at(&text, 16, 9, "expect.strategies.bluegreen.hold[0]");
+    assert_eq!(
+        error.message,
+        "invariant `no-downtime` is in both expect.strategies.bluegreen.hold and expect.strategies.bluegreen.violate"
+    );
+    let text = format!(
+        "{MINIMAL}\n[expect.strategies.bluegreen]\nviolate = [\"no-downtime\", \"no-downtime\"]\n"
+    );
+    let error = error_at(&text, 16, 27, "expect.strategies.bluegreen.violate[1]");
+    assert_eq!(error.message, "invariant `no-downtime` is listed twice");
+}
+
+#[test]
+fn serde_errors_inside_a_strategy_entry_keep_the_strategy_in_the_path() {
+    // Guards against the strategy name dropping out of error paths (as it would with spanned keys).
+    let text = format!("{MINIMAL}\n[expect.strategies.bluegreen]\nexit_staus = 1\n");
+    let error = error_at(&text, 16, 1, "expect.strategies.bluegreen.exit_staus");
+    assert!(
+        error.message.starts_with("unknown field `exit_staus`"),
+        "{error}"
+    );
+    let text = format!("{MINIMAL}\n[expect.strategies.bluegreen]\nexit_status = 2\n");
+    error_at(&text, 16, 15, "expect.strategies.bluegreen.exit_status");
 }

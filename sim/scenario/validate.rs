@@ -726,8 +726,7 @@ fn strategy_outcomes(
     }
     if outcomes.len() != deploys {
         let message = format!(
-            "{} has {} entries but the scenario has {deploys} deploys: give one outcome per [[deploy]], in order (\"any\" expects nothing of that deploy)",
-            "outcomes",
+            "outcomes has {} entries but the scenario has {deploys} deploys: give one outcome per [[deploy]], in order (\"any\" expects nothing of that deploy)",
             outcomes.len()
         );
         return Err(src.error(&raw.span(), field, message));
