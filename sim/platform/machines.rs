@@ -72,6 +72,12 @@ pub struct MachineRecord {
     pub restart_count: u32,
     /// When the machine last reached `started`: its checks tick from here.
     pub started_at: SimTime,
+    /// Requests being served by the current process.
+    pub in_flight: u32,
+    /// When the current stop was requested (the kill timeout counts from here).
+    pub stop_requested_at: Option<SimTime>,
+    /// The app finished shutting down but still drains in-flight requests.
+    pub draining: bool,
     /// `wait` calls parked on this machine.
     pub waiters: Vec<u32>,
 }
@@ -181,6 +187,9 @@ impl World {
             routing_version: 0,
             restart_count: 0,
             started_at: now,
+            in_flight: 0,
+            stop_requested_at: None,
+            draining: false,
             waiters: Vec::new(),
         });
         self.record(Step::MachineCreated {
@@ -277,6 +286,8 @@ impl World {
             return;
         }
         self.set_state(machine, MachineState::Stopping);
+        let now = self.now();
+        self.machines[machine as usize].stop_requested_at = Some(now);
         let stop = self.scenario.machine.stop_time.clone();
         let kill_timeout = self.scenario.machine.kill_timeout;
         let delay = self.streams.machines.sample(&stop).min(kill_timeout);
@@ -326,6 +337,8 @@ impl World {
     fn kill_process(&mut self, machine: MachineIndex) {
         let record = &mut self.machines[machine as usize];
         record.incarnation += 1;
+        record.in_flight = 0;
+        record.draining = false;
         record.app_ready = false;
         let was_passing = record.checks_passing;
         record.checks_passing = false;
@@ -348,15 +361,39 @@ impl World {
             Pending::None => {}
             Pending::Boot => self.machine_booted(machine),
             Pending::AppReady => self.app_ready(machine),
-            Pending::Exit => {
-                self.kill_process(machine);
-                self.set_state(machine, MachineState::Stopped);
-            }
+            Pending::Exit => self.app_exits(machine),
             Pending::Destroyed => {
                 self.machines[machine as usize].lease = None;
                 self.set_state(machine, MachineState::Destroyed);
             }
             Pending::Restart => self.start_machine(machine),
+        }
+    }
+
+    /// The app's shutdown is done. It exits once its in-flight requests are served, or at the
+    /// kill timeout (SIGKILL), whichever comes first: drain on stop.
+    fn app_exits(&mut self, machine: MachineIndex) {
+        let now = self.now();
+        let kill_timeout = self.scenario.machine.kill_timeout;
+        let record = &mut self.machines[machine as usize];
+        let kill_at = record.stop_requested_at.unwrap_or(now) + kill_timeout;
+        if record.in_flight > 0 && now < kill_at {
+            record.draining = true;
+            self.schedule_transition(machine, Pending::Exit, kill_at - now);
+            return;
+        }
+        self.machines[machine as usize].draining = false;
+        self.stop_process_now(machine);
+    }
+
+    /// A request on `machine` finished: a draining app may now exit.
+    pub fn request_left(&mut self, machine: MachineIndex) {
+        let record = &mut self.machines[machine as usize];
+        assert!(record.in_flight > 0, "request left a machine it was not on");
+        record.in_flight -= 1;
+        if record.in_flight == 0 && record.draining && record.state == MachineState::Stopping {
+            record.draining = false;
+            self.stop_process_now(machine);
         }
     }
 

@@ -107,6 +107,7 @@ impl World {
         let service_time = self.scenario.traffic.service_time.clone();
         let service = self.streams.traffic.sample(&service_time);
         let incarnation = self.machines[machine as usize].incarnation;
+        self.machines[machine as usize].in_flight += 1;
         self.schedule_after(
             service,
             Event::RequestServed {
@@ -167,6 +168,9 @@ impl World {
         let killed = self.machines[machine as usize].incarnation != incarnation;
         let failure = killed.then_some(FailureReason::Killed);
         self.finish_request(request, failure);
+        if !killed {
+            self.request_left(machine);
+        }
     }
 
     fn finish_request(&mut self, request: u32, failure: Option<FailureReason>) {
