@@ -57,9 +57,8 @@ fn run(text: &str) -> RunResult {
 #[test]
 fn lease_held_by_another_owner_expires_at_its_ttl() {
     let held = |ttl: &str| {
-        let fault = format!(
-            "[[faults]]\nkind = \"lease-held\"\nmachine = \"blue:0\"\nttl = \"{ttl}\"\n"
-        );
+        let fault =
+            format!("[[faults]]\nkind = \"lease-held\"\nmachine = \"blue:0\"\nttl = \"{ttl}\"\n");
         run(&scenario(2, "", "", &fault))
     };
     let short = held("20s");
@@ -70,7 +69,10 @@ fn lease_held_by_another_owner_expires_at_its_ttl() {
         .error
         .as_deref()
         .is_some_and(|error| error.contains("lease currently held by another-deployer")));
-    assert_eq!(long.metrics.machines_peak, 2, "no green is created without every lease");
+    assert_eq!(
+        long.metrics.machines_peak, 2,
+        "no green is created without every lease"
+    );
 }
 
 // Guards the `wait` server timeout: a boot slower than 60 s gets a 408, and the client loops.
@@ -106,7 +108,10 @@ fn proxy_learns_routing_changes_after_the_propagation_delay() {
         } => Some(record.time),
         _ => None,
     });
-    let (routable_at, learned_at) = (routable_at.expect("green routable"), learned_at.expect("learned"));
+    let (routable_at, learned_at) = (
+        routable_at.expect("green routable"),
+        learned_at.expect("learned"),
+    );
     assert_eq!(learned_at - routable_at, std::time::Duration::from_secs(3));
 }
 
@@ -117,11 +122,28 @@ fn requests_are_held_then_fail_when_nothing_is_routable() {
     let machine = r#"boot_time = { kind = "constant", value = "20s" }"#;
     let fault = "[[faults]]\nkind = \"machine-crash\"\nmachine = \"blue:0\"\nat = \"1s\"\n\n[run]\nsettle = \"5s\"\n";
     let mut text = scenario(1, machine, "", fault);
-    text = text.replace("[[deploy]]\nimage = \"registry.fly.io/app:v2\"", "[[deploy]]\nimage = \"registry.fly.io/app:v2\"\nstart = \"60s\"");
+    text = text.replace(
+        "[[deploy]]\nimage = \"registry.fly.io/app:v2\"",
+        "[[deploy]]\nimage = \"registry.fly.io/app:v2\"\nstart = \"60s\"",
+    );
     let result = run(&text);
-    let held_then_failed = result.metrics.failures_by_reason.get(FailureReason::NoRoutableMachine.as_str());
-    assert!(held_then_failed.is_some_and(|count| *count > 0), "{:?}", result.metrics);
-    assert!(!result.verdicts.iter().find(|v| v.invariant == "no-downtime").expect("verdict").held);
+    let held_then_failed = result
+        .metrics
+        .failures_by_reason
+        .get(FailureReason::NoRoutableMachine.as_str());
+    assert!(
+        held_then_failed.is_some_and(|count| *count > 0),
+        "{:?}",
+        result.metrics
+    );
+    assert!(
+        !result
+            .verdicts
+            .iter()
+            .find(|v| v.invariant == "no-downtime")
+            .expect("verdict")
+            .held
+    );
 }
 
 // Guards drain on stop: in-flight requests finish if they end before the kill timeout, and are
@@ -141,7 +163,16 @@ fn stop_drains_in_flight_requests_until_the_kill_timeout() {
         run(&text)
     };
     let patient = drained("30s");
-    assert_eq!(patient.metrics.failures_by_reason.get("killed"), None, "{:?}", patient.metrics);
+    assert_eq!(
+        patient.metrics.failures_by_reason.get("killed"),
+        None,
+        "{:?}",
+        patient.metrics
+    );
     let impatient = drained("1s");
-    assert!(impatient.metrics.failures_by_reason.get("killed").is_some_and(|count| *count > 0));
+    assert!(impatient
+        .metrics
+        .failures_by_reason
+        .get("killed")
+        .is_some_and(|count| *count > 0));
 }
