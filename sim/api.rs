@@ -349,6 +349,70 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The Machines API operations (reference §10): for call logs, per-operation latency and faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    List,
+    Get,
+    Launch,
+    Wait,
+    AcquireLease,
+    RefreshLease,
+    ReleaseLease,
+    Cordon,
+    Uncordon,
+    Stop,
+    Destroy,
+    SetMetadata,
+    Update,
+    CanPerformBluegreen,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 14] = [
+        Operation::List,
+        Operation::Get,
+        Operation::Launch,
+        Operation::Wait,
+        Operation::AcquireLease,
+        Operation::RefreshLease,
+        Operation::ReleaseLease,
+        Operation::Cordon,
+        Operation::Uncordon,
+        Operation::Stop,
+        Operation::Destroy,
+        Operation::SetMetadata,
+        Operation::Update,
+        Operation::CanPerformBluegreen,
+    ];
+
+    /// The name used in scenario files and traces.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Get => "get",
+            Operation::Launch => "launch",
+            Operation::Wait => "wait",
+            Operation::AcquireLease => "acquire-lease",
+            Operation::RefreshLease => "refresh-lease",
+            Operation::ReleaseLease => "release-lease",
+            Operation::Cordon => "cordon",
+            Operation::Uncordon => "uncordon",
+            Operation::Stop => "stop",
+            Operation::Destroy => "destroy",
+            Operation::SetMetadata => "set-metadata",
+            Operation::Update => "update",
+            Operation::CanPerformBluegreen => "can-perform-bluegreen",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|operation| operation.as_str() == name)
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The Machines API operations of reference §10, for one app.

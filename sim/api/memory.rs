@@ -31,24 +31,8 @@ use super::{
     METADATA_RELEASE_VERSION,
 };
 
-/// The operations of the trait, for the call log and fault rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Op {
-    List,
-    Get,
-    Launch,
-    Wait,
-    AcquireLease,
-    RefreshLease,
-    ReleaseLease,
-    Cordon,
-    Uncordon,
-    Stop,
-    Destroy,
-    SetMetadata,
-    Update,
-    CanPerformBluegreen,
-}
+/// The operations of the trait, for the call log and fault rules (the API's own enumeration).
+pub type Op = super::Operation;
 
 /// One logged call.
 #[derive(Clone, Debug, PartialEq, Eq)]
