@@ -433,7 +433,6 @@ impl Checkers {
 
     /// A deployer's mutation, before it is applied (`state` is the machine's state then): a blue
     /// is any machine the deployer did not launch itself.
-    #[allow(clippy::too_many_arguments)]
     pub fn deploy_mutation(
         &mut self,
         now: SimTime,
