@@ -3,12 +3,19 @@
 //! of matching on the version, so a historic version is a new constructor here plus, where the
 //! shape differs, a phase function selected by a switch.
 //!
-//! Only 2026-08 exists now (issue 3 adds 2023-06, 2024-02 and 2024-05).
+//! Every switch cites the section of `flyctl-bluegreen-versions.md` ("versions §…") it comes from.
 
 use std::time::Duration;
 
 use crate::deploy::retry::RetryPolicy;
 use crate::deploy::BluegreenVersion;
+
+/// A single call: retry-go with one attempt.
+const SINGLE_CALL: RetryPolicy = RetryPolicy {
+    attempts: 1,
+    delay_base: Duration::ZERO,
+    delay_max: Duration::ZERO,
+};
 
 /// How green machines are created (§3.4, versions §5 "Create").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +43,60 @@ pub enum CheckpointMode {
     Fatal,
     /// Retried on transient errors; a failure only warns (HEAD).
     RetriedNonFatal(RetryPolicy),
+}
+
+/// How the per-machine steps after the health wait fan out: uncordon, checkpoint, cordon, stop
+/// and blue destroy (versions §1.2, §2.2, §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fanout {
+    /// One machine at a time, in order; the first error a step returns ends the phase
+    /// (2023-06, 2024-02 as of v0.2.9–v0.2.11).
+    Sequential,
+    /// A pool of max concurrent that runs every item and returns the first error (2024-05, HEAD).
+    Pool,
+}
+
+/// Which greens the health wait tracks (versions §1.1 step 8, §4.1 step 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthGate {
+    /// Greens whose *configured* checks are non-empty (`9aaec2f2a`, HEAD).
+    ConfiguredChecks,
+    /// Greens whose *Launch response* listed check results (2023-06 → 2026-08-06). The simulator's
+    /// platform answers a launch with the machine as created, before it started, so the list is
+    /// empty and no green is tracked: the gate is effectively skipped, as versions §1.1 infers.
+    /// `MemoryApi` starts machines at once, so its launch response does list them.
+    LaunchResponseChecks,
+}
+
+/// Which errors make `Rollback` destroy the recorded greens (versions §5 "Rollback triggers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollbackRule {
+    /// Any error except the destroy phase's (versions §1.4, §2.4).
+    Broad,
+    /// `CanDestroyGreenMachines` as a substring test on the error text (versions §3.4).
+    NarrowSubstring,
+    /// `CanDestroyGreenMachines` with `errors.Is` on joined sentinels (HEAD, reference §5).
+    NarrowSentinels,
+}
+
+/// What a green-destroying rollback prints (versions §5 "Rollback mechanics").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollbackOutput {
+    /// Nothing (2023-06, 2024-02).
+    Silent,
+    /// "Rolling back failed deployment" (2024-05).
+    Header,
+    /// The header, then "  Deleted machine <id>" per green (`107120be5` on).
+    HeaderAndDeleted,
+}
+
+/// Wording of the image-check report (reference §3.1, versions §3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageReport {
+    /// 2024 (`9b36d4e00`, wording `6d3efb778` + `46aebef55`): "These image(s) can be safely
+    /// destroyed:" and the destroy hint without `--app`.
+    V2024,
+    Head,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,14 +136,115 @@ pub struct Behaviour {
     pub lease_fail_fast: bool,
     /// fly-go retries `AcquireLease` for up to 1 min (fly-go `73cb8e8` on).
     pub lease_acquire_retry: bool,
+    /// Copy service checks to top-level `bg_deployments_<type>` checks (versions §1.1 step 3,
+    /// removed by `f4d922d90`).
+    pub synthesize_checks: bool,
+    pub health_gate: HealthGate,
+    /// Count only top-level check results (names not starting with `servicecheck-`) in the
+    /// health wait (versions §1.1 step 8.2; `f4d922d90` counts every result).
+    pub count_top_level_results_only: bool,
+    /// Greens carry `fly_bluegreen_deployment_tag` (versions §2.1 step 5, `5f7df6e72` on).
+    pub deployment_tag: bool,
+    /// The pre-create zombie reaper (versions §2.5, v0.2.8–v0.2.16).
+    pub zombie_reaper: bool,
+    /// Uncordon, checkpoint, cordon, stop and destroy fan-out.
+    pub fanout: Fanout,
+    /// `canDeleteGreenMachines` exists and turns false after the ready phase (versions §3.1
+    /// step 10, `adbcd97cb` on).
+    pub point_of_no_return: bool,
+    pub rollback_rule: RollbackRule,
+    pub rollback_output: RollbackOutput,
+    /// The outer flow prints "Deployment failed after error: <err>" before rollback (versions §1
+    /// step 6; dropped by `fd26f35ee`).
+    pub print_deploy_failed: bool,
+    /// "Failed to stop some machines:" lists slice indices, not messages (versions §2.1 step 14).
+    pub stop_failures_by_index: bool,
+    pub image_report: ImageReport,
+    /// `--max-concurrent`'s default in this version (16 before `fb8153e04`, versions §3).
+    pub max_concurrent_default: usize,
 }
 
 impl Behaviour {
     pub fn of(version: BluegreenVersion) -> Behaviour {
         match version {
             BluegreenVersion::V2026_08 => Behaviour::v2026_08(),
-            // PLACEHOLDER until the historic-versions work lands (issue 3).
-            other => unimplemented!("bluegreen version {other:?}"),
+            BluegreenVersion::V2024_05 => Behaviour::v2024_05(),
+            BluegreenVersion::V2024_02 => Behaviour::v2024_02(),
+            BluegreenVersion::V2023_06 => Behaviour::v2023_06(),
+        }
+    }
+
+    /// v0.2.47 … v0.2.64 (versions §3): HEAD's shape without its retries.
+    fn v2024_05() -> Behaviour {
+        Behaviour {
+            version: BluegreenVersion::V2024_05,
+            // versions §3.3: assigned only after the whole pool succeeded.
+            green_recording: GreenRecording::AfterAllLaunches,
+            // versions §3.1 step 5: tasks do not check the abort flag.
+            create_checks_abort: false,
+            launch_retry: None,
+            force_start_representatives: false,
+            skip_unhealthy_hosts: false,
+            // versions §3.1 step 9: one Uncordon call.
+            uncordon_retry: SINGLE_CALL,
+            // versions §3.1 step 11: fatal, wrapped with the ready-phase text.
+            checkpoint: CheckpointMode::Fatal,
+            teardown_retry: None,
+            destroy_not_found_is_success: false,
+            print_hanging: false,
+            lease_fail_fast: false,
+            lease_acquire_retry: false,
+            synthesize_checks: true,
+            health_gate: HealthGate::LaunchResponseChecks,
+            count_top_level_results_only: true,
+            rollback_rule: RollbackRule::NarrowSubstring,
+            rollback_output: RollbackOutput::Header,
+            print_deploy_failed: true,
+            stop_failures_by_index: true,
+            image_report: ImageReport::V2024,
+            max_concurrent_default: 16,
+            ..Behaviour::v2026_08()
+        }
+    }
+
+    /// v0.2.9 … v0.2.11 (versions §2): 2023-06 plus the tag, the reaper and the sequential drain.
+    /// v0.2.12–v0.2.16's parallel destroy with its loop-variable race is not modelled (versions
+    /// §2.1 step 15): the destroy stays sequential.
+    fn v2024_02() -> Behaviour {
+        Behaviour {
+            version: BluegreenVersion::V2024_02,
+            deployment_tag: true,
+            zombie_reaper: true,
+            drain: true,
+            wait_before_cordon: Duration::from_secs(10),
+            wait_before_stop: Duration::from_secs(10),
+            ..Behaviour::v2023_06()
+        }
+    }
+
+    /// v0.1.40 … v0.2.7 (versions §1), as of v0.1.113+ (5 min wait timeout, the parameters'
+    /// default; earlier releases had 2 min) and v0.1.45+ (one blue with checks suffices).
+    fn v2023_06() -> Behaviour {
+        Behaviour {
+            version: BluegreenVersion::V2023_06,
+            // versions §1.1 step 5, §1.3.
+            create_mode: CreateMode::Sequential,
+            image_check: false,
+            checkpoint: CheckpointMode::Absent,
+            // versions §1.1 step 10: blues destroyed right after the ready phase.
+            drain: false,
+            wait_before_cordon: Duration::ZERO,
+            wait_before_stop: Duration::ZERO,
+            deployment_tag: false,
+            zombie_reaper: false,
+            fanout: Fanout::Sequential,
+            point_of_no_return: false,
+            // versions §1.4.
+            rollback_rule: RollbackRule::Broad,
+            rollback_output: RollbackOutput::Silent,
+            // Irrelevant (everything but the waits is sequential); the 2023 default was 16.
+            max_concurrent_default: 16,
+            ..Behaviour::v2024_05()
         }
     }
 
@@ -126,6 +288,19 @@ impl Behaviour {
             post_create_pause: Duration::from_millis(300),
             lease_fail_fast: true,
             lease_acquire_retry: true,
+            synthesize_checks: false,
+            health_gate: HealthGate::ConfiguredChecks,
+            count_top_level_results_only: false,
+            deployment_tag: true,
+            zombie_reaper: false,
+            fanout: Fanout::Pool,
+            point_of_no_return: true,
+            rollback_rule: RollbackRule::NarrowSentinels,
+            rollback_output: RollbackOutput::HeaderAndDeleted,
+            print_deploy_failed: false,
+            stop_failures_by_index: false,
+            image_report: ImageReport::Head,
+            max_concurrent_default: 8,
         }
     }
 

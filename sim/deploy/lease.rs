@@ -50,27 +50,38 @@ impl LeasedMachine {
     }
 }
 
-/// Leases every blue in parallel (no concurrency cap), each with fly-go's retry. HEAD is fail-fast:
-/// the first final failure cancels the other attempts, the leases already taken are released and
-/// the error is returned, before any green exists (§3.3).
+/// How leases are acquired: HEAD fails fast with fly-go's retry; 2023–2024 waited for every
+/// attempt, without retry (versions §1.6, §5 "Lease point / on failure").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseAcquire {
+    pub fail_fast: bool,
+    pub retry: bool,
+}
+
+/// Leases every blue in parallel (no concurrency cap). HEAD is fail-fast: the first final failure
+/// cancels the other attempts, the leases already taken are released and the error is returned,
+/// before any green exists (§3.3). Without `fail_fast` every attempt runs to its end, each
+/// failure is printed, the acquired leases are released and the error is "error acquiring leases
+/// on all machines" (versions §1.6).
 pub async fn acquire_leases<A: MachinesApi + 'static, R: Runtime>(
     api: &Rc<A>,
     runtime: &R,
     blues: &[Rc<LeasedMachine>],
     ttl: Duration,
+    mode: LeaseAcquire,
 ) -> Result<(), DeployError> {
     let cancelled = Rc::new(Cell::new(false));
-    let first_error: Rc<RefCell<Option<DeployError>>> = Rc::new(RefCell::new(None));
+    let errors: Rc<RefCell<Vec<DeployError>>> = Rc::new(RefCell::new(Vec::new()));
     let handles: Vec<_> = blues
         .iter()
         .map(|blue| {
             let (api, runtime, blue) = (api.clone(), runtime.clone(), blue.clone());
-            let (cancelled, first_error) = (cancelled.clone(), first_error.clone());
+            let (cancelled, errors) = (cancelled.clone(), errors.clone());
             runtime.clone().spawn(async move {
-                let result = acquire_one(&*api, &runtime, &blue, ttl, &cancelled).await;
+                let result = acquire_one(&*api, &runtime, &blue, ttl, mode.retry, &cancelled).await;
                 if let Err(error) = result {
-                    cancelled.set(true);
-                    first_error.borrow_mut().get_or_insert(error);
+                    cancelled.set(mode.fail_fast);
+                    errors.borrow_mut().push(error);
                 }
             })
         })
@@ -80,19 +91,31 @@ pub async fn acquire_leases<A: MachinesApi + 'static, R: Runtime>(
     for handle in handles {
         handle.await;
     }
-    let error = first_error.borrow_mut().take();
-    match error {
-        None => Ok(()),
-        Some(error) => {
-            runtime.print(&format!("failed to acquire lease: {error}")); // wording (inferred)
-            release_leases(api, runtime, blues).await;
-            Err(error)
-        }
+    let errors = std::mem::take(&mut *errors.borrow_mut());
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let shown = if mode.fail_fast {
+        &errors[..1]
+    } else {
+        &errors[..]
+    };
+    for error in shown {
+        runtime.print(&format!("failed to acquire lease: {error}")); // wording (inferred) at HEAD
+    }
+    release_leases(api, runtime, blues).await;
+    if mode.fail_fast {
+        Err(errors.into_iter().next().expect("an error"))
+    } else {
+        Err(DeployError::message(
+            "error acquiring leases on all machines",
+        ))
     }
 }
 
 /// One `AcquireLease` with fly-go's retry: any error is retried with randomized exponential
-/// backoff until 1 min has elapsed. A lease counts only with a nonce.
+/// backoff until 1 min has elapsed; without `retry` (before fly-go `73cb8e8`), a single call.
+/// A lease counts only with a nonce.
 ///
 /// §3.3: Go cancels an in-flight request when a sibling fails (a lease it may have been granted
 /// then lapses after its TTL); here the request completes, and a lease it returns is recorded so
@@ -102,6 +125,7 @@ async fn acquire_one<A: MachinesApi, R: Runtime>(
     runtime: &R,
     blue: &LeasedMachine,
     ttl: Duration,
+    retry: bool,
     cancelled: &Cell<bool>,
 ) -> Result<(), DeployError> {
     let backoff = ExponentialBackoff::LEASE_ACQUIRE;
@@ -119,6 +143,9 @@ async fn acquire_one<A: MachinesApi, R: Runtime>(
             Ok(_) => DeployError::message(format!("{context}: lease response has no nonce")),
             Err(error) => DeployError::api(context.clone(), error),
         };
+        if !retry {
+            return Err(error);
+        }
         let wait = backoff.randomized_wait(attempt, runtime.random_u64());
         if runtime.now().saturating_sub(started) + wait > backoff.elapsed_max {
             return Err(error);

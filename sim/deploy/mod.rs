@@ -151,14 +151,23 @@ impl DeployParams {
     pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(13);
     pub const DEFAULT_MAX_CONCURRENT: usize = 8;
 
+    /// flyctl's defaults for `strategy`; `max_concurrent` is the version's default (16 before
+    /// `fb8153e04`, versions §3). Scenarios resolve an omitted `max_concurrent` to 8 themselves
+    /// (`scenario::validate`), whatever the version.
     pub fn new(app_name: &str, image: &str, strategy: StrategyName) -> DeployParams {
+        let max_concurrent = match strategy {
+            StrategyName::Bluegreen(version) => {
+                behaviour::Behaviour::of(version).max_concurrent_default
+            }
+            _ => DeployParams::DEFAULT_MAX_CONCURRENT,
+        };
         DeployParams {
             app_name: app_name.to_string(),
             image: image.to_string(),
             strategy,
             wait_timeout: DeployParams::DEFAULT_WAIT_TIMEOUT,
             lease_ttl: DeployParams::DEFAULT_LEASE_TTL,
-            max_concurrent: DeployParams::DEFAULT_MAX_CONCURRENT,
+            max_concurrent,
             signal: None,
             release_version: 2,
         }

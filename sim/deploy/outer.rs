@@ -16,7 +16,9 @@ use crate::deploy::behaviour::Behaviour;
 use crate::deploy::bluegreen::{BlueEntry, Bluegreen, RollbackAction};
 use crate::deploy::errors::DeployError;
 use crate::deploy::launch_input::launch_input_for_update;
-use crate::deploy::lease::{acquire_leases, release_leases, start_refresh, LeasedMachine};
+use crate::deploy::lease::{
+    acquire_leases, release_leases, start_refresh, LeaseAcquire, LeasedMachine,
+};
 use crate::deploy::{DeployParams, StrategyName};
 
 /// How a deploy ended, as the harness classifies it.
@@ -74,8 +76,6 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
         return crate::deploy::rivals::run_rival(api, runtime, params).await;
     };
     let behaviour = Behaviour::of(version);
-    // The outer flow implements HEAD's lease acquisition only (issue 3 adds 2024's).
-    assert!(behaviour.lease_fail_fast && behaviour.lease_acquire_retry);
 
     let machines = match list_fly_apps_machines(&*api, &runtime).await {
         Ok(machines) => machines,
@@ -104,8 +104,14 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
         .map(|machine| Rc::new(LeasedMachine::new(machine)))
         .collect();
 
+    // versions §1 step 2: 2023–2024 leased before the process-group reconcile, which is outside
+    // the simulation, so the point is the same here.
     runtime.mark(Marker::PhaseStarted(Phase::AcquireLeases));
-    if let Err(error) = acquire_leases(&api, &runtime, &leased, params.lease_ttl).await {
+    let mode = LeaseAcquire {
+        fail_fast: behaviour.lease_fail_fast,
+        retry: behaviour.lease_acquire_retry,
+    };
+    if let Err(error) = acquire_leases(&api, &runtime, &leased, params.lease_ttl, mode).await {
         return failed_before_strategy(&runtime, blue_ids, error);
     }
     let refresh = start_refresh(&api, &runtime, &leased, params.lease_ttl);
@@ -129,7 +135,7 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
         behaviour,
         blues,
     ));
-    let (outcome, error) = run_strategy(&strategy, &runtime).await;
+    let (outcome, error) = run_strategy(&strategy, &runtime, &behaviour).await;
 
     // §1 step 7: the deferred release, whatever the outcome.
     refresh.stop();
@@ -163,11 +169,20 @@ struct FinalError {
 async fn run_strategy<A: MachinesApi + 'static, R: Runtime>(
     strategy: &Rc<Bluegreen<A, R>>,
     runtime: &R,
+    behaviour: &Behaviour,
 ) -> (DeployOutcome, Option<FinalError>) {
     let error = match strategy.deploy().await {
         Ok(()) => return (DeployOutcome::Succeeded, None),
         Err(error) => error,
     };
+    // versions §1 step 6 (until `fd26f35ee`).
+    if behaviour.print_deploy_failed {
+        print_lines(
+            runtime,
+            "Deployment failed after error: ",
+            &error.to_string(),
+        );
+    }
     match strategy.rollback(&error).await {
         Err(rollback_error) => {
             runtime.print(&format!("Error in rollback: {rollback_error}"));
@@ -216,15 +231,20 @@ fn failed_before_strategy<R: Runtime>(
 
 /// flyctl's last words: "Error: <text>" (a joined error spans several lines), then any suggestion.
 fn print_error<R: Runtime>(runtime: &R, error: &FinalError) {
-    for (index, line) in error.text.lines().enumerate() {
+    print_lines(runtime, "Error: ", &error.text);
+    if let Some(suggestion) = &error.suggestion {
+        runtime.print(suggestion);
+    }
+}
+
+/// Prints `text` one line at a time, the first behind `prefix`.
+fn print_lines<R: Runtime>(runtime: &R, prefix: &str, text: &str) {
+    for (index, line) in text.lines().enumerate() {
         if index == 0 {
-            runtime.print(&format!("Error: {line}"));
+            runtime.print(&format!("{prefix}{line}"));
         } else {
             runtime.print(line);
         }
-    }
-    if let Some(suggestion) = &error.suggestion {
-        runtime.print(suggestion);
     }
 }
 

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::rc::Rc;
 
 use crate::api::Runtime;
+use crate::deploy::behaviour::Fanout;
 
 /// What a pool run produced: one outcome per item, in item order, and the first error to finish.
 pub struct PoolResult<O, E> {
@@ -104,5 +105,32 @@ async fn worker<I, O, E, F, Fut>(
         let mut slots = slots.borrow_mut();
         assert!(slots[index].is_none());
         slots[index] = Some(outcome);
+    }
+}
+
+/// Runs `task` over `items` as the version's [`Fanout`] says: one at a time stopping at the first
+/// error (versions §1.2, §2.2), or [`run_pool`] with `size` workers and its first error.
+pub async fn run_fanout<R, I, E, F, Fut>(
+    runtime: &R,
+    fanout: Fanout,
+    size: usize,
+    items: Vec<I>,
+    task: F,
+) -> Result<(), E>
+where
+    R: Runtime,
+    I: 'static,
+    E: Clone + 'static,
+    F: Fn(usize, I) -> Fut + 'static,
+    Fut: Future<Output = Result<(), E>> + 'static,
+{
+    match fanout {
+        Fanout::Pool => run_pool(runtime, size, items, task).await.wait(),
+        Fanout::Sequential => {
+            for (index, item) in items.into_iter().enumerate() {
+                task(index, item).await?;
+            }
+            Ok(())
+        }
     }
 }

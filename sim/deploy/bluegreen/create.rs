@@ -1,5 +1,6 @@
 //! Green creation (§3.4): a pool of ⌈N/3⌉ (capped), one green per blue, each launch retried with a
-//! launch-ID lookup, each green recorded the moment it exists.
+//! launch-ID lookup, each green recorded the moment it exists; or, in the historic versions, the
+//! sequential loop, single launches and late recording (versions §1.1 step 5, §3.1 step 5).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -8,41 +9,68 @@ use super::{formatted_id, BlueEntry, Bluegreen, GreenEntry};
 use crate::api::{
     LaunchInput, Machine, MachinesApi, Marker, Runtime, METADATA_DEPLOYMENT_TAG, METADATA_LAUNCH_ID,
 };
+use crate::deploy::behaviour::{CreateMode, GreenRecording};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::launch_input::new_launch_id;
 use crate::deploy::pool::run_pool;
 
 impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
-    /// `CreateGreenMachines`: every launch is attempted; the first error is returned at the end.
+    /// `CreateGreenMachines`. HEAD and 2024-05: a pool where every launch is attempted and the
+    /// first error is returned at the end; 2023-06 and 2024-02: one blue at a time, stopping at the
+    /// first error (versions §1.1 step 5). Before `107120be5` the greens enter the strategy's list
+    /// only once every launch succeeded, so a failure orphans the others (versions §1.3, §3.3).
     pub(super) async fn create_green_machines(self: &Rc<Self>) -> Result<(), DeployError> {
-        let size = self
-            .behaviour
-            .create_concurrency(self.blues.len(), self.params.max_concurrent);
+        let blues = self.blues();
         let force_start = if self.behaviour.force_start_representatives {
-            force_start_representatives(&self.blues)
+            force_start_representatives(&blues)
         } else {
             BTreeSet::new()
         };
-        let items: Vec<(Rc<BlueEntry>, bool)> = self
-            .blues
-            .iter()
+        let size = self
+            .behaviour
+            .create_concurrency(blues.len(), self.params.max_concurrent);
+        let items: Vec<(Rc<BlueEntry>, bool)> = blues
+            .into_iter()
             .enumerate()
-            .map(|(index, blue)| (blue.clone(), force_start.contains(&index)))
+            .map(|(index, blue)| (blue, force_start.contains(&index)))
             .collect();
         let strategy = self.clone();
-        run_pool(&self.runtime, size, items, move |_, (blue, forced)| {
+        let task = move |_, (blue, forced): (Rc<BlueEntry>, bool)| {
             let strategy = strategy.clone();
             async move { strategy.create_one_green(&blue, forced).await }
-        })
-        .await
-        .wait()
+        };
+        let launched = match self.behaviour.create_mode {
+            CreateMode::Sequential => {
+                let mut launched = Vec::new();
+                for item in items {
+                    launched.push(task(0, item).await?);
+                }
+                launched
+            }
+            CreateMode::PoolThird => {
+                let result = run_pool(&self.runtime, size, items, task).await;
+                if let Some(error) = result.first_error {
+                    return Err(error);
+                }
+                let outcomes = result.outcomes.into_iter();
+                outcomes.map(|outcome| outcome.expect("no error")).collect()
+            }
+        };
+        // versions §1.3: the local list becomes the strategy's list (in blue order; flyctl's pool
+        // appends in completion order).
+        if self.behaviour.green_recording == GreenRecording::AfterAllLaunches {
+            for green in launched {
+                self.record_green(green);
+            }
+        }
+        Ok(())
     }
 
     async fn create_one_green(
         &self,
         blue: &BlueEntry,
         force_start: bool,
-    ) -> Result<(), DeployError> {
+    ) -> Result<Rc<GreenEntry>, DeployError> {
         if self.behaviour.create_checks_abort && self.runtime.abort_requested() {
             return Err(Sentinel::Aborted.into());
         }
@@ -52,22 +80,36 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             input.skip_launch = false;
         }
         let metadata = &mut input.config.metadata;
-        metadata.insert(METADATA_DEPLOYMENT_TAG.to_string(), self.timestamp.clone());
+        // versions §1.1 step 5: 2023-06 has no deployment tag.
+        if self.behaviour.deployment_tag {
+            metadata.insert(METADATA_DEPLOYMENT_TAG.to_string(), self.timestamp.clone());
+        }
+        // The launch ID belongs to the launch retry (`39ad08ae2`); without it there is none.
         let launch_id = new_launch_id(&self.runtime);
-        metadata.insert(METADATA_LAUNCH_ID.to_string(), launch_id.clone());
+        if self.behaviour.launch_retry.is_some() {
+            metadata.insert(METADATA_LAUNCH_ID.to_string(), launch_id.clone());
+        }
 
         let machine = self.launch_with_retry(&input, &launch_id).await?;
         let line = format!("  Created machine {}", formatted_id(&machine));
-        let id = machine.id.clone();
+        let green = Rc::new(GreenEntry { machine, input });
+        if self.behaviour.green_recording == GreenRecording::Immediately {
+            self.record_green(green.clone());
+        }
+        self.print(&line);
+        Ok(green)
+    }
+
+    /// Appends a green to the strategy's list; the harness reads `GreenRecorded` as "in the list".
+    fn record_green(&self, green: Rc<GreenEntry>) {
+        let id = green.machine.id.clone();
         let mut greens = self.greens.borrow_mut();
         // One green per blue, never more: a second record of one machine would be a duplicate.
-        assert!(greens.len() < self.blues.len());
+        assert!(greens.len() < self.blues.borrow().len());
         assert!(greens.iter().all(|green| green.machine.id != id));
-        greens.push(Rc::new(GreenEntry { machine, input }));
+        greens.push(green);
         drop(greens);
         self.runtime.mark(Marker::GreenRecorded(id));
-        self.print(&line);
-        Ok(())
     }
 
     /// `launchGreenMachineWithRetry`: a transient failure may be a silent success, so after it

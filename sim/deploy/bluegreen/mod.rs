@@ -1,7 +1,12 @@
-//! flyctl's `bluegreen` strategy (`strategy_bluegreen.go` at HEAD `ad0172fac`; reference §3–§6).
+//! flyctl's `bluegreen` strategy (`strategy_bluegreen.go` at HEAD `ad0172fac`; reference §3–§6),
+//! and its historic versions 2023-06, 2024-02 and 2024-05 (`flyctl-bluegreen-versions.md`, cited
+//! as "versions §…"): one implementation, each difference a [`Behaviour`] switch read here or in
+//! the phase modules.
 //!
 //! [`Bluegreen::deploy`] runs the phases in flyctl's order; each phase lives in its own module:
-//! - `preflight`: org limit (§3.0), single image (§3.1), checks required (§3.2);
+//! - `preflight`: org limit (§3.0), single image (§3.1), checks required (§3.2), and the 2023/2024
+//!   check synthesis (versions §1.1 step 3);
+//! - `reaper`: the 2024-02 zombie reaper (versions §2.5);
 //! - `create`: green machines (§3.4);
 //! - `wait_green`: start and health waits (§3.5, §3.6);
 //! - `switch`: uncordon greens and the checkpoint (§3.7, §3.8);
@@ -13,6 +18,7 @@
 
 mod create;
 mod preflight;
+mod reaper;
 mod rollback;
 mod switch;
 mod teardown;
@@ -22,7 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::api::{LaunchInput, Machine, MachineId, MachinesApi, Marker, Phase, Runtime};
-use crate::deploy::behaviour::{Behaviour, CheckpointMode, CreateMode, GreenRecording};
+use crate::deploy::behaviour::{Behaviour, CheckpointMode};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::lease::LeasedMachine;
 use crate::deploy::wait::sleep_abortable;
@@ -48,7 +54,9 @@ pub struct Bluegreen<A, R> {
     runtime: R,
     params: DeployParams,
     behaviour: Behaviour,
-    blues: Vec<Rc<BlueEntry>>,
+    /// The blue list; the reaper drops entries and check synthesis rewrites inputs (versions
+    /// §2.5, §1.1 step 3), so it is read through [`Bluegreen::blues`].
+    blues: RefCell<Vec<Rc<BlueEntry>>>,
     greens: RefCell<Vec<Rc<GreenEntry>>>,
     hanging: RefCell<Vec<MachineId>>,
     /// `rollbackLog.canDeleteGreenMachines`: false from the point of no return on.
@@ -66,26 +74,23 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         blues: Vec<BlueEntry>,
     ) -> Bluegreen<A, R> {
         assert!(params.max_concurrent >= 1);
-        // Switches of historic versions that the phase code does not implement yet (issue 3).
-        assert_eq!(behaviour.create_mode, CreateMode::PoolThird);
-        assert_eq!(behaviour.green_recording, GreenRecording::Immediately);
-        assert!(matches!(
-            behaviour.checkpoint,
-            CheckpointMode::RetriedNonFatal(_)
-        ));
-        assert!(behaviour.drain && behaviour.image_check);
         let timestamp = runtime.unix_time_seconds().to_string();
         Bluegreen {
             api,
             runtime,
             params,
             behaviour,
-            blues: blues.into_iter().map(Rc::new).collect(),
+            blues: RefCell::new(blues.into_iter().map(Rc::new).collect()),
             greens: RefCell::new(Vec::new()),
             hanging: RefCell::new(Vec::new()),
             can_delete_greens: Cell::new(true),
             timestamp,
         }
+    }
+
+    /// The current blue list (a snapshot).
+    fn blues(&self) -> Vec<Rc<BlueEntry>> {
+        self.blues.borrow().clone()
     }
 
     pub fn deployment_tag(&self) -> &str {
@@ -130,15 +135,29 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         Ok(())
     }
 
-    /// §3.0–§3.2: nothing exists yet, so a failure here leaves nothing to roll back.
+    /// §3.0–§3.2: no green exists yet, so a failure here leaves nothing to roll back (the
+    /// reaper's destroys are not undone either).
     async fn preflight(self: &Rc<Self>) -> Result<(), DeployError> {
         self.phase(Phase::OrgLimitCheck);
         self.check_abort()?;
         self.check_org_limit().await?;
-        self.phase(Phase::ImageCheck);
-        self.print("Verifying if app can be safely deployed");
-        self.detect_multiple_image_versions().await?;
+        // versions §2.1 step 3: the reaper runs where the image check later sits.
+        if self.behaviour.zombie_reaper {
+            self.phase(Phase::ReapZombies);
+            self.print("Cleanup Previous Deployment");
+            self.delete_zombies_from_previous_deployment().await?;
+        }
+        // versions §1.5: 2023-06 and 2024-02 have no image check.
+        if self.behaviour.image_check {
+            self.phase(Phase::ImageCheck);
+            self.print("Verifying if app can be safely deployed");
+            self.detect_multiple_image_versions().await?;
+        }
         self.phase(Phase::ChecksRequired);
+        // versions §1.1 step 3.
+        if self.behaviour.synthesize_checks {
+            self.synthesize_checks();
+        }
         self.check_checks_configured()
     }
 
@@ -153,6 +172,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.check_abort()?;
 
         self.phase(Phase::WaitStarted);
+        // versions §1.1 step 6: not abortable in any version.
         // §2: "because computers are too fast" pause before the start wait.
         self.runtime.sleep(self.behaviour.post_create_pause).await;
         self.print("Waiting for all green machines to start");
@@ -173,22 +193,50 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.mark_greens_ready()
             .await
             .map_err(|error| error.join(Sentinel::MarkReadyForTraffic))?;
-        // §3.7: after this, a rollback never deletes greens.
-        self.can_delete_greens.set(false);
-        self.runtime.mark(Marker::PointOfNoReturn);
+        // §3.7: after this, a rollback never deletes greens. versions §1.4, §2.4: before
+        // `adbcd97cb` there is no such point.
+        if self.behaviour.point_of_no_return {
+            self.can_delete_greens.set(false);
+            self.runtime.mark(Marker::PointOfNoReturn);
+        }
         Ok(())
     }
 
     /// §3.8–§3.14: checkpoint, the two 10 s waits around the cordon, stop, stop-wait, destroy.
+    /// versions §1.1 step 10: 2023-06 goes straight to the destroy; versions §2.1 steps 10–14:
+    /// 2024-02 drains without a checkpoint.
     async fn drain_and_destroy_blues(self: &Rc<Self>) -> Result<(), DeployError> {
         self.check_abort()?;
+        if self.behaviour.checkpoint != CheckpointMode::Absent {
+            self.checkpoint().await?;
+            self.check_abort()?;
+        }
+        if self.behaviour.drain {
+            self.drain_blues().await?;
+        }
+        self.phase(Phase::DestroyBlues);
+        self.print("Destroying all blue machines");
+        self.destroy_blues()
+            .await
+            .map_err(|error| error.join(Sentinel::DestroyBlueMachines))
+    }
+
+    /// §3.8. versions §3.1 step 11: in 2024-05 a failure is fatal and wrapped with the ready
+    /// phase's text, so it triggers rollback.
+    async fn checkpoint(self: &Rc<Self>) -> Result<(), DeployError> {
         self.phase(Phase::Checkpoint);
         self.print("Checkpointing deployment, this may take a few seconds...");
+        let sentinel = match self.behaviour.checkpoint {
+            CheckpointMode::Fatal => Sentinel::MarkReadyForTraffic,
+            _ => Sentinel::TagForDeletion,
+        };
         self.tag_blues_safe_for_deletion()
             .await
-            .map_err(|error| error.join(Sentinel::TagForDeletion))?;
-        self.check_abort()?;
+            .map_err(|error| error.join(sentinel))
+    }
 
+    /// §3.9–§3.13: the 10 s waits around the cordon, the stop and the stop-wait.
+    async fn drain_blues(self: &Rc<Self>) -> Result<(), DeployError> {
         // §3.9: let fly-proxy see the new machines.
         self.phase(Phase::WaitBeforeCordon);
         self.print("Waiting before cordoning all blue machines");
@@ -223,16 +271,16 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             .map_err(|error| error.join(Sentinel::WaitForStoppedState))?;
         if !stop_failures.is_empty() {
             self.print("Failed to stop some machines:");
-            for failure in &stop_failures {
-                self.print(&format!("  {failure}"));
+            for (index, failure) in stop_failures.iter().enumerate() {
+                // versions §2.1 step 14: 2024 printed the slice indices.
+                if self.behaviour.stop_failures_by_index {
+                    self.print(&format!("  {index}"));
+                } else {
+                    self.print(&format!("  {failure}"));
+                }
             }
         }
-
-        self.phase(Phase::DestroyBlues);
-        self.print("Destroying all blue machines");
-        self.destroy_blues()
-            .await
-            .map_err(|error| error.join(Sentinel::DestroyBlueMachines))
+        Ok(())
     }
 }
 

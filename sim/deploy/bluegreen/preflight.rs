@@ -3,11 +3,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{formatted_id, Bluegreen};
+use std::rc::Rc;
+
+use super::{formatted_id, BlueEntry, Bluegreen};
 use crate::api::{
-    HostStatus, ImageRef, MachineId, MachinesApi, Runtime, DEPLOYMENT_TAG_SAFE_TO_DESTROY,
-    METADATA_DEPLOYMENT_TAG,
+    CheckConfig, CheckKind, HostStatus, ImageRef, MachineId, MachinesApi, Runtime,
+    DEPLOYMENT_TAG_SAFE_TO_DESTROY, METADATA_DEPLOYMENT_TAG,
 };
+use crate::deploy::behaviour::ImageReport;
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::retry::{retry, RetryPolicy};
 
@@ -51,13 +54,16 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// §3.1 `DetectMultipleImageVersions` at HEAD.
     pub(super) async fn detect_multiple_image_versions(&self) -> Result<(), DeployError> {
         let mut tally = ImageTally::default();
-        for blue in &self.blues {
+        for blue in &self.blues() {
             let listed = &blue.leased.machine;
             if self.behaviour.skip_unhealthy_hosts && listed.host_status != HostStatus::Ok {
                 tally.unreachable.push(listed.id.clone());
                 continue;
             }
-            let image_ref = if listed.image_ref.is_empty() {
+            // versions §3.5 (reference §3.1): 2024 had no refetch; like the host-status handling
+            // it came with `fdf2ba6d2`, so the same switch gates both.
+            let refetch = self.behaviour.skip_unhealthy_hosts && listed.image_ref.is_empty();
+            let image_ref = if refetch {
                 match self.refetch_image_ref(&listed.id).await {
                     Some(image_ref) => image_ref,
                     None => {
@@ -149,14 +155,20 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 joined.join(",")
             ));
         }
-        if !tally.safe_to_destroy.is_empty() {
-            self.print(
+        // versions §3.5: 2024's hint section has a shorter header and no `--app` (reference §3.1).
+        let (header, app_flag) = match self.behaviour.image_report {
+            ImageReport::Head => (
                 "  These image(s) are from a previous failed deployment and can be safely destroyed:",
-            );
+                format!(" --app={app}"),
+            ),
+            ImageReport::V2024 => ("  These image(s) can be safely destroyed:", String::new()),
+        };
+        if !tally.safe_to_destroy.is_empty() {
+            self.print(header);
             for (image, ids) in &tally.groups {
                 if tally.safe_to_destroy.contains(image) {
                     self.print(&format!(
-                        "    [x] {image} - {} machine(s) ('fly machines destroy --force --image={image} --app={app}')",
+                        "    [x] {image} - {} machine(s) ('fly machines destroy --force --image={image}{app_flag}')",
                         ids.len()
                     ));
                 }
@@ -173,11 +185,45 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.print("    3. Retry the deployment with 'fly deploy'");
     }
 
-    /// §3.2: at least one blue must have a configured check (top-level or service).
+    /// versions §1.1 step 3: on every blue's launch input, each service check is copied to a
+    /// top-level check `bg_deployments_<type>`; two of one type overwrite each other (the last
+    /// wins). The greens launched from these inputs carry the synthesized checks.
+    pub(super) fn synthesize_checks(&self) {
+        let synthesized = self.blues().into_iter().map(|blue| {
+            let mut input = blue.input.clone();
+            let service_checks: Vec<CheckConfig> = input
+                .config
+                .services
+                .iter()
+                .flat_map(|service| service.checks.iter().cloned())
+                .collect();
+            for mut check in service_checks {
+                check.name = match check.kind {
+                    CheckKind::Http => "bg_deployments_http",
+                    CheckKind::Tcp => "bg_deployments_tcp",
+                }
+                .to_string();
+                input.config.checks.insert(check.name.clone(), check);
+            }
+            let leased = blue.leased.clone();
+            Rc::new(BlueEntry { leased, input })
+        });
+        *self.blues.borrow_mut() = synthesized.collect();
+    }
+
+    /// §3.2: at least one blue must have a configured check (top-level or service). versions §1.1
+    /// step 4: with synthesized checks, top-level checks only.
     pub(super) fn check_checks_configured(&self) -> Result<(), DeployError> {
+        let blues = self.blues();
         let mut with_checks = 0;
-        for blue in &self.blues {
-            if blue.input.config.all_checks().count() == 0 {
+        for blue in &blues {
+            let config = &blue.input.config;
+            let count = if self.behaviour.synthesize_checks {
+                config.checks.len()
+            } else {
+                config.all_checks().count()
+            };
+            if count == 0 {
                 self.print(&format!(
                     "[WARN] Machine {} doesn't have healthchecks setup. We won't check its health.",
                     formatted_id(&blue.leased.machine)
@@ -186,7 +232,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             }
             with_checks += 1;
         }
-        if with_checks == 0 && !self.blues.is_empty() {
+        if with_checks == 0 && !blues.is_empty() {
             self.print(
                 "You need to define at least 1 check in order to use blue-green deployments. Refer to https://fly.io/docs/reference/configuration/#services-tcp_checks",
             );

@@ -11,17 +11,19 @@ use crate::api::{
 };
 use crate::deploy::behaviour::CheckpointMode;
 use crate::deploy::errors::{DeployError, Sentinel};
-use crate::deploy::pool::run_pool;
+use crate::deploy::pool::{run_fanout, run_pool};
 use crate::deploy::retry::retry;
 
 impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// `MarkGreenMachinesAsReadyForTraffic`: a pool of max concurrent; each uncordon (no nonce:
-    /// greens are never leased) is retried on any error (§2).
+    /// greens are never leased) is retried on any error (§2). versions §1.1 step 9: one green at
+    /// a time before 2024-04-08; versions §3.1 step 9: a single call before `d9b20ae08`.
     pub(super) async fn mark_greens_ready(self: &Rc<Self>) -> Result<(), DeployError> {
         let greens: Vec<Rc<GreenEntry>> = self.greens.borrow().clone();
         let strategy = self.clone();
-        run_pool(
+        run_fanout(
             &self.runtime,
+            self.behaviour.fanout,
             self.params.max_concurrent,
             greens,
             move |_, green| {
@@ -30,7 +32,6 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             },
         )
         .await
-        .wait()
     }
 
     async fn uncordon_green(&self, green: &GreenEntry) -> Result<(), DeployError> {
@@ -69,9 +70,12 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// `TagBlueMachinesAsSafeForDeletion` at HEAD: retried on transient errors and non-fatal; the
     /// tasks do not check the abort flag (the check after the phase does).
     pub(super) async fn tag_blues_safe_for_deletion(self: &Rc<Self>) -> Result<(), DeployError> {
+        if self.behaviour.checkpoint == CheckpointMode::Fatal {
+            return self.tag_blues_single_call().await;
+        }
         let untagged: Rc<RefCell<Vec<MachineId>>> = Rc::new(RefCell::new(Vec::new()));
         let (strategy, task_untagged) = (self.clone(), untagged.clone());
-        let blues: Vec<Rc<BlueEntry>> = self.blues.clone();
+        let blues: Vec<Rc<BlueEntry>> = self.blues();
         run_pool(
             &self.runtime,
             self.params.max_concurrent,
@@ -100,6 +104,31 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             }
         }
         Ok(())
+    }
+
+    /// versions §3.1 step 11 (2024-05): a pool of max concurrent, one call per blue, no nonce, no
+    /// retry; the first error is returned (the caller makes it fatal).
+    async fn tag_blues_single_call(self: &Rc<Self>) -> Result<(), DeployError> {
+        let strategy = self.clone();
+        run_fanout(
+            &self.runtime,
+            self.behaviour.fanout,
+            self.params.max_concurrent,
+            self.blues(),
+            move |_, blue| {
+                let strategy = strategy.clone();
+                async move {
+                    let id = blue.leased.id();
+                    let key = METADATA_DEPLOYMENT_TAG;
+                    let tagged = strategy
+                        .api
+                        .set_metadata(id, key, DEPLOYMENT_TAG_SAFE_TO_DESTROY)
+                        .await;
+                    tagged.map_err(|error| DeployError::api("", error))
+                }
+            },
+        )
+        .await
     }
 
     /// Tags one blue; false when it could not be tagged (already warned).

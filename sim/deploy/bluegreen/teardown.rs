@@ -1,5 +1,7 @@
 //! Blue teardown (§3.10–§3.14): cordon, stop, wait for stopped, destroy. Per-machine failures are
 //! non-fatal (warned, or listed as hanging); only an abort, or the stop-wait ticker, fails a phase.
+//! versions §1.1 step 10, §2.1 steps 11–15: sequential before 2024-03-04 (the first abort ends the
+//! phase), single calls, failed destroys silently hanging.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -9,7 +11,7 @@ use std::rc::Rc;
 use super::{format_destroy_command, formatted_id, BlueEntry, Bluegreen};
 use crate::api::{ApiError, HostStatus, MachinesApi, Runtime, WaitState};
 use crate::deploy::errors::{DeployError, Sentinel};
-use crate::deploy::pool::run_pool;
+use crate::deploy::pool::run_fanout;
 use crate::deploy::retry::retry;
 use crate::deploy::wait::{wait_for_start_or_stop, CancelOnDrop, WaitTarget, POLL_INTERVAL};
 
@@ -17,13 +19,12 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// Blues the cordon, stop and stop-wait phases act on: at HEAD, hosts that are not ok are
     /// skipped (they are force-destroyed at the end).
     fn reachable_blues(&self) -> Vec<Rc<BlueEntry>> {
-        self.blues
-            .iter()
+        self.blues()
+            .into_iter()
             .filter(|blue| {
                 !self.behaviour.skip_unhealthy_hosts
                     || blue.leased.machine.host_status == HostStatus::Ok
             })
-            .cloned()
             .collect()
     }
 
@@ -52,8 +53,9 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// `CordonBlueMachines`: with the blue's lease nonce; failures are printed and skipped.
     pub(super) async fn cordon_blues(self: &Rc<Self>) -> Result<(), DeployError> {
         let strategy = self.clone();
-        run_pool(
+        run_fanout(
             &self.runtime,
+            self.behaviour.fanout,
             self.params.max_concurrent,
             self.reachable_blues(),
             move |_, blue| {
@@ -79,15 +81,15 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             },
         )
         .await
-        .wait()
     }
 
     /// `StopBlueMachines`: the configured signal (None: the platform's kill signal) and the nonce;
     /// failures are printed and skipped (the blues are force-destroyed later anyway).
     pub(super) async fn stop_blues(self: &Rc<Self>) -> Result<(), DeployError> {
         let strategy = self.clone();
-        run_pool(
+        run_fanout(
             &self.runtime,
+            self.behaviour.fanout,
             self.params.max_concurrent,
             self.reachable_blues(),
             move |_, blue| {
@@ -113,7 +115,6 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             },
         )
         .await
-        .wait()
     }
 
     /// `WaitForBlueMachinesToBeStopped`: per-machine failures are collected and returned (the
@@ -179,17 +180,17 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     /// and does not fail the phase. Only an abort does.
     pub(super) async fn destroy_blues(self: &Rc<Self>) -> Result<(), DeployError> {
         let strategy = self.clone();
-        run_pool(
+        run_fanout(
             &self.runtime,
+            self.behaviour.fanout,
             self.params.max_concurrent,
-            self.blues.clone(),
+            self.blues(),
             move |_, blue| {
                 let strategy = strategy.clone();
                 async move { strategy.destroy_blue(&blue).await }
             },
         )
-        .await
-        .wait()?;
+        .await?;
 
         let hanging = self.hanging.borrow().clone();
         if self.behaviour.print_hanging && !hanging.is_empty() {

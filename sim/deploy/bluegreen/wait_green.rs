@@ -10,7 +10,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::{Bluegreen, GreenEntry};
-use crate::api::{ApiError, CheckState, MachinesApi, Runtime, WaitState};
+use crate::api::{ApiError, CheckState, CheckStatus, Machine, MachinesApi, Runtime, WaitState};
+use crate::deploy::behaviour::HealthGate;
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::wait::{
     wait_for_start_or_stop, with_timeout, CancelOnDrop, WaitTarget, POLL_INTERVAL,
@@ -104,7 +105,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                     total: 1,
                     passing: 1,
                 });
-            } else if green.input.config.all_checks().next().is_some() {
+            } else if self.health_tracked(green) {
                 tracked.push((statuses.len(), green.clone()));
                 statuses.push(HealthStatus::default());
             }
@@ -123,6 +124,28 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             entries.iter().all(|status| status.healthy())
         })
         .await
+    }
+
+    /// Whether the health wait polls this green. versions §1.1 step 8: before `9aaec2f2a`, only
+    /// if its Launch response listed check results. Skip-launch greens are counted healthy before
+    /// this in every version: in 2023-06/2024-02 they were skipped instead (versions §1.7), which
+    /// blocks the phase just as little (the rows are not printed here).
+    fn health_tracked(&self, green: &GreenEntry) -> bool {
+        match self.behaviour.health_gate {
+            HealthGate::ConfiguredChecks => green.input.config.all_checks().next().is_some(),
+            HealthGate::LaunchResponseChecks => !green.machine.checks.is_empty(),
+        }
+    }
+
+    /// The check results a poll counts: every one, or (versions §1.1 step 8.2) only top-level ones,
+    /// whose names do not start with `servicecheck-`. The simulator's checks are all top-level.
+    fn counted_checks<'a>(&self, machine: &'a Machine) -> Vec<&'a CheckStatus> {
+        let top_level_only = self.behaviour.count_top_level_results_only;
+        machine
+            .checks
+            .iter()
+            .filter(|check| !top_level_only || !check.name.starts_with("servicecheck-"))
+            .collect()
     }
 
     /// One health poller: sleep the grace, then GET until all checks pass. Any GET error, or the
@@ -148,10 +171,10 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                     Some(Err(error)) => return Err(DeployError::api("", error)),
                     Some(Ok(machine)) => machine,
                 };
+            let counted = self.counted_checks(&machine);
             let status = HealthStatus {
-                total: machine.checks.len(),
-                passing: machine
-                    .checks
+                total: counted.len(),
+                passing: counted
                     .iter()
                     .filter(|check| check.status == CheckState::Passing)
                     .count(),
