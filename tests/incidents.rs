@@ -64,8 +64,8 @@ fn every_incident_scenario_has_a_test() {
         .collect();
     let tested = [
         "machine-explosion",
-        "propagation-downtime",
         "propagation-downtime-long-tail",
+        "propagation-downtime",
         "rollback-nukes-all",
     ];
     assert_eq!(names, tested);

@@ -41,15 +41,18 @@ impl World {
         self.schedule_after(bound, Event::DeployDeadline { deploy });
     }
 
-    pub fn deploy_output(&mut self, deploy: u32, line: &str) {
+    /// One printed line; a multi-line message (a joined error) becomes one line each.
+    pub fn deploy_output(&mut self, deploy: u32, text: &str) {
         let now = self.now();
-        self.deploys[deploy as usize]
-            .output
-            .push((now, line.to_string()));
-        self.record(Step::Output {
-            deploy,
-            line: line.to_string(),
-        });
+        for line in text.lines() {
+            self.deploys[deploy as usize]
+                .output
+                .push((now, line.to_string()));
+            self.record(Step::Output {
+                deploy,
+                line: line.to_string(),
+            });
+        }
     }
 
     pub fn deploy_marker(&mut self, deploy: u32, marker: Marker) {

@@ -80,7 +80,8 @@ fn write_deploys(out: &mut String, result: &RunResult, show_output: bool) {
             .unwrap_or_default();
         let _ = writeln!(out, "  outcome: {}{exit}{duration}", deploy.outcome);
         if let Some(error) = &deploy.error {
-            let _ = writeln!(out, "  error: {error}");
+            // Joined errors print one per line, as Go's errors.Join does.
+            let _ = writeln!(out, "  error: {}", error.replace('\n', "\n         "));
         }
     }
     if let Some(limit) = &result.limit_hit {
