@@ -189,7 +189,9 @@ impl Runner {
                 DeployParams::new(&world.scenario.app.name, &spec.image, spec.strategy);
             params.wait_timeout = spec.wait_timeout;
             params.lease_ttl = spec.lease_ttl;
-            params.max_concurrent = spec.max_concurrent;
+            if let Some(max_concurrent) = spec.max_concurrent {
+                params.max_concurrent = max_concurrent;
+            }
             params.signal = spec.signal.clone();
             params.release_version = deploy + 2;
             (params, world.seed, spec.clock_skew_seconds)

@@ -152,8 +152,7 @@ impl DeployParams {
     pub const DEFAULT_MAX_CONCURRENT: usize = 8;
 
     /// flyctl's defaults for `strategy`; `max_concurrent` is the version's default (16 before
-    /// `fb8153e04`, versions §3). Scenarios resolve an omitted `max_concurrent` to 8 themselves
-    /// (`scenario::validate`), whatever the version.
+    /// `fb8153e04`, versions §3). A scenario that omits `max_concurrent` gets this default.
     pub fn new(app_name: &str, image: &str, strategy: StrategyName) -> DeployParams {
         let max_concurrent = match strategy {
             StrategyName::Bluegreen(version) => {

@@ -136,7 +136,8 @@ pub struct DeploySpec {
     pub start: DeployStart,
     pub wait_timeout: Duration,
     pub lease_ttl: Duration,
-    pub max_concurrent: usize,
+    /// `--max-concurrent`; None: the strategy's default.
+    pub max_concurrent: Option<usize>,
     pub signal: Option<String>,
     /// Skew of the deployer's wall clock against the platform's.
     pub clock_skew_seconds: i64,

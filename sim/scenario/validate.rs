@@ -405,14 +405,15 @@ fn deploys(src: &Source, raw: &Spanned<Vec<RawDeploy>>) -> Checked<Vec<DeploySpe
 
 fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
     let field = format!("deploy[{index}]");
+    // Omitted: the strategy's own default (8 at HEAD, 16 for the 2024 versions).
     let max_concurrent = match raw.max_concurrent.as_ref() {
-        Some(value) => integer_in(
+        Some(value) => Some(integer_in(
             src,
             &format!("{field}.max_concurrent"),
             value,
             1..=MAX_GROUP_COUNT,
-        )?,
-        None => i64::try_from(DeployParams::DEFAULT_MAX_CONCURRENT).unwrap_or(8),
+        )?),
+        None => None,
     };
     Ok(DeploySpec {
         strategy: strategy(src, &field, raw.strategy.as_ref())?,
@@ -425,7 +426,7 @@ fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
             DeployParams::DEFAULT_WAIT_TIMEOUT,
         )?,
         lease_ttl: lease_ttl(src, &field, raw.lease_ttl.as_ref())?,
-        max_concurrent: usize::try_from(max_concurrent).unwrap_or(1),
+        max_concurrent: max_concurrent.map(|value| usize::try_from(value).unwrap_or(1)),
         signal: signal(src, &field, raw.signal.as_ref())?,
         clock_skew_seconds: raw.clock_skew_seconds.unwrap_or(0),
         expect_outcome: raw
