@@ -592,6 +592,7 @@ fn minimal_file_gets_every_default() {
             violate: vec![],
             output_contains: vec![],
             exit_status: None,
+            by_strategy: Default::default(),
         }
     );
 }
@@ -889,12 +890,16 @@ fn full_example_parses_to_the_expected_values() {
                     start: secs(10),
                     duration: Some(secs(60))
                 },
+                deploy: None,
+                machine: None,
             },
             FaultSpec::ApiError {
                 operation: None,
                 rate: 1.0,
                 status: 503,
-                window: Window::ALWAYS
+                window: Window::ALWAYS,
+                deploy: None,
+                machine: None,
             },
             FaultSpec::PropagationTail {
                 probability: 0.1,
@@ -943,6 +948,7 @@ fn full_example_parses_to_the_expected_values() {
             violate: vec![Invariant::RollbackSparesBlue],
             output_contains: vec!["Found 2 different images".into()],
             exit_status: Some(1),
+            by_strategy: Default::default(),
         }
     );
 }
