@@ -192,6 +192,9 @@ impl Runner {
             if let Some(max_concurrent) = spec.max_concurrent {
                 params.max_concurrent = max_concurrent;
             }
+            if let Some(max_unavailable) = spec.max_unavailable {
+                params.max_unavailable = max_unavailable;
+            }
             params.signal = spec.signal.clone();
             params.release_version = deploy + 2;
             (params, world.seed, spec.clock_skew_seconds)

@@ -605,6 +605,7 @@ fn default_deploy(image: &str, start: DeployStart) -> DeploySpec {
         wait_timeout: secs(300),
         lease_ttl: secs(13),
         max_concurrent: None,
+        max_unavailable: None,
         signal: None,
         clock_skew_seconds: 0,
         expect_outcome: None,
@@ -868,6 +869,7 @@ fn full_example_parses_to_the_expected_values() {
                 wait_timeout: secs(120),
                 lease_ttl: secs(20),
                 max_concurrent: Some(2),
+                max_unavailable: None,
                 signal: Some("SIGINT".into()),
                 clock_skew_seconds: -3,
                 expect_outcome: Some(DeployOutcome::RolledBack),
@@ -1403,4 +1405,23 @@ fn serde_errors_inside_a_strategy_entry_keep_the_strategy_in_the_path() {
     );
     let text = format!("{MINIMAL}\n[expect.strategies.bluegreen]\nexit_status = 2\n");
     error_at(&text, 16, 15, "expect.strategies.bluegreen.exit_status");
+}
+
+#[test]
+fn max_unavailable_is_a_fraction_or_a_whole_count() {
+    // Guards rolling's max_unavailable rule (reference §9): (0, 1) is a fraction, ≥ 1 a count.
+    for (value, expected) in [("0.5", 0.5), ("2", 2.0), ("0.33", 0.33)] {
+        let text = format!("{MINIMAL}max_unavailable = {value}\n");
+        let scenario = parse(&text).expect("valid max_unavailable");
+        assert_eq!(scenario.deploys[0].max_unavailable, Some(expected));
+    }
+    assert_eq!(
+        parse(MINIMAL).expect("valid").deploys[0].max_unavailable,
+        None
+    );
+    for value in ["0", "1.5", "-1"] {
+        let text = format!("{MINIMAL}max_unavailable = {value}\n");
+        let error = error_at(&text, 14, 19, "deploy[0].max_unavailable");
+        assert!(error.message.contains("out of range"), "{error}");
+    }
 }

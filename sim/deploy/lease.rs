@@ -58,6 +58,15 @@ pub struct LeaseAcquire {
     pub retry: bool,
 }
 
+impl LeaseAcquire {
+    /// flyctl HEAD (reference §3.3): fail fast, with fly-go's retry of up to one minute. The
+    /// rivals use HEAD's outer flow.
+    pub const HEAD: LeaseAcquire = LeaseAcquire {
+        fail_fast: true,
+        retry: true,
+    };
+}
+
 /// Leases every blue in parallel (no concurrency cap). HEAD is fail-fast: the first final failure
 /// cancels the other attempts, the leases already taken are released and the error is returned,
 /// before any green exists (§3.3). Without `fail_fast` every attempt runs to its end, each

@@ -128,7 +128,9 @@ impl FromStr for StrategyName {
 }
 
 /// The parameters of one `fly deploy`, with flyctl's defaults (reference §2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Not `Eq`: `max_unavailable` is a float.
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeployParams {
     pub app_name: String,
     /// The image every green (or updated machine) runs.
@@ -144,12 +146,17 @@ pub struct DeployParams {
     pub signal: Option<String>,
     /// `fly_release_version` written into the new machines' metadata.
     pub release_version: u32,
+    /// `--max-unavailable` / `[deploy] max_unavailable` (rolling and canary, reference §9): a value
+    /// ≥ 1 is an absolute count of started machines updated at once, a value in (0, 1) a fraction
+    /// of them (rounded up). bluegreen and immediate ignore it.
+    pub max_unavailable: f64,
 }
 
 impl DeployParams {
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
     pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(13);
     pub const DEFAULT_MAX_CONCURRENT: usize = 8;
+    pub const DEFAULT_MAX_UNAVAILABLE: f64 = 0.33;
 
     /// flyctl's defaults for `strategy`; `max_concurrent` is the version's default (16 before
     /// `fb8153e04`, versions §3). A scenario that omits `max_concurrent` gets this default.
@@ -169,6 +176,7 @@ impl DeployParams {
             max_concurrent,
             signal: None,
             release_version: 2,
+            max_unavailable: DeployParams::DEFAULT_MAX_UNAVAILABLE,
         }
     }
 }

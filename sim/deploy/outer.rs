@@ -159,9 +159,9 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
 }
 
 /// The error flyctl ends with, and the suggestion it prints under it.
-struct FinalError {
-    text: String,
-    suggestion: Option<String>,
+pub(crate) struct FinalError {
+    pub(crate) text: String,
+    pub(crate) suggestion: Option<String>,
 }
 
 /// `updateUsingBlueGreenStrategy`: `Deploy`, then `Rollback(err)` on error. A failed rollback's
@@ -230,7 +230,7 @@ fn failed_before_strategy<R: Runtime>(
 }
 
 /// flyctl's last words: "Error: <text>" (a joined error spans several lines), then any suggestion.
-fn print_error<R: Runtime>(runtime: &R, error: &FinalError) {
+pub(crate) fn print_error<R: Runtime>(runtime: &R, error: &FinalError) {
     print_lines(runtime, "Error: ", &error.text);
     if let Some(suggestion) = &error.suggestion {
         runtime.print(suggestion);
@@ -249,8 +249,9 @@ fn print_lines<R: Runtime>(runtime: &R, prefix: &str, text: &str) {
 }
 
 /// `ListFlyAppsMachines`: active machines with `fly_platform_version=v2` that are neither the
-/// release-command machine nor a console; a 404 is retried for up to 5 s.
-async fn list_fly_apps_machines<A: MachinesApi, R: Runtime>(
+/// release-command machine nor a console; a 404 is retried for up to 5 s. Shared by every
+/// strategy (§1 step 2: the machine set is the same for bluegreen and the rivals).
+pub(crate) async fn list_fly_apps_machines<A: MachinesApi, R: Runtime>(
     api: &A,
     runtime: &R,
 ) -> Result<Vec<Machine>, DeployError> {

@@ -134,3 +134,108 @@ where
         }
     }
 }
+
+/// A pool that cancels on the first error, in the manner of conc's
+/// `pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(n)`, which
+/// flyctl's rolling strategy uses (reference §9: "a pool cancels its remaining tasks on the first
+/// error").
+///
+/// Tasks start in item order, at most `size` at once. Once a task fails, no further item starts,
+/// and the tasks still in flight are dropped at their next await point (Go cancels their context:
+/// an HTTP call in flight may still land on the server, as here). Returns the outcomes of the items
+/// that finished (None: never started or cancelled) and the first error in completion order.
+pub async fn run_pool_cancel_on_error<R, I, O, E, F, Fut>(
+    runtime: &R,
+    size: usize,
+    items: Vec<I>,
+    task: F,
+) -> CancelledPoolResult<O, E>
+where
+    R: Runtime,
+    I: 'static,
+    O: 'static,
+    E: Clone + 'static,
+    F: Fn(usize, I) -> Fut + 'static,
+    Fut: Future<Output = Result<O, E>> + 'static,
+{
+    assert!(size >= 1, "a pool needs at least one worker");
+    let count = items.len();
+    let shared = Rc::new(CancelShared {
+        queue: RefCell::new(items.into_iter().enumerate().collect()),
+        slots: RefCell::new((0..count).map(|_| None).collect()),
+        first_error: RefCell::new(None),
+        cancel: tokio::sync::Notify::new(),
+    });
+    let task = Rc::new(task);
+    let handles: Vec<_> = (0..size.min(count))
+        .map(|_| runtime.spawn(cancelling_worker(shared.clone(), task.clone())))
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+    let outcomes = shared.slots.borrow_mut().drain(..).collect();
+    let first_error = shared.first_error.borrow_mut().take();
+    assert!(first_error.is_some() || shared.queue.borrow().is_empty());
+    CancelledPoolResult {
+        outcomes,
+        first_error,
+    }
+}
+
+/// What a cancel-on-error pool run produced.
+pub struct CancelledPoolResult<O, E> {
+    /// One entry per item, in item order: None when the item never started or was cancelled.
+    pub outcomes: Vec<Option<Result<O, E>>>,
+    pub first_error: Option<E>,
+}
+
+impl<O, E> CancelledPoolResult<O, E> {
+    pub fn wait(self) -> Result<(), E> {
+        match self.first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+struct CancelShared<I, O, E> {
+    queue: RefCell<VecDeque<(usize, I)>>,
+    slots: RefCell<Vec<Option<Result<O, E>>>>,
+    first_error: RefCell<Option<E>>,
+    /// Woken once, on the first error; in-flight tasks select on it (biased towards it).
+    cancel: tokio::sync::Notify,
+}
+
+async fn cancelling_worker<I, O, E, F, Fut>(shared: Rc<CancelShared<I, O, E>>, task: Rc<F>)
+where
+    E: Clone,
+    F: Fn(usize, I) -> Fut,
+    Fut: Future<Output = Result<O, E>>,
+{
+    loop {
+        if shared.first_error.borrow().is_some() {
+            return;
+        }
+        let next = shared.queue.borrow_mut().pop_front();
+        let Some((index, item)) = next else {
+            return;
+        };
+        let cancelled = shared.cancel.notified();
+        let running = task(index, item);
+        let outcome = tokio::select! {
+            biased;
+            () = cancelled => return,
+            outcome = running => outcome,
+        };
+        if let Err(error) = &outcome {
+            let mut first_error = shared.first_error.borrow_mut();
+            if first_error.is_none() {
+                *first_error = Some(error.clone());
+                shared.cancel.notify_waiters();
+            }
+        }
+        let mut slots = shared.slots.borrow_mut();
+        assert!(slots[index].is_none());
+        slots[index] = Some(outcome);
+    }
+}

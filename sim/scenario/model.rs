@@ -138,6 +138,8 @@ pub struct DeploySpec {
     pub lease_ttl: Duration,
     /// `--max-concurrent`; None: the strategy's default.
     pub max_concurrent: Option<usize>,
+    /// rolling's `max_unavailable` (a fraction below 1, or a count); None: 0.33.
+    pub max_unavailable: Option<f64>,
     pub signal: Option<String>,
     /// Skew of the deployer's wall clock against the platform's.
     pub clock_skew_seconds: i64,

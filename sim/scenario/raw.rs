@@ -162,6 +162,8 @@ pub struct RawDeploy {
     pub wait_timeout: Option<Text>,
     pub lease_ttl: Option<Text>,
     pub max_concurrent: Option<Spanned<i64>>,
+    /// Accepts integers too (a count of machines).
+    pub max_unavailable: Option<Spanned<f64>>,
     pub signal: Option<Text>,
     pub clock_skew_seconds: Option<i64>,
     pub expect_outcome: Option<Text>,

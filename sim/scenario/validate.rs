@@ -427,6 +427,13 @@ fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
         )?,
         lease_ttl: lease_ttl(src, &field, raw.lease_ttl.as_ref())?,
         max_concurrent: max_concurrent.map(|value| usize::try_from(value).unwrap_or(1)),
+        max_unavailable: raw
+            .max_unavailable
+            .as_ref()
+            .map(|value| {
+                super::values::max_unavailable(src, &format!("{field}.max_unavailable"), value)
+            })
+            .transpose()?,
         signal: signal(src, &field, raw.signal.as_ref())?,
         clock_skew_seconds: raw.clock_skew_seconds.unwrap_or(0),
         expect_outcome: raw

@@ -342,6 +342,20 @@ pub(crate) fn fraction(src: &Source, field: &str, value: &Spanned<f64>) -> Check
     Err(src.error(&value.span(), field, message))
 }
 
+/// rolling's `max_unavailable`: a fraction in (0, 1) of each pool, or a count ≥ 1 (reference §9).
+pub(crate) fn max_unavailable(src: &Source, field: &str, value: &Spanned<f64>) -> Checked<f64> {
+    let number = *value.get_ref();
+    let fraction = number > 0.0 && number < 1.0;
+    let count = number >= 1.0 && number <= 10_000.0 && number.fract() == 0.0;
+    if fraction || count {
+        return Ok(number);
+    }
+    let message = format!(
+        "{number} is out of range: a fraction between 0 and 1, or a whole count from 1 to 10000"
+    );
+    Err(src.error(&value.span(), field, message))
+}
+
 /// A 0-based index into `[[deploy]]`; `deploys` is the number of entries.
 pub(crate) fn deploy_index(
     src: &Source,
