@@ -18,6 +18,8 @@ pub struct MachineTrack {
     pub recorded_by: Option<u32>,
     /// The latest deploy that started while it was alive and did not create it (it was a blue).
     pub last_blue_of: Option<u32>,
+    /// The latest deploy that updated it in place (rolling, canary, immediate).
+    pub updated_by: Option<u32>,
     pub cordon_requested: bool,
     pub stop_requested: bool,
     /// Proxies whose view has it routable now.
@@ -100,7 +102,9 @@ pub fn leftover_kind(track: &MachineTrack, deploys: &[DeployFacts]) -> Option<&'
         let facts = &deploys[blue_of as usize];
         let replaced = facts.point_of_no_return || facts.outcome == Some(DeployOutcome::Succeeded);
         let adopted_later = track.created_by.is_none_or(|creator| blue_of > creator);
-        if replaced && adopted_later {
+        // An in-place strategy keeps its blues: updated, they are its own.
+        let updated = track.updated_by == Some(blue_of);
+        if replaced && adopted_later && !updated {
             return Some("hanging blue");
         }
     }

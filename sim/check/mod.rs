@@ -501,6 +501,7 @@ impl Checkers {
         match mutation {
             Mutation::Cordon => track.cordon_requested = true,
             Mutation::Stop => track.stop_requested = true,
+            Mutation::Update => track.updated_by = Some(deploy),
             _ => {}
         }
         if matches!(

@@ -346,7 +346,7 @@ pub(crate) fn fraction(src: &Source, field: &str, value: &Spanned<f64>) -> Check
 pub(crate) fn max_unavailable(src: &Source, field: &str, value: &Spanned<f64>) -> Checked<f64> {
     let number = *value.get_ref();
     let fraction = number > 0.0 && number < 1.0;
-    let count = number >= 1.0 && number <= 10_000.0 && number.fract() == 0.0;
+    let count = (1.0..=10_000.0).contains(&number) && number.fract() == 0.0;
     if fraction || count {
         return Ok(number);
     }
