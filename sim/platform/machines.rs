@@ -78,6 +78,8 @@ pub struct MachineRecord {
     pub stop_requested_at: Option<SimTime>,
     /// The app finished shutting down but still drains in-flight requests.
     pub draining: bool,
+    /// An in-place update is rebooting it: boot the new config once the old process exits.
+    pub boot_after_stop: bool,
     /// `wait` calls parked on this machine.
     pub waiters: Vec<u32>,
 }
@@ -190,6 +192,7 @@ impl World {
             in_flight: 0,
             stop_requested_at: None,
             draining: false,
+            boot_after_stop: false,
             waiters: Vec::new(),
         });
         self.record(Step::MachineCreated {
@@ -304,6 +307,7 @@ impl World {
         if !self.machines[machine as usize].is_alive() {
             return;
         }
+        self.machines[machine as usize].boot_after_stop = false;
         self.kill_process(machine);
         self.set_state(machine, MachineState::Destroying);
         let destroy = self.scenario.machine.destroy_time.clone();
@@ -327,10 +331,13 @@ impl World {
         }
     }
 
-    /// The process stops at once (update reboot): the machine is stopped.
+    /// The process is gone: the machine is stopped, or boots again after an in-place update.
     pub fn stop_process_now(&mut self, machine: MachineIndex) {
         self.kill_process(machine);
         self.set_state(machine, MachineState::Stopped);
+        if std::mem::take(&mut self.machines[machine as usize].boot_after_stop) {
+            self.start_machine(machine);
+        }
     }
 
     /// The process dies: requests in flight on it fail, the app no longer answers.

@@ -227,14 +227,21 @@ impl World {
         }
     }
 
-    /// Picks a machine the proxy believes routable, preferring its own region.
-    pub fn pick_machine(&mut self, proxy: u32) -> Option<MachineIndex> {
+    /// Picks a machine the proxy believes routable, preferring its own region and avoiding the
+    /// machines that already refused this request (a proxy tries *another* machine). When every
+    /// candidate refused already, any candidate will do.
+    pub fn pick_machine(&mut self, proxy: u32, refused: &[MachineIndex]) -> Option<MachineIndex> {
         let size = self.proxies[proxy as usize].choice_set().len();
         if size == 0 {
             return None;
         }
-        let pick = self.streams.proxies.below(size);
-        Some(self.proxies[proxy as usize].choice_set().get(pick))
+        let start = self.streams.proxies.below(size);
+        let set = self.proxies[proxy as usize].choice_set();
+        // Bounded by the candidate count: probe from the random start for one not yet refused.
+        let fresh = (0..size)
+            .map(|offset| set.get((start + offset) % size))
+            .find(|machine| !refused.contains(machine));
+        Some(fresh.unwrap_or_else(|| set.get(start)))
     }
 }
 

@@ -583,12 +583,15 @@ impl World {
         )))
     }
 
-    /// Reboot for an update: the old process stops, the new one boots unless skip_launch.
+    /// Reboot for an update: the old process gets its stop signal and drains as on a stop, then
+    /// the new one boots (unless skip_launch, or the machine was not running).
     fn crash_free_restart(&mut self, machine: MachineIndex, skip_launch: bool) {
-        self.stop_process_now(machine);
-        if skip_launch {
-            self.set_state(machine, MachineState::Stopped);
-        } else {
+        let state = self.machines[machine as usize].state;
+        let running = matches!(state, MachineState::Started | MachineState::Starting);
+        if running {
+            self.machines[machine as usize].boot_after_stop = !skip_launch;
+            self.stop_machine(machine);
+        } else if !skip_launch {
             self.start_machine(machine);
         }
     }

@@ -16,6 +16,8 @@ pub struct RequestRecord {
     pub arrived_at: SimTime,
     /// Refused connection attempts so far.
     pub refusals: u32,
+    /// The machines that refused it (at most `connect_retries` + 1).
+    pub refused_by: Vec<MachineIndex>,
     /// When the proxy gives up holding it (set the first time it is held).
     pub hold_deadline: Option<SimTime>,
     pub done: bool,
@@ -77,6 +79,7 @@ impl World {
             proxy,
             arrived_at: self.now(),
             refusals: 0,
+            refused_by: Vec::new(),
             hold_deadline: None,
             done: false,
         });
@@ -93,7 +96,10 @@ impl World {
             return;
         }
         let proxy = record.proxy;
-        match self.pick_machine(proxy) {
+        let refused = std::mem::take(&mut self.traffic.requests[request as usize].refused_by);
+        let choice = self.pick_machine(proxy, &refused);
+        self.traffic.requests[request as usize].refused_by = refused;
+        match choice {
             None => self.hold_request(request),
             Some(machine) if self.machines[machine as usize].accepting => {
                 self.route_request(request, machine)
@@ -122,6 +128,7 @@ impl World {
         self.record(Step::RequestRefused { request, machine });
         let record = &mut self.traffic.requests[request as usize];
         record.refusals += 1;
+        record.refused_by.push(machine);
         if record.refusals > self.scenario.proxy.connect_retries {
             self.finish_request(request, Some(FailureReason::ConnectionRefused));
             return;
