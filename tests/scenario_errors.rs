@@ -541,6 +541,7 @@ fn minimal_file_gets_every_default() {
             image: None,
             metadata: BTreeMap::new(),
             checks: true,
+            detached: false,
         }]
     );
     assert_eq!(
@@ -821,6 +822,7 @@ fn full_example_parses_to_the_expected_values() {
                 "1713372180".to_string()
             )]),
             checks: false,
+            detached: false,
         }
     );
     assert_eq!(scenario.initial_machine_count(), 3);

@@ -74,6 +74,8 @@ pub struct FleetGroup {
     pub metadata: BTreeMap<String, String>,
     /// Whether these machines are configured with `app.checks`.
     pub checks: bool,
+    /// F15: detached machines, not managed by deploys (no `fly_platform_version` metadata).
+    pub detached: bool,
 }
 
 pub use crate::api::Operation;
@@ -220,6 +222,79 @@ pub enum FaultSpec {
         target: MachineTarget,
         duration: Option<Duration>,
     },
+    /// F2, ambiguous write: the call lands and is applied, but its reply is lost; the caller sees
+    /// `status` (a timeout: 408 or 504).
+    ApiAmbiguous {
+        operation: Option<Operation>,
+        rate: f64,
+        status: u16,
+        window: Window,
+        deploy: Option<u32>,
+        machine: Option<MachineTarget>,
+    },
+    /// F3, slow API: calls (of `operation`, by `deploy`) take `extra` longer each way.
+    ApiSlow {
+        operation: Option<Operation>,
+        extra: Distribution,
+        window: Window,
+        deploy: Option<u32>,
+    },
+    /// F11, deployer ↔ API partition: every call of `deploy` (every deploy when None) fails
+    /// with a transport error ("connection refused") during the window.
+    ApiPartition { deploy: Option<u32>, window: Window },
+    /// F4, stale list: machines created during the window stay invisible to `list` for `lag`.
+    StaleList { lag: Duration, window: Window },
+    /// F4, empty image ref: `list` reports the machine with an empty image reference.
+    EmptyImageRef {
+        target: MachineTarget,
+        window: Window,
+    },
+    /// F7, unreachable host: API calls on the machine fail with 503 and `list` reports its host
+    /// as unreachable, with an empty config. The machine itself keeps running and serving.
+    HostUnreachable {
+        target: MachineTarget,
+        window: Window,
+    },
+    /// F5, stall: the deployer's process freezes (no task runs, nothing is sent) for `duration`;
+    /// its leases can expire meanwhile.
+    DeployerStall {
+        deploy: u32,
+        trigger: Trigger,
+        duration: Duration,
+    },
+    /// F6, slow boot: the machine's boot takes a draw from `delay` instead.
+    SlowBoot {
+        target: MachineTarget,
+        delay: Distribution,
+    },
+    /// F6, boot failure: the machine goes to `failed` instead of `started`.
+    BootFailure { target: MachineTarget },
+    /// F6, crash loop: each time the machine has run for `period` after starting, it crashes.
+    CrashLoop {
+        target: MachineTarget,
+        period: Duration,
+    },
+    /// F8, org limit: `canPerformBluegreenDeployment` answers false (for `deploy`, or every deploy).
+    OrgLimit { deploy: Option<u32> },
+    /// F9, checks failing: from the trigger on, the machine's checks fail, for `duration` (None:
+    /// for good) — e.g. a green whose health flips after the switch.
+    ChecksFail {
+        target: MachineTarget,
+        trigger: Trigger,
+        duration: Option<Duration>,
+    },
+    /// F9, flapping checks: during the window the checks alternate failing and passing every
+    /// `period`.
+    ChecksFlap {
+        target: MachineTarget,
+        period: Duration,
+        window: Window,
+    },
+    /// F10, stale proxy: the region's proxy learns no routing change during the window, then
+    /// catches up at its end.
+    ProxyStale { region: String, window: Window },
+    /// F14, manual destroy: someone runs `fly machine destroy --force` on the machine at `at`.
+    ManualDestroy { target: MachineTarget, at: Duration },
 }
 
 /// When a deployer fault fires.

@@ -187,6 +187,7 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
             .transpose()?,
         metadata: raw.metadata.clone(),
         checks: raw.checks.unwrap_or(true),
+        detached: false,
     })
 }
 
