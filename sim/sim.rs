@@ -175,6 +175,8 @@ impl Runner {
                     Action::KillDeploy(deploy) => {
                         self.executor.kill(ProcessId(deploy));
                     }
+                    Action::PauseDeploy(deploy) => self.executor.pause(ProcessId(deploy)),
+                    Action::ResumeDeploy(deploy) => self.executor.resume(ProcessId(deploy)),
                 }
             }
         }

@@ -37,6 +37,8 @@ pub struct DeployFacts {
     /// When its first uncordon of its own green succeeded.
     pub switched_at: Option<SimTime>,
     pub outcome: Option<DeployOutcome>,
+    /// Ctrl-C was sent to it.
+    pub aborted: bool,
 }
 
 /// The drain margin over all retired blues: the smallest (stopped − forgotten by the last proxy).
@@ -151,6 +153,7 @@ mod tests {
             point_of_no_return: true,
             switched_at: None,
             outcome: Some(DeployOutcome::Succeeded),
+            aborted: false,
         };
         let refused = DeployFacts {
             outcome: Some(DeployOutcome::Failed),

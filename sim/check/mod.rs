@@ -563,6 +563,10 @@ impl Checkers {
         self.violate(Invariant::DeployTerminates, now, step, detail);
     }
 
+    pub fn deploy_aborted(&mut self, _now: SimTime, deploy: u32) {
+        self.facts[deploy as usize].aborted = true;
+    }
+
     pub fn deploy_killed(&mut self, now: SimTime, deploy: u32) {
         self.end_deploy(now, deploy);
     }

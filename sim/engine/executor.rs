@@ -62,6 +62,9 @@ impl Wake for TaskWaker {
 struct TaskTable {
     tasks: Vec<Option<Task>>,
     live: usize,
+    /// Paused processes (stalled deployers): their woken tasks wait in `parked`.
+    paused: Vec<ProcessId>,
+    parked: Vec<usize>,
 }
 
 /// Why the executor could not go on.
@@ -163,11 +166,54 @@ impl Executor {
         Ok(polls)
     }
 
+    /// The next woken task whose process is not paused; woken tasks of paused processes are
+    /// parked until their process resumes.
     fn pop_ready(&self) -> Option<usize> {
-        let mut ready = self.ready.lock().expect("ready queue poisoned");
-        let index = ready.queue.pop_front()?;
-        ready.queued[index] = false;
-        Some(index)
+        loop {
+            let index = {
+                let mut ready = self.ready.lock().expect("ready queue poisoned");
+                let index = ready.queue.pop_front()?;
+                ready.queued[index] = false;
+                index
+            };
+            let mut table = self.table.borrow_mut();
+            let paused = table.tasks[index]
+                .as_ref()
+                .is_some_and(|task| table.paused.contains(&task.process));
+            if !paused {
+                return Some(index);
+            }
+            table.parked.push(index);
+        }
+    }
+
+    /// Freezes `process`: none of its tasks runs until `resume`.
+    pub fn pause(&self, process: ProcessId) {
+        let mut table = self.table.borrow_mut();
+        if !table.paused.contains(&process) {
+            table.paused.push(process);
+        }
+    }
+
+    /// Unfreezes `process` and wakes the tasks that were woken meanwhile, in wake order.
+    pub fn resume(&self, process: ProcessId) {
+        let wakers: Vec<Waker> = {
+            let mut table = self.table.borrow_mut();
+            table.paused.retain(|paused| *paused != process);
+            let parked = std::mem::take(&mut table.parked);
+            let (mine, others): (Vec<usize>, Vec<usize>) = parked.into_iter().partition(|index| {
+                table.tasks[*index]
+                    .as_ref()
+                    .is_some_and(|task| task.process == process)
+            });
+            table.parked = others;
+            mine.iter()
+                .filter_map(|index| table.tasks[*index].as_ref().map(|task| task.waker.clone()))
+                .collect()
+        };
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     fn poll_task(&self, index: usize) {
@@ -522,6 +568,31 @@ mod tests {
         run_timers_only(&executor, &clock, SimTime::MAX);
         assert_eq!(*log.borrow(), vec![1]);
         assert_eq!(executor.live_tasks(ProcessId(0)), 0);
+    }
+
+    // Guards stalls: a paused process runs nothing until resumed, then catches up in order.
+    #[test]
+    fn paused_process_runs_nothing_until_resumed() {
+        let (clock, executor) = setup();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for process in 0..2u32 {
+            let log = Rc::clone(&log);
+            let sleeper = executor.clone();
+            executor.spawn(ProcessId(process), async move {
+                sleeper.sleep(Duration::from_secs(1)).await;
+                log.borrow_mut()
+                    .push((process, sleeper.timers.borrow().clock.now()));
+            });
+        }
+        executor.run_ready(100).expect("runs");
+        executor.pause(ProcessId(0));
+        run_timers_only(&executor, &clock, SimTime::MAX);
+        assert_eq!(log.borrow().len(), 1, "only the running process went on");
+        clock.advance_to(SimTime::from_micros(5_000_000));
+        executor.resume(ProcessId(0));
+        executor.run_ready(100).expect("runs");
+        let log = log.borrow();
+        assert_eq!(log[1], (0, SimTime::from_micros(5_000_000)));
     }
 
     // Guards cancellation: a dropped sleep does not advance time or wake anyone.

@@ -1,113 +1,269 @@
-//! The fault plan of a run: which faults the scenario asked for, resolved against the world as it
-//! runs. Faults draw from their own random stream, so turning one on does not shift the
-//! randomness of traffic or latency.
+//! The fault plan of a run (reference `deploy-systems.md` §3.7, F1–F15): which faults the
+//! scenario asked for, resolved against the world as it runs.
+//!
+//! Every fault is one of three shapes: *windowed* (on from `start` for `duration`: API errors,
+//! partitions, stale proxies…), *triggered* (fires at a time or when a deploy enters a phase:
+//! kills, aborts, stalls, crashes, checks failing) or *standing* (a property of a machine: slow
+//! boot, boot failure, crash loop, unhealthy). Windows and triggers are written to the trace when
+//! they start and end. Faults draw from their own random stream, so turning one on does not shift
+//! the randomness of traffic or latency. `heal` turns every fault off at once (the run's chaos
+//! phase ends; liveness is judged after it).
 
 use std::time::Duration;
 
-use crate::api::ApiError;
-use crate::api::Phase;
 use crate::engine::SimTime;
-use crate::platform::machines::LeaseRecord;
-use crate::platform::observe::DeployStep;
 use crate::platform::observe::{MachineIndex, Step};
-use crate::platform::Action;
 use crate::platform::{Event, World};
-use crate::scenario::{FaultSpec, MachineTarget, Operation, Trigger, Window};
+use crate::scenario::{FaultSpec, MachineTarget, Trigger, Window};
 
-/// The faults of a run, in scenario order.
+mod api;
+mod deployer;
+mod machines;
+
+/// The faults of a run, in scenario order, and which are on.
 #[derive(Clone, Debug, Default)]
 pub struct FaultPlan {
     pub specs: Vec<FaultSpec>,
-    /// Phase-triggered faults that already fired (they fire once).
+    /// Windowed faults whose window is open now.
+    active: Vec<bool>,
+    /// Triggered faults that already fired (they fire once).
     fired: Vec<bool>,
+    /// After `heal`, no fault acts any more.
+    healed: bool,
 }
 
 impl FaultPlan {
     pub fn new(specs: Vec<FaultSpec>) -> FaultPlan {
-        let fired = vec![false; specs.len()];
-        FaultPlan { specs, fired }
+        let count = specs.len();
+        FaultPlan {
+            specs,
+            active: vec![false; count],
+            fired: vec![false; count],
+            healed: false,
+        }
+    }
+
+    /// Whether fault `index` acts now: its window is open (windowed) and the run is not healed.
+    pub fn is_on(&self, index: usize) -> bool {
+        !self.healed && (window_of(&self.specs[index]).is_none() || self.active[index])
+    }
+
+    pub fn healed(&self) -> bool {
+        self.healed
     }
 }
 
-/// The deploy and trigger of a deployer fault.
-fn deployer_trigger(spec: &FaultSpec) -> Option<(u32, Trigger)> {
+/// The window of a windowed fault.
+pub fn window_of(spec: &FaultSpec) -> Option<Window> {
     match spec {
-        FaultSpec::DeployerKill { deploy, trigger }
-        | FaultSpec::DeployerAbort { deploy, trigger } => Some((*deploy, *trigger)),
+        FaultSpec::ApiError { window, .. }
+        | FaultSpec::PropagationTail { window, .. }
+        | FaultSpec::ApiAmbiguous { window, .. }
+        | FaultSpec::ApiSlow { window, .. }
+        | FaultSpec::ApiPartition { window, .. }
+        | FaultSpec::StaleList { window, .. }
+        | FaultSpec::EmptyImageRef { window, .. }
+        | FaultSpec::HostUnreachable { window, .. }
+        | FaultSpec::ChecksFlap { window, .. }
+        | FaultSpec::ProxyStale { window, .. } => Some(*window),
         _ => None,
     }
 }
 
-fn window_contains(window: &Window, now: SimTime) -> bool {
-    let start = SimTime::from_duration(window.start);
-    match window.duration {
-        Some(duration) => now >= start && now < start + duration,
-        None => now >= start,
+/// The trigger of a triggered fault, and the deploy whose phases it watches.
+pub fn trigger_of(spec: &FaultSpec) -> Option<(u32, Trigger)> {
+    match spec {
+        FaultSpec::DeployerKill { deploy, trigger }
+        | FaultSpec::DeployerAbort { deploy, trigger }
+        | FaultSpec::DeployerStall {
+            deploy, trigger, ..
+        } => Some((*deploy, *trigger)),
+        FaultSpec::ChecksFail {
+            target, trigger, ..
+        } => Some((target_deploy(*target), *trigger)),
+        FaultSpec::MachineCrash { at, .. } | FaultSpec::ManualDestroy { at, .. } => {
+            Some((0, Trigger::At(*at)))
+        }
+        _ => None,
     }
 }
 
+/// The deploy whose phases a machine-targeted trigger watches: the greens' deploy, or the first.
+fn target_deploy(target: MachineTarget) -> u32 {
+    match target {
+        MachineTarget::Green { deploy, .. } | MachineTarget::AllGreens { deploy } => deploy,
+        MachineTarget::Initial(_) => 0,
+    }
+}
+
+/// A short name for the trace.
+pub fn kind_name(spec: &FaultSpec) -> &'static str {
+    match spec {
+        FaultSpec::ApiError { .. } => "api-error",
+        FaultSpec::PropagationTail { .. } => "propagation-tail",
+        FaultSpec::MachineCrash { .. } => "machine-crash",
+        FaultSpec::Unhealthy { .. } => "unhealthy",
+        FaultSpec::LeaseHeld { .. } => "lease-held",
+        FaultSpec::DeployerKill { .. } => "deployer-kill",
+        FaultSpec::DeployerAbort { .. } => "deployer-abort",
+        FaultSpec::CapacityError { .. } => "capacity-error",
+        FaultSpec::StopHangs { .. } => "stop-hangs",
+        FaultSpec::ApiAmbiguous { .. } => "api-ambiguous",
+        FaultSpec::ApiSlow { .. } => "api-slow",
+        FaultSpec::ApiPartition { .. } => "api-partition",
+        FaultSpec::StaleList { .. } => "stale-list",
+        FaultSpec::EmptyImageRef { .. } => "empty-image-ref",
+        FaultSpec::HostUnreachable { .. } => "host-unreachable",
+        FaultSpec::DeployerStall { .. } => "deployer-stall",
+        FaultSpec::SlowBoot { .. } => "slow-boot",
+        FaultSpec::BootFailure { .. } => "boot-failure",
+        FaultSpec::CrashLoop { .. } => "crash-loop",
+        FaultSpec::OrgLimit { .. } => "org-limit",
+        FaultSpec::ChecksFail { .. } => "checks-fail",
+        FaultSpec::ChecksFlap { .. } => "checks-flap",
+        FaultSpec::ProxyStale { .. } => "proxy-stale",
+        FaultSpec::ManualDestroy { .. } => "manual-destroy",
+    }
+}
+
+/// Whether `target` names the `index`-th green of `deploy`.
+fn targets_green(target: MachineTarget, deploy: u32, index: u32) -> bool {
+    match target {
+        MachineTarget::Green {
+            deploy: target_deploy,
+            index: target_index,
+        } => target_deploy == deploy && target_index == index,
+        MachineTarget::AllGreens {
+            deploy: target_deploy,
+        } => target_deploy == deploy,
+        MachineTarget::Initial(_) => false,
+    }
+}
+
+fn fault_id(index: usize) -> u32 {
+    u32::try_from(index).expect("faults fit in u32")
+}
+
 impl World {
-    /// Applies the faults that hold from the start and schedules the timed ones.
+    /// Applies the standing faults that hold from the start and schedules windows and triggers.
     pub fn install_faults(&mut self) {
         for index in 0..self.faults.specs.len() {
             let spec = self.faults.specs[index].clone();
-            match spec {
-                FaultSpec::MachineCrash { at, .. }
-                | FaultSpec::DeployerKill {
-                    trigger: Trigger::At(at),
-                    ..
+            let fault = fault_id(index);
+            if let Some(window) = window_of(&spec) {
+                self.schedule(
+                    SimTime::from_duration(window.start),
+                    Event::FaultEdge { fault, start: true },
+                );
+                if let Some(duration) = window.duration {
+                    let end = SimTime::from_duration(window.start) + duration;
+                    self.schedule(
+                        end,
+                        Event::FaultEdge {
+                            fault,
+                            start: false,
+                        },
+                    );
                 }
-                | FaultSpec::DeployerAbort {
-                    trigger: Trigger::At(at),
-                    ..
-                } => {
-                    let fault = u32::try_from(index).expect("faults fit in u32");
-                    self.schedule(SimTime::from_duration(at), Event::Fault { fault });
-                }
-                FaultSpec::LeaseHeld { target, owner, ttl } => {
-                    for machine in self.resolve_target(target) {
-                        self.hold_lease(machine, &owner, ttl);
-                    }
-                }
-                FaultSpec::Unhealthy { target } => {
-                    for machine in self.resolve_target(target) {
-                        self.record(Step::Fault {
-                            description: format!(
-                                "unhealthy machine {}",
-                                self.machines[machine as usize].id
-                            ),
-                        });
-                        self.make_unhealthy(machine);
-                    }
-                }
-                _ => {}
             }
+            if let Some((_, Trigger::At(at))) = trigger_of(&spec) {
+                self.schedule(SimTime::from_duration(at), Event::Fault { fault });
+            }
+            self.install_standing(index);
         }
     }
 
-    fn hold_lease(&mut self, machine: MachineIndex, owner: &str, ttl: Duration) {
-        let nonce = self.fresh_identifier();
-        let expires_at = self.now() + ttl;
-        self.machines[machine as usize].lease = Some(LeaseRecord {
-            nonce,
-            owner: owner.to_string(),
-            client: None,
-            expires_at,
-        });
-        self.record(Step::Fault {
-            description: format!(
-                "lease on {} held by {owner} for {}",
-                self.machines[machine as usize].id,
-                humantime::format_duration(ttl)
-            ),
-        });
+    /// Records a fault step in the trace.
+    pub fn fault_step(&mut self, description: String) {
+        self.record(Step::Fault { description });
+    }
+
+    pub fn machine_name(&self, machine: MachineIndex) -> String {
+        self.machines[machine as usize].id.0.clone()
+    }
+
+    /// A window opens or closes.
+    pub fn fault_edge(&mut self, fault: u32, start: bool) {
+        let index = fault as usize;
+        if self.faults.healed || self.faults.active[index] == start {
+            return;
+        }
+        self.faults.active[index] = start;
+        let spec = self.faults.specs[index].clone();
+        let edge = if start { "starts" } else { "ends" };
+        self.fault_step(format!("fault {fault} ({}) {edge}", kind_name(&spec)));
+        self.window_effects(index, &spec, start);
+    }
+
+    /// A triggered fault fires (at its time, or after its phase started).
+    pub fn fire_fault(&mut self, fault: u32) {
+        let index = fault as usize;
+        if self.faults.healed {
+            return;
+        }
+        let spec = self.faults.specs[index].clone();
+        self.fault_step(format!("fault {fault} ({}) fires", kind_name(&spec)));
+        match spec {
+            FaultSpec::MachineCrash { target, .. } => {
+                for machine in self.resolve_target(target) {
+                    self.crash_machine(machine);
+                }
+            }
+            FaultSpec::ManualDestroy { target, .. } => {
+                for machine in self.resolve_target(target) {
+                    self.destroy_machine(machine);
+                }
+            }
+            FaultSpec::DeployerKill { deploy, .. } => self.kill_deployer(deploy),
+            FaultSpec::DeployerAbort { deploy, .. } => self.abort_deployer(deploy),
+            FaultSpec::DeployerStall {
+                deploy, duration, ..
+            } => self.stall_deployer(fault, deploy, duration),
+            FaultSpec::ChecksFail {
+                target, duration, ..
+            } => self.checks_fail(fault, target, duration),
+            _ => {}
+        }
+    }
+
+    /// A triggered fault with a duration ends.
+    pub fn fault_ends(&mut self, fault: u32) {
+        let spec = self.faults.specs[fault as usize].clone();
+        self.fault_step(format!("fault {fault} ({}) ends", kind_name(&spec)));
+        match spec {
+            FaultSpec::DeployerStall { deploy, .. } => self.resume_deployer(deploy),
+            FaultSpec::ChecksFail { target, .. } => {
+                for machine in self.resolve_target(target) {
+                    self.make_healthy(machine);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The chaos phase ends: every fault stops acting (windows close, stalls end, held stops and
+    /// failing checks recover); liveness is judged from here.
+    pub fn heal(&mut self) {
+        if self.faults.healed {
+            return;
+        }
+        self.fault_step("heal: every fault ends".to_string());
+        for index in 0..self.faults.specs.len() {
+            let spec = self.faults.specs[index].clone();
+            if self.faults.active[index] {
+                self.faults.active[index] = false;
+                self.window_effects(index, &spec, false);
+            }
+            self.heal_standing(&spec);
+        }
+        self.faults.healed = true;
     }
 
     /// The machines a target names now (a green that does not exist yet names nothing).
     pub fn resolve_target(&self, target: MachineTarget) -> Vec<MachineIndex> {
         match target {
             MachineTarget::Initial(index) => {
-                let in_fleet = (index as usize) < self.initial_machine_count as usize;
+                let in_fleet = index < self.initial_machine_count;
                 if in_fleet {
                     vec![index]
                 } else {
@@ -129,223 +285,60 @@ impl World {
         }
     }
 
-    /// A deployer just launched `machine`: apply the faults that target its greens.
-    pub fn faults_on_machine_created(&mut self, machine: MachineIndex) {
-        let Some(deploy) = self.machines[machine as usize].created_by else {
-            return;
-        };
-        // launch() records the machine in `launched` right after this returns.
-        let index = self.deploys[deploy as usize].launched.len() as u32;
-        let unhealthy = self.faults.specs.iter().any(|spec| match spec {
-            FaultSpec::Unhealthy { target } => targets_green(*target, deploy, index),
-            _ => false,
-        });
-        if unhealthy {
-            self.record(Step::Fault {
-                description: format!("unhealthy machine {}", self.machines[machine as usize].id),
-            });
-            self.machines[machine as usize].never_healthy = true;
-        }
-    }
-
-    /// A timed fault fires.
-    pub fn fire_fault(&mut self, fault: u32) {
-        let spec = self.faults.specs[fault as usize].clone();
-        match spec {
-            FaultSpec::MachineCrash { target, .. } => {
-                for machine in self.resolve_target(target) {
-                    self.record(Step::Fault {
-                        description: format!(
-                            "crash machine {}",
-                            self.machines[machine as usize].id
-                        ),
-                    });
-                    self.crash_machine(machine);
-                }
-            }
-            FaultSpec::DeployerKill { deploy, .. } => self.kill_deployer(deploy),
-            FaultSpec::DeployerAbort { deploy, .. } => self.abort_deployer(deploy),
-            _ => {}
-        }
-    }
-
-    /// A deploy started `phase`: arm the deployer faults waiting for it.
-    pub fn faults_on_phase(&mut self, deploy: u32, phase: Phase) {
-        for index in 0..self.faults.specs.len() {
-            let Some((
-                target,
-                Trigger::Phase {
-                    phase: wanted,
-                    after,
-                },
-            )) = deployer_trigger(&self.faults.specs[index])
-            else {
-                continue;
-            };
-            if target != deploy || wanted != phase || self.faults.fired[index] {
-                continue;
-            }
-            self.faults.fired[index] = true;
-            let fault = u32::try_from(index).expect("faults fit in u32");
-            self.schedule_after(after, Event::Fault { fault });
-        }
-    }
-
-    /// SIGKILL: the deployer's tasks are dropped (by the event loop); nothing after runs and its
-    /// leases lapse at their TTL.
-    fn kill_deployer(&mut self, deploy: u32) {
-        let state = &self.deploys[deploy as usize];
-        if state.started_at.is_none() || state.ended_at.is_some() {
-            self.record(Step::Fault {
-                description: format!("kill deployer {deploy}: not running, no effect"),
-            });
-            return;
-        }
-        let now = self.now();
-        let state = &mut self.deploys[deploy as usize];
-        state.killed = true;
-        state.ended_at = Some(now);
-        self.record(Step::Deploy {
-            deploy,
-            step: DeployStep::Killed,
-        });
-        self.checks.deploy_killed(now, deploy);
-        self.actions.push(Action::KillDeploy(deploy));
-        self.deploy_ended(deploy);
-    }
-
-    /// Ctrl-C: flyctl's abort flag (reference §6); the deploy code notices it where it checks.
-    fn abort_deployer(&mut self, deploy: u32) {
-        let state = &mut self.deploys[deploy as usize];
-        if state.started_at.is_none() || state.ended_at.is_some() {
-            self.record(Step::Fault {
-                description: format!("abort deployer {deploy}: not running, no effect"),
-            });
-            return;
-        }
-        state.abort_requested = true;
-        self.record(Step::Deploy {
-            deploy,
-            step: DeployStep::AbortRequested,
-        });
-    }
-
-    /// A capacity error for a launch by `client`, if a fault says its launches now fail.
-    pub fn injected_capacity_error(&mut self, client: u32) -> Option<ApiError> {
-        let launched = self.deploys[client as usize].launched.len() as u32;
-        self.faults.specs.iter().find_map(|spec| match spec {
-            FaultSpec::CapacityError {
-                deploy,
-                after_creates,
-                status,
-            } if deploy.is_none_or(|deploy| deploy == client) && launched >= *after_creates => {
-                Some(ApiError::status(
-                    *status,
-                    "could not reserve resource for machine: insufficient memory available to \
-                     fulfill request",
-                ))
-            }
-            _ => None,
-        })
-    }
-
-    /// How long `machine` hangs in `stopping` when stopped, if a fault says so (None: it does
-    /// not hang; Some(None): until destroyed).
-    pub fn stop_hang(&self, machine: MachineIndex) -> Option<Option<Duration>> {
-        self.faults.specs.iter().find_map(|spec| match spec {
-            FaultSpec::StopHangs { target, duration }
-                if self.resolve_target(*target).contains(&machine) =>
-            {
-                Some(*duration)
-            }
-            _ => None,
-        })
-    }
-
-    /// An injected error for a call of `operation` by `client` on `machine`, arriving now, if a
-    /// fault says so.
-    pub fn injected_api_error(
-        &mut self,
-        operation: Operation,
-        client: u32,
-        machine: Option<MachineIndex>,
-    ) -> Option<ApiError> {
-        let now = self.now();
-        for index in 0..self.faults.specs.len() {
-            let FaultSpec::ApiError {
-                operation: only,
-                window,
-                deploy,
-                machine: target,
-                ..
-            } = &self.faults.specs[index]
-            else {
-                continue;
-            };
-            if only.is_some_and(|only| only != operation)
-                || !window_contains(window, now)
-                || deploy.is_some_and(|deploy| deploy != client)
-            {
-                continue;
-            }
-            if let Some(target) = target {
-                let hit =
-                    machine.is_some_and(|machine| self.resolve_target(*target).contains(&machine));
-                if !hit {
-                    continue;
-                }
-            }
-            let FaultSpec::ApiError { rate, status, .. } = &self.faults.specs[index] else {
-                unreachable!("matched above");
-            };
-            let (rate, status) = (*rate, *status);
-            if self.streams.faults.chance(rate) {
-                return Some(ApiError::status(
-                    status,
-                    format!("injected {status} on {}", operation.as_str()),
-                ));
+    /// Whether `target` names `machine`, including greens not launched when the fault was read.
+    pub fn target_names(&self, target: MachineTarget, machine: MachineIndex) -> bool {
+        match target {
+            MachineTarget::Initial(index) => index == machine && index < self.initial_machine_count,
+            MachineTarget::Green { .. } | MachineTarget::AllGreens { .. } => {
+                let record = &self.machines[machine as usize];
+                let Some(deploy) = record.created_by else {
+                    return false;
+                };
+                let launched = &self.deploys[deploy as usize].launched;
+                let index = launched
+                    .iter()
+                    .position(|launched| *launched == machine)
+                    .unwrap_or(launched.len());
+                targets_green(target, deploy, index as u32)
             }
         }
-        None
     }
 
-    /// A propagation delay for one routing change to one proxy: the scenario's distribution, or a
-    /// tail fault's when it fires.
-    pub fn propagation_delay(&mut self) -> Duration {
-        let now = self.now();
-        // The base draw always happens, so a tail fault does not shift the proxies' stream.
-        let base = self.scenario.proxy.propagation.clone();
-        let base_delay = self.streams.proxies.sample(&base);
-        for index in 0..self.faults.specs.len() {
-            let FaultSpec::PropagationTail {
-                probability,
-                delay,
-                window,
-            } = &self.faults.specs[index]
-            else {
-                continue;
-            };
-            if !window_contains(window, now) {
-                continue;
-            }
-            let (probability, delay) = (*probability, delay.clone());
-            if self.streams.faults.chance(probability) {
-                return self.streams.faults.sample(&delay);
-            }
-        }
-        base_delay
+    /// The faults of `kind` that are on and name `machine`.
+    pub fn machine_faults(&self, machine: MachineIndex) -> Vec<&FaultSpec> {
+        self.faults
+            .specs
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| self.faults.is_on(*index))
+            .filter(|(_, spec)| {
+                spec_target(spec).is_some_and(|target| self.target_names(target, machine))
+            })
+            .map(|(_, spec)| spec)
+            .collect()
     }
 }
 
-fn targets_green(target: MachineTarget, deploy: u32, index: u32) -> bool {
-    match target {
-        MachineTarget::Green {
-            deploy: target_deploy,
-            index: target_index,
-        } => target_deploy == deploy && target_index == index,
-        MachineTarget::AllGreens {
-            deploy: target_deploy,
-        } => target_deploy == deploy,
-        MachineTarget::Initial(_) => false,
+/// The machine target of a machine fault.
+fn spec_target(spec: &FaultSpec) -> Option<MachineTarget> {
+    match spec {
+        FaultSpec::MachineCrash { target, .. }
+        | FaultSpec::Unhealthy { target }
+        | FaultSpec::LeaseHeld { target, .. }
+        | FaultSpec::StopHangs { target, .. }
+        | FaultSpec::EmptyImageRef { target, .. }
+        | FaultSpec::HostUnreachable { target, .. }
+        | FaultSpec::SlowBoot { target, .. }
+        | FaultSpec::BootFailure { target }
+        | FaultSpec::CrashLoop { target, .. }
+        | FaultSpec::ChecksFail { target, .. }
+        | FaultSpec::ChecksFlap { target, .. }
+        | FaultSpec::ManualDestroy { target, .. } => Some(*target),
+        _ => None,
     }
+}
+
+/// A duration for messages.
+fn human(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
 }

@@ -159,7 +159,8 @@ impl World {
         let instance_id = self.fresh_identifier();
         let now = self.now();
         let list_lag = if new.created_by.is_some() {
-            self.scenario.api.list_lag
+            let stale = self.stale_list_lag().unwrap_or(Duration::ZERO);
+            self.scenario.api.list_lag.max(stale)
         } else {
             Duration::ZERO
         };
@@ -278,7 +279,8 @@ impl World {
     pub fn start_machine(&mut self, machine: MachineIndex) {
         self.set_state(machine, MachineState::Starting);
         let boot = self.scenario.machine.boot_time.clone();
-        let delay = self.streams.machines.sample(&boot);
+        let normal = self.streams.machines.sample(&boot);
+        let delay = self.slow_boot(machine).unwrap_or(normal);
         self.schedule_transition(machine, Pending::Boot, delay);
     }
 
@@ -405,7 +407,13 @@ impl World {
     }
 
     fn machine_booted(&mut self, machine: MachineIndex) {
+        if self.boot_fails(machine) {
+            self.fault_step(format!("boot failure: {}", self.machine_name(machine)));
+            self.set_state(machine, MachineState::Failed);
+            return;
+        }
         self.set_state(machine, MachineState::Started);
+        self.arm_crash_loop(machine);
         self.machines[machine as usize].started_at = self.now();
         let ready = self.scenario.machine.app_ready_time.clone();
         let delay = self.streams.machines.sample(&ready);
@@ -457,6 +465,36 @@ impl World {
                 passing: false,
             });
             self.refresh_routing(machine);
+        }
+    }
+
+    /// The machine's checks may pass again (a health fault ended): from the next check tick.
+    pub fn make_healthy(&mut self, machine: MachineIndex) {
+        let now = self.now();
+        let record = &mut self.machines[machine as usize];
+        if !record.never_healthy {
+            return;
+        }
+        record.never_healthy = false;
+        if !record.app_ready || !record.has_checks() || record.checks_passing {
+            return;
+        }
+        let delay = next_check_tick(&record.config, record.started_at, now);
+        let generation = record.generation;
+        self.schedule_after(
+            delay,
+            Event::ChecksPass {
+                machine,
+                generation,
+            },
+        );
+    }
+
+    /// A machine hung in `stopping` (its stop-hangs fault healed) finally exits.
+    pub fn release_hung_stop(&mut self, machine: MachineIndex) {
+        let record = &self.machines[machine as usize];
+        if record.state == MachineState::Stopping && record.pending == Pending::None {
+            self.app_exits(machine);
         }
     }
 

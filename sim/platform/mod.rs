@@ -69,8 +69,19 @@ pub enum Event {
     DeployStarts { deploy: u32 },
     /// A deploy must have ended by now (`deploy-terminates`).
     DeployDeadline { deploy: u32 },
-    /// A scheduled fault fires.
+    /// A triggered fault fires.
     Fault { fault: u32 },
+    /// A windowed fault's window opens (`start`) or closes.
+    FaultEdge { fault: u32, start: bool },
+    /// A triggered fault with a duration ends.
+    FaultEnds { fault: u32 },
+    /// A flapping check flips.
+    ChecksFlap { fault: u32, failing: bool },
+    /// A crash-looping machine crashes (stale when its process already changed).
+    CrashLoopTick {
+        machine: MachineIndex,
+        incarnation: u32,
+    },
     /// Traffic stops and the run winds down.
     TrafficEnds,
 }
@@ -81,6 +92,9 @@ pub enum Action {
     StartDeploy(u32),
     /// SIGKILL the deployer: drop all its tasks.
     KillDeploy(u32),
+    /// Freeze the deployer's tasks (a stall).
+    PauseDeploy(u32),
+    ResumeDeploy(u32),
 }
 
 /// Why the run stopped before it finished on its own.
@@ -267,6 +281,13 @@ impl World {
             Event::DeployStarts { deploy } => self.actions.push(Action::StartDeploy(deploy)),
             Event::DeployDeadline { deploy } => self.deploy_deadline(deploy),
             Event::Fault { fault } => self.fire_fault(fault),
+            Event::FaultEdge { fault, start } => self.fault_edge(fault, start),
+            Event::FaultEnds { fault } => self.fault_ends(fault),
+            Event::ChecksFlap { fault, failing } => self.checks_flap(fault, failing),
+            Event::CrashLoopTick {
+                machine,
+                incarnation,
+            } => self.crash_loop_tick(machine, incarnation),
             Event::TrafficEnds => self.traffic.running = false,
         }
     }
@@ -301,6 +322,8 @@ impl World {
         }
         let all_done = self.deploys.iter().all(|state| state.ended_at.is_some());
         if all_done {
+            // Chaos ends with the last deploy; the settle period judges liveness.
+            self.heal();
             let settle = self.scenario.run.settle;
             self.schedule_after(settle, Event::TrafficEnds);
         }

@@ -82,6 +82,9 @@ pub struct Proxy {
     pub serving: bool,
     /// Requests waiting for a routable machine.
     pub held: VecDeque<u32>,
+    /// F10: the proxy learns nothing while stale; what arrives waits here (in arrival order).
+    pub stale: bool,
+    deferred: Vec<(MachineIndex, u32, bool)>,
 }
 
 impl Proxy {
@@ -94,6 +97,8 @@ impl Proxy {
             live: 0,
             serving: false,
             held: VecDeque::new(),
+            stale: false,
+            deferred: Vec::new(),
         }
     }
 
@@ -145,6 +150,12 @@ impl World {
         version: u32,
         routable: bool,
     ) {
+        if self.proxies[proxy as usize].stale {
+            self.proxies[proxy as usize]
+                .deferred
+                .push((machine, version, routable));
+            return;
+        }
         let machine_region = self.machines[machine as usize].region;
         let accepting = self.machines[machine as usize].accepting;
         let state = &mut self.proxies[proxy as usize];
@@ -186,6 +197,18 @@ impl World {
         self.update_serving(proxy);
         if routable {
             self.dispatch_held(proxy);
+        }
+    }
+
+    /// F10: a proxy goes stale (learns nothing) or catches up with what it missed.
+    pub fn set_proxy_stale(&mut self, proxy: u32, stale: bool) {
+        self.proxies[proxy as usize].stale = stale;
+        if stale {
+            return;
+        }
+        let missed = std::mem::take(&mut self.proxies[proxy as usize].deferred);
+        for (machine, version, routable) in missed {
+            self.proxy_learns(proxy, machine, version, routable);
         }
     }
 

@@ -152,19 +152,21 @@ impl World {
             operation,
             machine,
         });
-        let latency = self.api_latency(operation);
+        let latency = self.api_latency(operation, client);
         self.schedule_after(latency, Event::CallArrives(call));
         call
     }
 
-    fn api_latency(&mut self, operation: Operation) -> Duration {
+    /// One-way latency: the operation's distribution, plus any slow-API fault (F3).
+    fn api_latency(&mut self, operation: Operation, client: u32) -> Duration {
         let api = &self.scenario.api;
         let distribution = api
             .operation_latency
             .get(&operation)
             .unwrap_or(&api.latency)
             .clone();
-        self.streams.api.sample(&distribution)
+        let latency = self.streams.api.sample(&distribution);
+        latency + self.extra_latency(operation, client)
     }
 
     /// The server applies the call now (or parks it, for `wait`).
@@ -181,16 +183,20 @@ impl World {
             self.reply(call, Err(error));
             return;
         }
+        let operation = request.operation();
         // None: a parked wait, answered when the machine changes state or the timeout ends.
         if let Some(result) = self.apply(call, client, request) {
-            self.reply(call, result);
+            // F2: applied, but the reply is lost on the way back.
+            let lost = self.ambiguous_reply(operation, client, machine);
+            self.reply(call, lost.map_or(result, Err));
         }
     }
 
     fn reply(&mut self, call: u32, result: ApiResult<CallReply>) {
         let operation = self.calls[call as usize].operation;
+        let client = self.calls[call as usize].client;
         self.calls[call as usize].reply = Some(result);
-        let latency = self.api_latency(operation);
+        let latency = self.api_latency(operation, client);
         self.schedule_after(latency, Event::CallReplies(call));
     }
 
@@ -217,10 +223,9 @@ impl World {
     ) -> Option<ApiResult<CallReply>> {
         let result = match request {
             CallRequest::List => Ok(CallReply::Machines(self.list_machines())),
-            CallRequest::Get(id) => self.find(&id).map(|machine| {
-                let region = self.region_name(machine);
-                CallReply::Machine(Box::new(self.machines[machine as usize].to_api(&region)))
-            }),
+            CallRequest::Get(id) => self
+                .find(&id)
+                .map(|machine| CallReply::Machine(Box::new(self.machine_as_listed(machine)))),
             CallRequest::Launch(input) => self.launch(client, *input),
             CallRequest::Wait { id, state, timeout } => {
                 return self.wait(call, &id, state, timeout);
@@ -242,7 +247,9 @@ impl World {
             CallRequest::Update { id, input, nonce } => {
                 self.update(client, &id, *input, nonce.as_deref())
             }
-            CallRequest::CanPerformBluegreen => Ok(CallReply::Bool(true)),
+            CallRequest::CanPerformBluegreen => {
+                Ok(CallReply::Bool(self.org_allows_bluegreen(client)))
+            }
         };
         Some(result)
     }
@@ -269,8 +276,23 @@ impl World {
             .enumerate()
             .filter(|(_, record)| record.state != MachineState::Destroyed)
             .filter(|(_, record)| record.listed_from <= now)
-            .map(|(index, record)| record.to_api(&self.region_name(index as MachineIndex)))
+            .map(|(index, _)| self.machine_as_listed(index as MachineIndex))
             .collect()
+    }
+
+    /// A machine as `list`/`get` show it: with an unreachable host (F7) the host status says so
+    /// and the config is incomplete; an empty image ref (F4) hides the image.
+    fn machine_as_listed(&self, machine: MachineIndex) -> Machine {
+        let mut listed = self.machines[machine as usize].to_api(&self.region_name(machine));
+        if self.host_unreachable(machine) {
+            listed.host_status = crate::api::HostStatus::Unreachable;
+            listed.incomplete_config = true;
+            listed.config = crate::api::MachineConfig::default();
+        }
+        if self.image_ref_hidden(machine) {
+            listed.image_ref = crate::api::ImageRef::default();
+        }
+        listed
     }
 
     fn launch(&mut self, client: u32, input: LaunchInput) -> ApiResult<CallReply> {
