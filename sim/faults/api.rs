@@ -49,11 +49,11 @@ impl World {
                     deploy,
                     machine: target,
                     ..
-                } if in_scope(self, only, deploy, target, call) => {
-                    if self.streams.faults.chance(rate) {
-                        let message = format!("injected {status} on {}", operation.as_str());
-                        return Some(ApiError::status(status, message));
-                    }
+                } if in_scope(self, only, deploy, target, call)
+                    && self.streams.faults.chance(rate) =>
+                {
+                    let message = format!("injected {status} on {}", operation.as_str());
+                    return Some(ApiError::status(status, message));
                 }
                 _ => {}
             }
