@@ -220,7 +220,10 @@ impl Runner {
         let mut world = self.world.borrow_mut();
         let now = self.clock.now();
         let step = world.trace.count();
+        let (leases, unconverged) = world.liveness_facts();
+        world.checks.liveness(now, step, &leases, &unconverged);
         let (verdicts, metrics) = world.checks.finish(now, step);
+        let coverage = world.checks.coverage();
         let deploys = deploy_results(&world);
         let expectations = check_expectations(
             &world.scenario,
@@ -245,6 +248,7 @@ impl Runner {
             metrics,
             expectations,
             passed,
+            coverage,
             trace: std::mem::replace(&mut world.trace, Trace::new(false, 0)).into_records(),
             machine_ids: world
                 .machines
@@ -684,6 +688,8 @@ pub struct RunResult {
     pub metrics: Metrics,
     pub expectations: Vec<ExpectationCheck>,
     pub passed: bool,
+    /// Rare situations the run reached (reported, never a failure).
+    pub coverage: BTreeMap<String, u64>,
     #[serde(skip)]
     pub trace: Vec<Record<Step>>,
     #[serde(skip)]

@@ -15,6 +15,7 @@ use crate::engine::SimTime;
 use crate::platform::observe::{DeployStep, FailureReason, MachineIndex};
 use crate::platform::server::Mutation;
 
+pub mod guards;
 pub mod machines;
 
 use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
@@ -31,10 +32,25 @@ pub enum Invariant {
     GreenKeptAfterSwitch,
     DrainOrder,
     NoLeftovers,
+    LeaseExclusion,
+    HealthGatedSwitch,
+    IdempotentCreate,
+    AbortSafety,
+    BoundedMixing,
+    LeasesReleased,
+    FleetConverges,
+}
+
+/// Safety invariants are checked as the run goes; liveness ones after the faults healed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvariantKind {
+    Safety,
+    Liveness,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 16] = [
         Invariant::NoMachineExplosion,
         Invariant::NeverAllDeleted,
         Invariant::NoDowntime,
@@ -44,7 +60,24 @@ impl Invariant {
         Invariant::GreenKeptAfterSwitch,
         Invariant::DrainOrder,
         Invariant::NoLeftovers,
+        Invariant::LeaseExclusion,
+        Invariant::HealthGatedSwitch,
+        Invariant::IdempotentCreate,
+        Invariant::AbortSafety,
+        Invariant::BoundedMixing,
+        Invariant::LeasesReleased,
+        Invariant::FleetConverges,
     ];
+
+    pub fn kind(self) -> InvariantKind {
+        match self {
+            Invariant::DeployTerminates
+            | Invariant::NoLeftovers
+            | Invariant::LeasesReleased
+            | Invariant::FleetConverges => InvariantKind::Liveness,
+            _ => InvariantKind::Safety,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,6 +90,13 @@ impl Invariant {
             Invariant::GreenKeptAfterSwitch => "green-kept-after-switch",
             Invariant::DrainOrder => "drain-order",
             Invariant::NoLeftovers => "no-leftovers",
+            Invariant::LeaseExclusion => "lease-exclusion",
+            Invariant::HealthGatedSwitch => "health-gated-switch",
+            Invariant::IdempotentCreate => "idempotent-create",
+            Invariant::AbortSafety => "abort-safety",
+            Invariant::BoundedMixing => "bounded-mixing",
+            Invariant::LeasesReleased => "leases-released",
+            Invariant::FleetConverges => "fleet-converges",
         }
     }
 
@@ -83,6 +123,21 @@ impl Invariant {
             Invariant::DrainOrder => "every blue is cordoned before it is stopped, stopped before destroyed",
             Invariant::NoLeftovers => {
                 "after the last deploy, every alive machine is owned (no untracked greens, no hanging blues)"
+            }
+            Invariant::LeaseExclusion => {
+                "no deployer changes a machine after its own lease on it expired"
+            }
+            Invariant::HealthGatedSwitch => {
+                "no green is uncordoned before every booting green of its deploy passed its checks"
+            }
+            Invariant::IdempotentCreate => "no deploy launches more machines than it had blues",
+            Invariant::AbortSafety => {
+                "an abort before the point of no return leaves no green and untouched blues"
+            }
+            Invariant::BoundedMixing => "two images are never routable together for over 60 s",
+            Invariant::LeasesReleased => "after heal, no deployer still holds a lease",
+            Invariant::FleetConverges => {
+                "by the end of the settle period, proxies agree with the platform and no machine is mid-transition"
             }
         }
     }
@@ -173,7 +228,8 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
-    violations: [Option<Violation>; 9],
+    violations: [Option<Violation>; 16],
+    guards: guards::Guards,
     initial_machines: u32,
     alive: u32,
     alive_peak: u32,
@@ -229,6 +285,7 @@ impl Checkers {
             facts: vec![DeployFacts::default(); deploys],
             drain: DrainMargin::default(),
             leftovers: 0,
+            guards: guards::Guards::new(deploys),
         }
     }
 
@@ -261,6 +318,10 @@ impl Checkers {
             alive: true,
             ..MachineTrack::default()
         });
+        self.guard_machine_created(machine, image, by);
+        if let Some(deploy) = by {
+            self.guard_launch_count(now, step, deploy);
+        }
         self.alive += 1;
         self.alive_peak = self.alive_peak.max(self.alive);
         *self.alive_by_image.entry(image.to_string()).or_default() += 1;
@@ -274,6 +335,7 @@ impl Checkers {
     pub fn machine_gone(&mut self, _now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
         assert!(self.alive > 0, "a machine went away that was never alive");
         self.machines[slot(machine)].alive = false;
+        self.guard_machine_gone(machine);
         self.alive -= 1;
         let count = self
             .alive_by_image
@@ -287,12 +349,12 @@ impl Checkers {
 
     pub fn machine_image_changed(
         &mut self,
-        _now: SimTime,
-        _step: u64,
-        _machine: MachineIndex,
+        machine: MachineIndex,
         old: &str,
         new: &str,
+        routable: bool,
     ) {
+        self.guard_image_changed(machine, new, routable);
         if let Some(count) = self.alive_by_image.get_mut(old) {
             *count -= 1;
             if *count == 0 {
@@ -302,7 +364,14 @@ impl Checkers {
         *self.alive_by_image.entry(new.to_string()).or_default() += 1;
     }
 
-    pub fn platform_routable(&mut self, now: SimTime, step: u64, routable: bool) {
+    pub fn platform_routable(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        machine: MachineIndex,
+        routable: bool,
+    ) {
+        self.guard_routable(now, step, machine, routable);
         if routable {
             self.routable += 1;
             self.app_served = true;
@@ -389,14 +458,20 @@ impl Checkers {
         for machine in blues {
             self.machines[slot(*machine)].last_blue_of = Some(deploy);
         }
+        self.guards.counts[deploy as usize].blues = blues.len() as u32;
     }
 
     pub fn deploy_step(&mut self, deploy: u32, step: &DeployStep) {
         match step {
+            DeployStep::RollbackStarted => self.cover("rollback-started"),
+            DeployStep::RollbackFinished { ok: false } => self.cover("rollback-failed"),
             DeployStep::GreenRecorded(machine) => {
                 self.machines[slot(*machine)].recorded_by = Some(deploy);
             }
-            DeployStep::PointOfNoReturn => self.facts[deploy as usize].point_of_no_return = true,
+            DeployStep::PointOfNoReturn => {
+                self.cover("point-of-no-return-reached");
+                self.facts[deploy as usize].point_of_no_return = true;
+            }
             _ => {}
         }
     }
@@ -461,6 +536,7 @@ impl Checkers {
     ) {
         match mutation {
             Mutation::Uncordon => {
+                self.guard_uncordon(now, step, deploy, machine);
                 self.facts[deploy as usize].switched_at.get_or_insert(now);
             }
             Mutation::Destroy => {
@@ -539,6 +615,7 @@ impl Checkers {
     ) {
         self.end_deploy(now, deploy);
         self.facts[deploy as usize].outcome = Some(outcome);
+        self.guard_abort(now, step, deploy);
         if outcome != DeployOutcome::Succeeded {
             return;
         }
@@ -568,6 +645,7 @@ impl Checkers {
     }
 
     pub fn deploy_killed(&mut self, now: SimTime, deploy: u32) {
+        self.cover("deployer-killed");
         self.end_deploy(now, deploy);
     }
 

@@ -414,6 +414,9 @@ impl World {
         }
         self.set_state(machine, MachineState::Started);
         self.arm_crash_loop(machine);
+        if !self.machines[machine as usize].has_checks() {
+            self.checks.machine_proven(machine);
+        }
         self.machines[machine as usize].started_at = self.now();
         let ready = self.scenario.machine.app_ready_time.clone();
         let delay = self.streams.machines.sample(&ready);
@@ -451,6 +454,7 @@ impl World {
             machine,
             passing: true,
         });
+        self.checks.machine_proven(machine);
         self.refresh_routing(machine);
     }
 
@@ -536,7 +540,8 @@ impl World {
             self.record(Step::Routable { machine, routable });
             let now = self.now();
             let step_index = self.trace.count() - 1;
-            self.checks.platform_routable(now, step_index, routable);
+            self.checks
+                .platform_routable(now, step_index, machine, routable);
             self.propagate(machine, version, routable);
         }
     }

@@ -250,6 +250,52 @@ impl World {
             && self.deploys.iter().all(|state| state.ended_at.is_some())
     }
 
+    /// What liveness needs at the end: leases a deployer still holds, and what has not
+    /// converged (a proxy whose view disagrees with the platform, a machine mid-transition).
+    /// Runs once, at the end of the run, so a scan of the fleet is fine here.
+    pub fn liveness_facts(&self) -> (Vec<String>, Vec<String>) {
+        let now = self.now();
+        let leases: Vec<String> = self
+            .machines
+            .iter()
+            .filter(|machine| {
+                machine.is_alive()
+                    && machine
+                        .lease
+                        .as_ref()
+                        .is_some_and(|lease| lease.client.is_some() && lease.expires_at > now)
+            })
+            .map(|machine| machine.id.0.clone())
+            .collect();
+        let mut unconverged: Vec<String> = self
+            .machines
+            .iter()
+            .filter(|machine| {
+                matches!(
+                    machine.state,
+                    crate::api::MachineState::Starting
+                        | crate::api::MachineState::Stopping
+                        | crate::api::MachineState::Destroying
+                )
+            })
+            .map(|machine| format!("machine {} still {}", machine.id, machine.state))
+            .collect();
+        for (index, proxy) in self.proxies.iter().enumerate() {
+            let disagreeing = (0..self.machines.len() as MachineIndex)
+                .filter(|machine| {
+                    proxy.believes_routable(*machine) != self.machines[*machine as usize].routable
+                })
+                .count();
+            if disagreeing > 0 {
+                let region = &self.regions[proxy.region as usize];
+                unconverged.push(format!(
+                    "proxy {index} ({region}) disagrees with the platform on {disagreeing} machine(s)"
+                ));
+            }
+        }
+        (leases, unconverged)
+    }
+
     /// Dispatches one event.
     pub fn handle(&mut self, event: Event) {
         match event {

@@ -323,6 +323,9 @@ impl World {
             ));
         };
         self.deploys[client as usize].launched.push(machine);
+        if !input.skip_launch {
+            self.checks.green_boots(machine);
+        }
         if input.skip_launch {
             // Inferred: a machine created with skip_launch sits stopped until started.
             self.set_state(machine, MachineState::Stopped);
@@ -594,10 +597,9 @@ impl World {
         record.image_ref = crate::api::ImageRef::parse(&input.config.image);
         let old_image = std::mem::replace(&mut record.config, input.config).image;
         let new_image = record.config.image.clone();
-        let now = self.now();
-        let step_index = self.trace.count().saturating_sub(1);
+        let routable = self.machines[machine as usize].routable;
         self.checks
-            .machine_image_changed(now, step_index, machine, &old_image, &new_image);
+            .machine_image_changed(machine, &old_image, &new_image, routable);
         self.crash_free_restart(machine, input.skip_launch);
         let region = self.region_name(machine);
         Ok(CallReply::Machine(Box::new(
@@ -621,6 +623,14 @@ impl World {
     fn note_mutation(&mut self, client: u32, machine: MachineIndex, mutation: Mutation) {
         let now = self.now();
         let step_index = self.trace.count().saturating_sub(1);
+        let lapsed = self.machines[machine as usize]
+            .lease
+            .as_ref()
+            .is_some_and(|lease| lease.client == Some(client) && lease.expires_at <= now);
+        if lapsed {
+            self.checks
+                .lease_lapsed_mutation(now, step_index, client, machine);
+        }
         let state = self.machines[machine as usize].state;
         self.checks
             .deploy_mutation(now, step_index, client, machine, state, mutation);

@@ -53,6 +53,7 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     write_deploys(&mut out, result, show_output);
     write_invariants(&mut out, result);
     write_metrics(&mut out, result);
+    write_coverage(&mut out, result);
     write_expectations(&mut out, result);
     let _ = writeln!(out, "fingerprint: {}", result.fingerprint);
     out
@@ -90,14 +91,22 @@ fn write_deploys(out: &mut String, result: &RunResult, show_output: bool) {
 }
 
 fn write_invariants(out: &mut String, result: &RunResult) {
-    let _ = writeln!(out, "\ninvariants");
-    for verdict in &result.verdicts {
+    let _ = writeln!(out, "\ninvariants (safety, then liveness after heal)");
+    let mut verdicts: Vec<&crate::check::Verdict> = result.verdicts.iter().collect();
+    verdicts.sort_by_key(|verdict| {
+        verdict
+            .invariant
+            .parse::<Invariant>()
+            .map(|invariant| invariant.kind() == crate::check::InvariantKind::Liveness)
+            .unwrap_or(true)
+    });
+    for verdict in verdicts {
         let description = verdict
             .invariant
             .parse::<Invariant>()
             .map(Invariant::description)
             .unwrap_or("");
-        let _ = write!(out, "  {} {:<22}", mark(verdict.held), verdict.invariant);
+        let _ = write!(out, "  {} {:<24}", mark(verdict.held), verdict.invariant);
         match &verdict.first_violation {
             None => {
                 let _ = writeln!(out, " {description}");
@@ -179,6 +188,18 @@ fn write_metrics(out: &mut String, result: &RunResult) {
         result.events,
         result.steps
     );
+}
+
+fn write_coverage(out: &mut String, result: &RunResult) {
+    if result.coverage.is_empty() {
+        return;
+    }
+    let counters: Vec<String> = result
+        .coverage
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect();
+    let _ = writeln!(out, "  coverage    {}", counters.join(", "));
 }
 
 fn write_expectations(out: &mut String, result: &RunResult) {
