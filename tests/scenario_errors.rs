@@ -1427,3 +1427,558 @@ fn max_unavailable_is_a_fraction_or_a_whole_count() {
         assert!(error.message.contains("out of range"), "{error}");
     }
 }
+
+#[test]
+fn catalogue_fault_kinds_parse_to_their_specs() {
+    // Guards against a field of the F2–F11/F14 fault kinds being dropped, defaulted wrongly or
+    // mapped to the wrong variant.
+    let text = format!(
+        r#"{}
+[[faults]]
+kind = "api-ambiguous"
+rate = 0.25
+operation = "update"
+start = "10s"
+duration = "1m"
+deploy = 1
+machine = "green:0"
+
+[[faults]]
+kind = "api-ambiguous"
+rate = 1
+status = 408
+
+[[faults]]
+kind = "api-slow"
+extra = {{ kind = "constant", value = "2s" }}
+operation = "wait"
+deploy = 0
+
+[[faults]]
+kind = "api-partition"
+start = "30s"
+duration = "20s"
+
+[[faults]]
+kind = "stale-list"
+lag = "5s"
+
+[[faults]]
+kind = "empty-image-ref"
+machine = "blue:1"
+duration = "24h"
+
+[[faults]]
+kind = "host-unreachable"
+machine = "blue:2"
+start = "1m"
+
+[[faults]]
+kind = "deployer-stall"
+duration = "90s"
+at = "40s"
+
+[[faults]]
+kind = "deployer-stall"
+deploy = 1
+phase = "wait-healthy"
+after = "1s"
+duration = "2m"
+
+[[faults]]
+kind = "slow-boot"
+machine = "deploy[1].green:*"
+delay = {{ kind = "uniform", min = "30s", max = "60s" }}
+
+[[faults]]
+kind = "boot-failure"
+machine = "green:2"
+
+[[faults]]
+kind = "crash-loop"
+machine = "green:1"
+period = "20s"
+
+[[faults]]
+kind = "org-limit"
+
+[[faults]]
+kind = "org-limit"
+deploy = 1
+
+[[faults]]
+kind = "checks-fail"
+machine = "green:0"
+
+[[faults]]
+kind = "checks-fail"
+machine = "green:*"
+phase = "stop-blues"
+after = "3s"
+duration = "30s"
+
+[[faults]]
+kind = "checks-flap"
+machine = "blue:0"
+period = "10s"
+start = "5s"
+
+[[faults]]
+kind = "proxy-stale"
+region = "iad"
+duration = "10m"
+
+[[faults]]
+kind = "manual-destroy"
+machine = "blue:3"
+at = "45s"
+"#,
+        two_deploys()
+    );
+    let scenario = parse(&text).expect("valid");
+    let always = Window::ALWAYS;
+    let from = |start: Duration, duration: Option<Duration>| Window { start, duration };
+    let expected = vec![
+        FaultSpec::ApiAmbiguous {
+            operation: Some(Operation::from_name("update").expect("an operation")),
+            rate: 0.25,
+            status: 504,
+            window: from(secs(10), Some(secs(60))),
+            deploy: Some(1),
+            machine: Some(MachineTarget::Green {
+                deploy: 0,
+                index: 0,
+            }),
+        },
+        FaultSpec::ApiAmbiguous {
+            operation: None,
+            rate: 1.0,
+            status: 408,
+            window: always,
+            deploy: None,
+            machine: None,
+        },
+        FaultSpec::ApiSlow {
+            operation: Some(Operation::from_name("wait").expect("an operation")),
+            extra: Distribution::Constant(secs(2)),
+            window: always,
+            deploy: Some(0),
+        },
+        FaultSpec::ApiPartition {
+            deploy: None,
+            window: from(secs(30), Some(secs(20))),
+        },
+        FaultSpec::StaleList {
+            lag: secs(5),
+            window: always,
+        },
+        FaultSpec::EmptyImageRef {
+            target: MachineTarget::Initial(1),
+            window: from(Duration::ZERO, Some(secs(24 * 3600))),
+        },
+        FaultSpec::HostUnreachable {
+            target: MachineTarget::Initial(2),
+            window: from(secs(60), None),
+        },
+        FaultSpec::DeployerStall {
+            deploy: 0,
+            trigger: Trigger::At(secs(40)),
+            duration: secs(90),
+        },
+        FaultSpec::DeployerStall {
+            deploy: 1,
+            trigger: Trigger::Phase {
+                phase: Phase::WaitHealthy,
+                after: secs(1),
+            },
+            duration: secs(120),
+        },
+        FaultSpec::SlowBoot {
+            target: MachineTarget::AllGreens { deploy: 1 },
+            delay: Distribution::Uniform {
+                min: secs(30),
+                max: secs(60),
+            },
+        },
+        FaultSpec::BootFailure {
+            target: MachineTarget::Green {
+                deploy: 0,
+                index: 2,
+            },
+        },
+        FaultSpec::CrashLoop {
+            target: MachineTarget::Green {
+                deploy: 0,
+                index: 1,
+            },
+            period: secs(20),
+        },
+        FaultSpec::OrgLimit { deploy: None },
+        FaultSpec::OrgLimit { deploy: Some(1) },
+        FaultSpec::ChecksFail {
+            target: MachineTarget::Green {
+                deploy: 0,
+                index: 0,
+            },
+            trigger: Trigger::At(Duration::ZERO),
+            duration: None,
+        },
+        FaultSpec::ChecksFail {
+            target: MachineTarget::AllGreens { deploy: 0 },
+            trigger: Trigger::Phase {
+                phase: Phase::StopBlues,
+                after: secs(3),
+            },
+            duration: Some(secs(30)),
+        },
+        FaultSpec::ChecksFlap {
+            target: MachineTarget::Initial(0),
+            period: secs(10),
+            window: from(secs(5), None),
+        },
+        FaultSpec::ProxyStale {
+            region: "iad".into(),
+            window: from(Duration::ZERO, Some(secs(600))),
+        },
+        FaultSpec::ManualDestroy {
+            target: MachineTarget::Initial(3),
+            at: secs(45),
+        },
+    ];
+    assert_eq!(scenario.faults.len(), expected.len());
+    for (index, (got, want)) in scenario.faults.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "faults[{index}]");
+    }
+}
+
+/// `MINIMAL` with one `[[faults]]` table (`[[faults]]` on line 15, `body` from line 16).
+fn one_fault(body: &str) -> String {
+    format!("{MINIMAL}\n[[faults]]\n{body}")
+}
+
+#[test]
+fn catalogue_fault_missing_a_required_field_names_it() {
+    // Guards against a new fault kind loading without the field it cannot run without, or an
+    // error that does not say which field is missing.
+    for (body, missing, needs) in [
+        ("kind = \"api-ambiguous\"\n", "rate", "rate"),
+        ("kind = \"api-slow\"\n", "extra", "extra"),
+        ("kind = \"stale-list\"\n", "lag", "lag"),
+        ("kind = \"empty-image-ref\"\n", "machine", "machine"),
+        ("kind = \"host-unreachable\"\n", "machine", "machine"),
+        (
+            "kind = \"deployer-stall\"\nat = \"1m\"\n",
+            "duration",
+            "duration",
+        ),
+        (
+            "kind = \"slow-boot\"\nmachine = \"blue:0\"\n",
+            "delay",
+            "machine, delay",
+        ),
+        ("kind = \"boot-failure\"\n", "machine", "machine"),
+        (
+            "kind = \"crash-loop\"\nmachine = \"blue:0\"\n",
+            "period",
+            "machine, period",
+        ),
+        ("kind = \"checks-fail\"\n", "machine", "machine"),
+        (
+            "kind = \"checks-flap\"\nmachine = \"blue:0\"\n",
+            "period",
+            "machine, period",
+        ),
+        ("kind = \"proxy-stale\"\n", "region", "region"),
+        (
+            "kind = \"manual-destroy\"\nmachine = \"blue:0\"\n",
+            "at",
+            "machine, at",
+        ),
+    ] {
+        let error = error_at(&one_fault(body), 15, 1, &format!("faults[0].{missing}"));
+        let kind = body.lines().next().unwrap_or_default();
+        let kind = kind.trim_start_matches("kind = \"").trim_end_matches('"');
+        assert_eq!(
+            error.message,
+            format!("missing field `{missing}` (a fault of kind `{kind}` needs {needs})"),
+        );
+    }
+    // deployer-stall needs a trigger, like deployer-kill (no default).
+    let error = error_at(
+        &one_fault("kind = \"deployer-stall\"\nduration = \"1m\"\n"),
+        15,
+        1,
+        "faults[0]",
+    );
+    assert!(
+        error.message.starts_with("missing field `at` or `phase`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn catalogue_fault_field_of_another_kind_is_rejected_at_its_position() {
+    // Guards against fields the new kinds would silently ignore (a stall's `period`, a boot
+    // failure's window).
+    let error = error_at(
+        &one_fault("kind = \"boot-failure\"\nmachine = \"blue:0\"\nduration = \"1m\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+    assert_eq!(
+        error.message,
+        "`duration` does not apply to a fault of kind `boot-failure` (its fields: kind, machine)"
+    );
+    let error = error_at(
+        &one_fault("kind = \"org-limit\"\nmachine = \"blue:0\"\n"),
+        17,
+        11,
+        "faults[0].machine",
+    );
+    assert_eq!(
+        error.message,
+        "`machine` does not apply to a fault of kind `org-limit` (its fields: kind, deploy)"
+    );
+    error_at(
+        &one_fault("kind = \"api-partition\"\nregion = \"iad\"\n"),
+        17,
+        10,
+        "faults[0].region",
+    );
+    error_at(
+        &one_fault(
+            "kind = \"api-error\"\nrate = 0.5\nextra = { kind = \"constant\", value = \"1s\" }\n",
+        ),
+        18,
+        9,
+        "faults[0].extra",
+    );
+    error_at(
+        &one_fault("kind = \"stale-list\"\nlag = \"1s\"\nperiod = \"1s\"\n"),
+        18,
+        10,
+        "faults[0].period",
+    );
+    error_at(
+        &one_fault("kind = \"manual-destroy\"\nmachine = \"blue:0\"\nat = \"1s\"\nphase = \"stop-blues\"\n"),
+        19,
+        9,
+        "faults[0].phase",
+    );
+}
+
+#[test]
+fn api_ambiguous_status_must_be_a_timeout_or_server_error() {
+    // Guards against an "ambiguous" write reported with a client error, which flyctl treats as
+    // a definite failure (the point of the fault is a reply that says nothing).
+    let error = error_at(
+        &one_fault("kind = \"api-ambiguous\"\nrate = 0.5\nstatus = 404\n"),
+        18,
+        10,
+        "faults[0].status",
+    );
+    assert_eq!(
+        error.message,
+        "404 is not a status of a lost reply: must be 408 or between 500 and 599"
+    );
+    for status in [200, 499, 600, -1] {
+        error_at(
+            &one_fault(&format!(
+                "kind = \"api-ambiguous\"\nrate = 0.5\nstatus = {status}\n"
+            )),
+            18,
+            10,
+            "faults[0].status",
+        );
+    }
+    for status in [408, 500, 503, 599] {
+        let text = one_fault(&format!(
+            "kind = \"api-ambiguous\"\nrate = 0.5\nstatus = {status}\n"
+        ));
+        let scenario = parse(&text).expect("valid");
+        assert!(
+            matches!(scenario.faults[0], FaultSpec::ApiAmbiguous { status: s, .. } if i64::from(s) == status),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn zero_period_is_rejected() {
+    // Guards against a crash loop or flap with period 0, which would crash or flip without end
+    // at one instant.
+    let error = error_at(
+        &one_fault("kind = \"crash-loop\"\nmachine = \"blue:0\"\nperiod = \"0s\"\n"),
+        18,
+        10,
+        "faults[0].period",
+    );
+    assert_eq!(
+        error.message,
+        "period `0s` is out of range: must be greater than 0 and at most 24h"
+    );
+    error_at(
+        &one_fault("kind = \"checks-flap\"\nmachine = \"blue:0\"\nperiod = \"0ms\"\n"),
+        18,
+        10,
+        "faults[0].period",
+    );
+    error_at(
+        &one_fault("kind = \"stale-list\"\nlag = \"0s\"\n"),
+        17,
+        7,
+        "faults[0].lag",
+    );
+    error_at(
+        &one_fault("kind = \"deployer-stall\"\nat = \"1s\"\nduration = \"0s\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+}
+
+#[test]
+fn fault_durations_above_24h_are_rejected() {
+    // Guards against durations that outlast any run (a typo like "25h" for "25s" or "25m"), in
+    // every fault field that is a length of time: duration, period, lag.
+    let error = error_at(
+        &one_fault("kind = \"deployer-stall\"\nat = \"1s\"\nduration = \"25h\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+    assert_eq!(
+        error.message,
+        "duration `25h` is out of range: must be greater than 0 and at most 24h"
+    );
+    let error = error_at(
+        &one_fault("kind = \"api-error\"\nrate = 0.5\nduration = \"25h\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+    assert_eq!(
+        error.message,
+        "duration `25h` is out of range: must be greater than 0 and at most 24h (leave it out for the rest of the run)"
+    );
+    error_at(
+        &one_fault("kind = \"checks-fail\"\nmachine = \"blue:0\"\nduration = \"1day 1s\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+    error_at(
+        &one_fault("kind = \"stop-hangs\"\nmachine = \"blue:0\"\nduration = \"25h\"\n"),
+        18,
+        12,
+        "faults[0].duration",
+    );
+    error_at(
+        &one_fault("kind = \"crash-loop\"\nmachine = \"blue:0\"\nperiod = \"25h\"\n"),
+        18,
+        10,
+        "faults[0].period",
+    );
+    error_at(
+        &one_fault("kind = \"stale-list\"\nlag = \"2days\"\n"),
+        17,
+        7,
+        "faults[0].lag",
+    );
+    // 24h itself is allowed.
+    let text = one_fault("kind = \"stale-list\"\nlag = \"24h\"\n");
+    let scenario = parse(&text).expect("valid");
+    assert_eq!(
+        scenario.faults,
+        vec![FaultSpec::StaleList {
+            lag: MAX_FAULT_DURATION,
+            window: Window::ALWAYS,
+        }]
+    );
+}
+
+#[test]
+fn proxy_stale_needs_a_region_with_a_proxy() {
+    // Guards against a stale-proxy fault on a region without a proxy (it would never fire), and
+    // against checking it before `proxy.regions` got its default.
+    let error = error_at(
+        &one_fault("kind = \"proxy-stale\"\nregion = \"ams\"\n"),
+        17,
+        10,
+        "faults[0].region",
+    );
+    assert_eq!(
+        error.message,
+        "region `ams` has no proxy (proxy.regions: iad)"
+    );
+    let error = error_at(
+        &one_fault("kind = \"proxy-stale\"\nregion = \"AMS!\"\n"),
+        17,
+        10,
+        "faults[0].region",
+    );
+    assert!(
+        error.message.starts_with("invalid region `AMS!`"),
+        "{error}"
+    );
+    // A region with only traffic gets a proxy by default; an explicit list is respected.
+    let text = format!(
+        "{}\n[[traffic.regions]]\nregion = \"syd\"\nrate = 1\n",
+        one_fault("kind = \"proxy-stale\"\nregion = \"syd\"\n")
+    );
+    assert_eq!(
+        parse(&text).expect("valid").faults,
+        vec![FaultSpec::ProxyStale {
+            region: "syd".into(),
+            window: Window::ALWAYS,
+        }]
+    );
+    let text = format!(
+        "{}\n[proxy]\nregions = [\"ams\"]\n",
+        one_fault("kind = \"proxy-stale\"\nregion = \"iad\"\n")
+    );
+    let error = error_at(&text, 17, 10, "faults[0].region");
+    assert_eq!(
+        error.message,
+        "region `iad` has no proxy (proxy.regions: ams)"
+    );
+}
+
+#[test]
+fn checks_fail_with_both_at_and_phase_is_rejected() {
+    // Guards against a checks-fail fault with two triggers, one silently winning.
+    let error = error_at(
+        &one_fault(
+            "kind = \"checks-fail\"\nmachine = \"blue:0\"\nat = \"1m\"\nphase = \"stop-blues\"\n",
+        ),
+        19,
+        9,
+        "faults[0].phase",
+    );
+    assert_eq!(error.message, "give either `at` or `phase`, not both");
+    // `after` without `phase` is still an error when the trigger defaults to `at = "0s"`.
+    error_at(
+        &one_fault("kind = \"checks-fail\"\nmachine = \"blue:0\"\nafter = \"1s\"\n"),
+        18,
+        9,
+        "faults[0].after",
+    );
+}
+
+#[test]
+fn fleet_detached_parses_and_defaults_to_false() {
+    // Guards against `detached` being ignored (the group would be treated as managed by deploys).
+    let text = format!(
+        "{MINIMAL}\n[[fleet]]\nregion = \"iad\"\ncount = 2\ndetached = true\n\n[[fleet]]\nregion = \"iad\"\ncount = 1\ndetached = false\n"
+    );
+    let scenario = parse(&text).expect("valid");
+    let detached: Vec<bool> = scenario.fleet.iter().map(|group| group.detached).collect();
+    assert_eq!(detached, vec![false, true, false]);
+    let text = format!("{MINIMAL}\n[[fleet]]\nregion = \"iad\"\ncount = 2\ndetached = \"yes\"\n");
+    let error = error_at(&text, 18, 12, "fleet[1].detached");
+    assert_eq!(
+        error.message,
+        "invalid type: string \"yes\", expected a boolean"
+    );
+}

@@ -6,6 +6,7 @@
 //! `model::Scenario` the simulator runs. Both steps report a `ScenarioError` pointing at the value.
 
 mod error;
+mod faults;
 pub mod model;
 mod raw;
 mod validate;
@@ -14,6 +15,7 @@ mod values;
 use std::path::Path;
 
 pub use error::ScenarioError;
+pub use faults::MAX_FAULT_DURATION;
 pub use model::*;
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
 

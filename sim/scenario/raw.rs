@@ -107,6 +107,7 @@ pub struct RawFleet {
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     pub checks: Option<bool>,
+    pub detached: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +191,10 @@ pub struct RawFault {
     pub phase: Option<Text>,
     pub after: Option<Text>,
     pub after_creates: Option<Spanned<i64>>,
+    pub extra: Option<SpannedDistribution>,
+    pub lag: Option<Text>,
+    pub period: Option<Text>,
+    pub region: Option<Text>,
 }
 
 impl RawFault {
@@ -214,6 +219,10 @@ impl RawFault {
                 "after_creates",
                 self.after_creates.as_ref().map(Spanned::span),
             ),
+            ("extra", self.extra.as_ref().map(Spanned::span)),
+            ("lag", self.lag.as_ref().map(Spanned::span)),
+            ("period", self.period.as_ref().map(Spanned::span)),
+            ("region", self.region.as_ref().map(Spanned::span)),
         ])
     }
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{ScenarioError, Source};
+use super::faults::{self, Refs};
 use super::model::*;
 use super::raw::*;
 use super::values::*;
-use crate::api::{CheckConfig, CheckKind, MachineState, Phase};
+use crate::api::{CheckConfig, CheckKind, MachineState};
 use crate::check::Invariant;
 use crate::deploy::{DeployOutcome, DeployParams, StrategyName};
 use crate::engine::random::Distribution;
@@ -31,12 +32,17 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
     let proxy = proxy(src, raw.proxy.as_ref(), &fleet, raw.traffic.as_ref())?;
     let traffic = traffic(src, raw.traffic.as_ref(), &proxy.regions)?;
     let deploys = deploys(src, &raw.deploy)?;
-    let initial = (total_count(&fleet), deploys.len());
+    let deploys_len = deploys.len();
+    let refs = Refs {
+        initial: total_count(&fleet),
+        deploys: deploys_len,
+        proxies: &proxy.regions,
+    };
     let faults = raw
         .faults
         .iter()
         .enumerate()
-        .map(|(index, fault)| self::fault(src, &format!("faults[{index}]"), fault, initial))
+        .map(|(index, fault)| faults::fault(src, &format!("faults[{index}]"), fault, refs))
         .collect::<Checked<Vec<_>>>()?;
     Ok(Scenario {
         path: src.file.to_path_buf(),
@@ -51,7 +57,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         deploys,
         faults,
         run,
-        expect: expect(src, raw.expect.as_ref(), initial.1)?,
+        expect: expect(src, raw.expect.as_ref(), deploys_len)?,
     })
 }
 
@@ -187,7 +193,7 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
             .transpose()?,
         metadata: raw.metadata.clone(),
         checks: raw.checks.unwrap_or(true),
-        detached: false,
+        detached: raw.detached.unwrap_or(false),
     })
 }
 
@@ -760,335 +766,4 @@ fn invariants(src: &Source, field: &str, raw: &[Text]) -> Checked<Vec<Invariant>
         invariants.push(invariant);
     }
     Ok(invariants)
-}
-
-/// The fields of a deployer fault (`deployer-kill`, `deployer-abort`): `at` or `phase` (+ `after`).
-const DEPLOYER_FIELDS: &[&str] = &["deploy", "at", "phase", "after"];
-
-/// The fields each kind of fault requires and allows, besides `kind`.
-const FAULT_KINDS: [(&str, &[&str], &[&str]); 9] = [
-    (
-        "api-error",
-        &["rate"],
-        &[
-            "operation",
-            "status",
-            "start",
-            "duration",
-            "deploy",
-            "machine",
-        ],
-    ),
-    (
-        "propagation-tail",
-        &["probability", "delay"],
-        &["start", "duration"],
-    ),
-    ("machine-crash", &["machine", "at"], &[]),
-    ("unhealthy", &["machine"], &[]),
-    ("lease-held", &["machine"], &["owner", "ttl"]),
-    ("deployer-kill", &[], DEPLOYER_FIELDS),
-    ("deployer-abort", &[], DEPLOYER_FIELDS),
-    ("capacity-error", &["after_creates"], &["deploy", "status"]),
-    ("stop-hangs", &["machine"], &["duration"]),
-];
-
-fn fault(
-    src: &Source,
-    field: &str,
-    raw: &Spanned<RawFault>,
-    initial: (u32, usize),
-) -> Checked<FaultSpec> {
-    let fault = raw.get_ref();
-    let kind = fault.kind.get_ref().as_str();
-    let Some((_, required, optional)) = FAULT_KINDS.iter().find(|(name, _, _)| *name == kind)
-    else {
-        let known: Vec<&str> = FAULT_KINDS.iter().map(|(name, _, _)| *name).collect();
-        let message = format!("unknown fault kind `{kind}` (known: {})", known.join(", "));
-        return Err(src.error(&fault.kind.span(), format!("{field}.kind"), message));
-    };
-    let check = FieldCheck {
-        src,
-        field,
-        what: format!("a fault of kind `{kind}`"),
-        table_span: raw.span(),
-    };
-    check.check(&fault.present_fields(), required, optional)?;
-    let entry = FaultEntry {
-        src,
-        field,
-        raw,
-        initial,
-    };
-    match kind {
-        "api-error" => entry.api_error(),
-        "propagation-tail" => entry.propagation_tail(),
-        "machine-crash" => entry.machine_crash(),
-        "unhealthy" => Ok(FaultSpec::Unhealthy {
-            target: entry.target()?,
-        }),
-        "lease-held" => lease_held(src, field, fault, entry.target()?),
-        "deployer-kill" => Ok(FaultSpec::DeployerKill {
-            deploy: entry.deploy()?.unwrap_or(0),
-            trigger: entry.trigger()?,
-        }),
-        "deployer-abort" => Ok(FaultSpec::DeployerAbort {
-            deploy: entry.deploy()?.unwrap_or(0),
-            trigger: entry.trigger()?,
-        }),
-        "capacity-error" => entry.capacity_error(),
-        _ => entry.stop_hangs(),
-    }
-}
-
-/// One `[[faults]]` entry whose fields `FieldCheck` has already checked against its kind.
-struct FaultEntry<'a> {
-    src: &'a Source<'a>,
-    field: &'a str,
-    raw: &'a Spanned<RawFault>,
-    /// N and the number of deploys, for the machine target.
-    initial: (u32, usize),
-}
-
-impl FaultEntry<'_> {
-    /// A required field. (Fallible rather than unwrapped so the loader cannot panic if the
-    /// kind table and this code ever disagree.)
-    fn need<'t, T>(&self, value: Option<&'t T>) -> Checked<&'t T> {
-        value.ok_or_else(|| {
-            let kind = self.raw.get_ref().kind.get_ref();
-            let message = format!("incomplete fault of kind `{kind}`");
-            self.src.error(&self.raw.span(), self.field, message)
-        })
-    }
-
-    fn sub(&self, name: &str) -> String {
-        format!("{}.{name}", self.field)
-    }
-
-    fn target(&self) -> Checked<MachineTarget> {
-        let text = self.need(self.raw.get_ref().machine.as_ref())?;
-        machine_target(self.src, &self.sub("machine"), text, self.initial)
-    }
-
-    /// The optional `machine` of faults that may be narrowed to one machine.
-    fn optional_target(&self) -> Checked<Option<MachineTarget>> {
-        match self.raw.get_ref().machine.as_ref() {
-            Some(text) => Ok(Some(machine_target(
-                self.src,
-                &self.sub("machine"),
-                text,
-                self.initial,
-            )?)),
-            None => Ok(None),
-        }
-    }
-
-    /// The optional `deploy` index, which must name a `[[deploy]]` entry.
-    fn deploy(&self) -> Checked<Option<u32>> {
-        self.raw
-            .get_ref()
-            .deploy
-            .as_ref()
-            .map(|value| deploy_index(self.src, &self.sub("deploy"), value, self.initial.1))
-            .transpose()
-    }
-
-    /// An error `status` in 400..=599, or `default`.
-    fn status(&self, default: u16) -> Checked<u16> {
-        match self.raw.get_ref().status.as_ref() {
-            Some(value) => {
-                let status = integer_in(self.src, &self.sub("status"), value, 400..=599)?;
-                Ok(u16::try_from(status).unwrap_or(default))
-            }
-            None => Ok(default),
-        }
-    }
-
-    fn api_error(&self) -> Checked<FaultSpec> {
-        let fault = self.raw.get_ref();
-        let operation = match fault.operation.as_ref() {
-            None => None,
-            Some(text) => Some(operation(self.src, &self.sub("operation"), text)?),
-        };
-        let rate = self.need(fault.rate.as_ref())?;
-        Ok(FaultSpec::ApiError {
-            operation,
-            rate: fraction(self.src, &self.sub("rate"), rate)?,
-            status: self.status(503)?,
-            window: window(self.src, self.field, fault)?,
-            deploy: self.deploy()?,
-            machine: self.optional_target()?,
-        })
-    }
-
-    /// When a deployer fault fires: exactly one of `at` and `phase`; `after` only with `phase`.
-    fn trigger(&self) -> Checked<Trigger> {
-        let fault = self.raw.get_ref();
-        if let (Some(at), Some(phase)) = (fault.at.as_ref(), fault.phase.as_ref()) {
-            let (name, second) = if phase.span().start > at.span().start {
-                ("phase", phase)
-            } else {
-                ("at", at)
-            };
-            return Err(self.src.error(
-                &second.span(),
-                self.sub(name),
-                "give either `at` or `phase`, not both",
-            ));
-        }
-        if let (Some(after), None) = (fault.after.as_ref(), fault.phase.as_ref()) {
-            return Err(self.src.error(
-                &after.span(),
-                self.sub("after"),
-                "`after` only applies with `phase` (it delays the fault after the phase starts)",
-            ));
-        }
-        match (fault.at.as_ref(), fault.phase.as_ref()) {
-            (Some(at), _) => Ok(Trigger::At(duration(self.src, &self.sub("at"), at)?)),
-            (None, Some(text)) => Ok(Trigger::Phase {
-                phase: phase(self.src, &self.sub("phase"), text)?,
-                after: duration_or(
-                    self.src,
-                    &self.sub("after"),
-                    fault.after.as_ref(),
-                    Duration::ZERO,
-                )?,
-            }),
-            (None, None) => {
-                let message = format!(
-                    "missing field `at` or `phase` (a fault of kind `{}` needs exactly one of them: a time, or a phase of the deploy)",
-                    fault.kind.get_ref()
-                );
-                Err(self.src.error(&self.raw.span(), self.field, message))
-            }
-        }
-    }
-
-    fn capacity_error(&self) -> Checked<FaultSpec> {
-        let after_creates = self.need(self.raw.get_ref().after_creates.as_ref())?;
-        let after_creates = integer_in(
-            self.src,
-            &self.sub("after_creates"),
-            after_creates,
-            0..=i64::from(u32::MAX),
-        )?;
-        Ok(FaultSpec::CapacityError {
-            deploy: self.deploy()?,
-            after_creates: u32::try_from(after_creates).unwrap_or(u32::MAX),
-            status: self.status(412)?,
-        })
-    }
-
-    fn stop_hangs(&self) -> Checked<FaultSpec> {
-        let text = self.raw.get_ref().duration.as_ref();
-        let field = self.sub("duration");
-        let duration = optional_duration(self.src, &field, text)?;
-        if let (Some(text), Some(Duration::ZERO)) = (text, duration) {
-            return Err(self.src.error(
-                &text.span(),
-                field,
-                "must be greater than 0 (leave it out to hang until the machine is destroyed)",
-            ));
-        }
-        Ok(FaultSpec::StopHangs {
-            target: self.target()?,
-            duration,
-        })
-    }
-
-    fn propagation_tail(&self) -> Checked<FaultSpec> {
-        let fault = self.raw.get_ref();
-        let probability = self.need(fault.probability.as_ref())?;
-        let delay = self.need(fault.delay.as_ref())?;
-        Ok(FaultSpec::PropagationTail {
-            probability: fraction(self.src, &self.sub("probability"), probability)?,
-            delay: distribution(self.src, &self.sub("delay"), delay)?,
-            window: window(self.src, self.field, fault)?,
-        })
-    }
-
-    fn machine_crash(&self) -> Checked<FaultSpec> {
-        let at = self.need(self.raw.get_ref().at.as_ref())?;
-        Ok(FaultSpec::MachineCrash {
-            target: self.target()?,
-            at: duration(self.src, &self.sub("at"), at)?,
-        })
-    }
-}
-
-fn operation(src: &Source, field: &str, text: &Text) -> Checked<Operation> {
-    Operation::from_name(text.get_ref()).ok_or_else(|| {
-        let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
-        let message = format!(
-            "unknown operation `{}` (known: {})",
-            text.get_ref(),
-            known.join(", ")
-        );
-        src.error(&text.span(), field, message)
-    })
-}
-
-/// A phase of a deploy, by the name `Phase::as_str` gives it (`stop-blues`).
-fn phase(src: &Source, field: &str, text: &Text) -> Checked<Phase> {
-    let found = Phase::ALL
-        .into_iter()
-        .find(|phase| phase.as_str() == text.get_ref());
-    found.ok_or_else(|| {
-        let known: Vec<&str> = Phase::ALL.iter().map(|phase| phase.as_str()).collect();
-        let message = format!(
-            "unknown phase `{}` (known: {})",
-            text.get_ref(),
-            known.join(", ")
-        );
-        src.error(&text.span(), field, message)
-    })
-}
-
-fn window(src: &Source, field: &str, fault: &RawFault) -> Checked<Window> {
-    let start = duration_or(
-        src,
-        &format!("{field}.start"),
-        fault.start.as_ref(),
-        Duration::ZERO,
-    )?;
-    let duration_field = format!("{field}.duration");
-    let duration = optional_duration(src, &duration_field, fault.duration.as_ref())?;
-    if let (Some(text), Some(Duration::ZERO)) = (fault.duration.as_ref(), duration) {
-        return Err(src.error(
-            &text.span(),
-            duration_field,
-            "must be greater than 0 (leave it out for the rest of the run)",
-        ));
-    }
-    Ok(Window { start, duration })
-}
-
-/// Only blues exist when the run starts, so only they can have a lease held from the start.
-fn lease_held(
-    src: &Source,
-    field: &str,
-    fault: &RawFault,
-    target: MachineTarget,
-) -> Checked<FaultSpec> {
-    if !matches!(target, MachineTarget::Initial(_)) {
-        let span = fault
-            .machine
-            .as_ref()
-            .map_or(fault.kind.span(), Spanned::span);
-        let message = "a fault of kind `lease-held` needs a machine of the initial fleet (`blue:<i>`): greens do not exist when the run starts";
-        return Err(src.error(&span, format!("{field}.machine"), message));
-    }
-    Ok(FaultSpec::LeaseHeld {
-        target,
-        owner: match fault.owner.as_ref() {
-            Some(text) => non_empty(src, &format!("{field}.owner"), text)?,
-            None => "another-deployer".to_string(),
-        },
-        ttl: positive_duration_or(
-            src,
-            &format!("{field}.ttl"),
-            fault.ttl.as_ref(),
-            Duration::from_secs(3600),
-        )?,
-    })
 }

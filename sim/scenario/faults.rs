@@ -1,0 +1,687 @@
+//! `[[faults]]` entries: the fields each kind requires and allows (`FAULT_KINDS`), and how each
+//! kind's fields are checked and turned into a `FaultSpec`.
+
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::Source;
+use super::model::*;
+use super::raw::*;
+use super::values::*;
+use crate::api::Phase;
+use crate::engine::random::Distribution;
+
+/// The longest `duration`, `period` or `lag` a fault may have.
+pub const MAX_FAULT_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// What a fault may refer to, from the rest of the scenario.
+#[derive(Clone, Copy)]
+pub(crate) struct Refs<'a> {
+    /// N: the number of machines of the initial fleet.
+    pub initial: u32,
+    /// The number of `[[deploy]]` entries.
+    pub deploys: usize,
+    /// The regions that have a proxy (after defaulting).
+    pub proxies: &'a [String],
+}
+
+/// One kind of fault: the fields it requires and allows besides `kind`, and how it is built once
+/// `FieldCheck` has checked them.
+struct FaultKind {
+    name: &'static str,
+    required: &'static [&'static str],
+    optional: &'static [&'static str],
+    build: fn(&FaultEntry) -> Checked<FaultSpec>,
+}
+
+/// The fields of a deployer fault (`deployer-kill`, `deployer-abort`): `deploy` and a trigger.
+const DEPLOYER_FIELDS: &[&str] = &["deploy", "at", "phase", "after"];
+/// A window: from `start`, for `duration`.
+const WINDOW_FIELDS: &[&str] = &["start", "duration"];
+
+const FAULT_KINDS: [FaultKind; 24] = [
+    FaultKind {
+        name: "api-error",
+        required: &["rate"],
+        optional: &[
+            "operation",
+            "status",
+            "start",
+            "duration",
+            "deploy",
+            "machine",
+        ],
+        build: |entry| entry.api_error(),
+    },
+    FaultKind {
+        name: "propagation-tail",
+        required: &["probability", "delay"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.propagation_tail(),
+    },
+    FaultKind {
+        name: "machine-crash",
+        required: &["machine", "at"],
+        optional: &[],
+        build: |entry| entry.machine_crash(),
+    },
+    FaultKind {
+        name: "unhealthy",
+        required: &["machine"],
+        optional: &[],
+        build: |entry| entry.unhealthy(),
+    },
+    FaultKind {
+        name: "lease-held",
+        required: &["machine"],
+        optional: &["owner", "ttl"],
+        build: |entry| entry.lease_held(),
+    },
+    FaultKind {
+        name: "deployer-kill",
+        required: &[],
+        optional: DEPLOYER_FIELDS,
+        build: |entry| entry.deployer_kill(),
+    },
+    FaultKind {
+        name: "deployer-abort",
+        required: &[],
+        optional: DEPLOYER_FIELDS,
+        build: |entry| entry.deployer_abort(),
+    },
+    FaultKind {
+        name: "capacity-error",
+        required: &["after_creates"],
+        optional: &["deploy", "status"],
+        build: |entry| entry.capacity_error(),
+    },
+    FaultKind {
+        name: "stop-hangs",
+        required: &["machine"],
+        optional: &["duration"],
+        build: |entry| entry.stop_hangs(),
+    },
+    FaultKind {
+        name: "api-ambiguous",
+        required: &["rate"],
+        optional: &[
+            "operation",
+            "status",
+            "start",
+            "duration",
+            "deploy",
+            "machine",
+        ],
+        build: |entry| entry.api_ambiguous(),
+    },
+    FaultKind {
+        name: "api-slow",
+        required: &["extra"],
+        optional: &["operation", "start", "duration", "deploy"],
+        build: |entry| entry.api_slow(),
+    },
+    FaultKind {
+        name: "api-partition",
+        required: &[],
+        optional: &["deploy", "start", "duration"],
+        build: |entry| entry.api_partition(),
+    },
+    FaultKind {
+        name: "stale-list",
+        required: &["lag"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.stale_list(),
+    },
+    FaultKind {
+        name: "empty-image-ref",
+        required: &["machine"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.empty_image_ref(),
+    },
+    FaultKind {
+        name: "host-unreachable",
+        required: &["machine"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.host_unreachable(),
+    },
+    FaultKind {
+        name: "deployer-stall",
+        required: &["duration"],
+        optional: DEPLOYER_FIELDS,
+        build: |entry| entry.deployer_stall(),
+    },
+    FaultKind {
+        name: "slow-boot",
+        required: &["machine", "delay"],
+        optional: &[],
+        build: |entry| entry.slow_boot(),
+    },
+    FaultKind {
+        name: "boot-failure",
+        required: &["machine"],
+        optional: &[],
+        build: |entry| entry.boot_failure(),
+    },
+    FaultKind {
+        name: "crash-loop",
+        required: &["machine", "period"],
+        optional: &[],
+        build: |entry| entry.crash_loop(),
+    },
+    FaultKind {
+        name: "org-limit",
+        required: &[],
+        optional: &["deploy"],
+        build: |entry| entry.org_limit(),
+    },
+    FaultKind {
+        name: "checks-fail",
+        required: &["machine"],
+        optional: &["at", "phase", "after", "duration"],
+        build: |entry| entry.checks_fail(),
+    },
+    FaultKind {
+        name: "checks-flap",
+        required: &["machine", "period"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.checks_flap(),
+    },
+    FaultKind {
+        name: "proxy-stale",
+        required: &["region"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.proxy_stale(),
+    },
+    FaultKind {
+        name: "manual-destroy",
+        required: &["machine", "at"],
+        optional: &[],
+        build: |entry| entry.manual_destroy(),
+    },
+];
+
+/// One `[[faults]]` entry, at `field` (`faults[3]`).
+pub(crate) fn fault(
+    src: &Source,
+    field: &str,
+    raw: &Spanned<RawFault>,
+    refs: Refs,
+) -> Checked<FaultSpec> {
+    let fault = raw.get_ref();
+    let name = fault.kind.get_ref().as_str();
+    let Some(kind) = FAULT_KINDS.iter().find(|kind| kind.name == name) else {
+        let known: Vec<&str> = FAULT_KINDS.iter().map(|kind| kind.name).collect();
+        let message = format!("unknown fault kind `{name}` (known: {})", known.join(", "));
+        return Err(src.error(&fault.kind.span(), format!("{field}.kind"), message));
+    };
+    let check = FieldCheck {
+        src,
+        field,
+        what: format!("a fault of kind `{name}`"),
+        table_span: raw.span(),
+    };
+    check.check(&fault.present_fields(), kind.required, kind.optional)?;
+    (kind.build)(&FaultEntry {
+        src,
+        field,
+        raw,
+        refs,
+    })
+}
+
+/// One `[[faults]]` entry whose fields `FieldCheck` has already checked against its kind.
+struct FaultEntry<'a> {
+    src: &'a Source<'a>,
+    field: &'a str,
+    raw: &'a Spanned<RawFault>,
+    refs: Refs<'a>,
+}
+
+impl FaultEntry<'_> {
+    fn fault(&self) -> &RawFault {
+        self.raw.get_ref()
+    }
+
+    /// A required field. (Fallible rather than unwrapped so the loader cannot panic if the
+    /// kind table and this code ever disagree.)
+    fn need<'t, T>(&self, value: Option<&'t T>) -> Checked<&'t T> {
+        value.ok_or_else(|| {
+            let kind = self.fault().kind.get_ref();
+            let message = format!("incomplete fault of kind `{kind}`");
+            self.src.error(&self.raw.span(), self.field, message)
+        })
+    }
+
+    fn sub(&self, name: &str) -> String {
+        format!("{}.{name}", self.field)
+    }
+
+    // ---- fields shared by several kinds ----
+
+    fn target(&self) -> Checked<MachineTarget> {
+        let text = self.need(self.fault().machine.as_ref())?;
+        self.machine(text)
+    }
+
+    /// The optional `machine` of faults that may be narrowed to one machine.
+    fn optional_target(&self) -> Checked<Option<MachineTarget>> {
+        self.fault()
+            .machine
+            .as_ref()
+            .map(|text| self.machine(text))
+            .transpose()
+    }
+
+    fn machine(&self, text: &Text) -> Checked<MachineTarget> {
+        let initial = (self.refs.initial, self.refs.deploys);
+        machine_target(self.src, &self.sub("machine"), text, initial)
+    }
+
+    /// The optional `deploy` index, which must name a `[[deploy]]` entry.
+    fn deploy(&self) -> Checked<Option<u32>> {
+        self.fault()
+            .deploy
+            .as_ref()
+            .map(|value| deploy_index(self.src, &self.sub("deploy"), value, self.refs.deploys))
+            .transpose()
+    }
+
+    /// The optional `operation` (None: every operation).
+    fn operation(&self) -> Checked<Option<Operation>> {
+        self.fault()
+            .operation
+            .as_ref()
+            .map(|text| operation(self.src, &self.sub("operation"), text))
+            .transpose()
+    }
+
+    /// An error `status` in 400..=599, or `default`.
+    fn status(&self, default: u16) -> Checked<u16> {
+        match self.fault().status.as_ref() {
+            Some(value) => {
+                let status = integer_in(self.src, &self.sub("status"), value, 400..=599)?;
+                Ok(u16::try_from(status).unwrap_or(default))
+            }
+            None => Ok(default),
+        }
+    }
+
+    /// A required distribution.
+    fn distribution(&self, name: &str, raw: Option<&SpannedDistribution>) -> Checked<Distribution> {
+        distribution(self.src, &self.sub(name), self.need(raw)?)
+    }
+
+    /// A required `duration`, `period` or `lag`: greater than 0 and at most 24h.
+    fn bounded(&self, name: &str, text: Option<&Text>) -> Checked<Duration> {
+        bounded_duration(self.src, &self.sub(name), name, self.need(text)?, "")
+    }
+
+    /// An optional `duration` (None: for the rest of the run); when given, as `bounded`.
+    fn optional_duration(&self, hint: &str) -> Checked<Option<Duration>> {
+        self.fault()
+            .duration
+            .as_ref()
+            .map(|text| bounded_duration(self.src, &self.sub("duration"), "duration", text, hint))
+            .transpose()
+    }
+
+    /// `start` (default 0s) and `duration` (default: to the end of the run).
+    fn window(&self) -> Checked<Window> {
+        let start = duration_or(
+            self.src,
+            &self.sub("start"),
+            self.fault().start.as_ref(),
+            Duration::ZERO,
+        )?;
+        let duration = self.optional_duration(" (leave it out for the rest of the run)")?;
+        Ok(Window { start, duration })
+    }
+
+    fn at(&self) -> Checked<Duration> {
+        let at = self.need(self.fault().at.as_ref())?;
+        duration(self.src, &self.sub("at"), at)
+    }
+
+    /// When a deployer fault fires: exactly one of `at` and `phase`; `after` only with `phase`.
+    fn trigger(&self) -> Checked<Trigger> {
+        self.trigger_or(None)
+    }
+
+    /// `trigger`, or `default` when neither `at` nor `phase` is given (None: that is an error).
+    fn trigger_or(&self, default: Option<Trigger>) -> Checked<Trigger> {
+        let fault = self.fault();
+        if let (Some(at), Some(phase)) = (fault.at.as_ref(), fault.phase.as_ref()) {
+            let (name, second) = if phase.span().start > at.span().start {
+                ("phase", phase)
+            } else {
+                ("at", at)
+            };
+            return Err(self.src.error(
+                &second.span(),
+                self.sub(name),
+                "give either `at` or `phase`, not both",
+            ));
+        }
+        if let (Some(after), None) = (fault.after.as_ref(), fault.phase.as_ref()) {
+            return Err(self.src.error(
+                &after.span(),
+                self.sub("after"),
+                "`after` only applies with `phase` (it delays the fault after the phase starts)",
+            ));
+        }
+        match (fault.at.as_ref(), fault.phase.as_ref(), default) {
+            (Some(at), _, _) => Ok(Trigger::At(duration(self.src, &self.sub("at"), at)?)),
+            (None, Some(text), _) => Ok(Trigger::Phase {
+                phase: phase(self.src, &self.sub("phase"), text)?,
+                after: duration_or(
+                    self.src,
+                    &self.sub("after"),
+                    fault.after.as_ref(),
+                    Duration::ZERO,
+                )?,
+            }),
+            (None, None, Some(default)) => Ok(default),
+            (None, None, None) => {
+                let message = format!(
+                    "missing field `at` or `phase` (a fault of kind `{}` needs exactly one of them: a time, or a phase of the deploy)",
+                    fault.kind.get_ref()
+                );
+                Err(self.src.error(&self.raw.span(), self.field, message))
+            }
+        }
+    }
+
+    // ---- one builder per kind ----
+
+    fn api_error(&self) -> Checked<FaultSpec> {
+        let rate = self.need(self.fault().rate.as_ref())?;
+        Ok(FaultSpec::ApiError {
+            operation: self.operation()?,
+            rate: fraction(self.src, &self.sub("rate"), rate)?,
+            status: self.status(503)?,
+            window: self.window()?,
+            deploy: self.deploy()?,
+            machine: self.optional_target()?,
+        })
+    }
+
+    fn propagation_tail(&self) -> Checked<FaultSpec> {
+        let fault = self.fault();
+        let probability = self.need(fault.probability.as_ref())?;
+        Ok(FaultSpec::PropagationTail {
+            probability: fraction(self.src, &self.sub("probability"), probability)?,
+            delay: self.distribution("delay", fault.delay.as_ref())?,
+            window: self.window()?,
+        })
+    }
+
+    fn machine_crash(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::MachineCrash {
+            target: self.target()?,
+            at: self.at()?,
+        })
+    }
+
+    fn unhealthy(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::Unhealthy {
+            target: self.target()?,
+        })
+    }
+
+    /// Only blues exist when the run starts, so only they can have a lease held from the start.
+    fn lease_held(&self) -> Checked<FaultSpec> {
+        let fault = self.fault();
+        let target = self.target()?;
+        if !matches!(target, MachineTarget::Initial(_)) {
+            let span = fault
+                .machine
+                .as_ref()
+                .map_or(fault.kind.span(), Spanned::span);
+            let message = "a fault of kind `lease-held` needs a machine of the initial fleet (`blue:<i>`): greens do not exist when the run starts";
+            return Err(self.src.error(&span, self.sub("machine"), message));
+        }
+        Ok(FaultSpec::LeaseHeld {
+            target,
+            owner: match fault.owner.as_ref() {
+                Some(text) => non_empty(self.src, &self.sub("owner"), text)?,
+                None => "another-deployer".to_string(),
+            },
+            ttl: positive_duration_or(
+                self.src,
+                &self.sub("ttl"),
+                fault.ttl.as_ref(),
+                Duration::from_secs(3600),
+            )?,
+        })
+    }
+
+    fn deployer_kill(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::DeployerKill {
+            deploy: self.deploy()?.unwrap_or(0),
+            trigger: self.trigger()?,
+        })
+    }
+
+    fn deployer_abort(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::DeployerAbort {
+            deploy: self.deploy()?.unwrap_or(0),
+            trigger: self.trigger()?,
+        })
+    }
+
+    fn capacity_error(&self) -> Checked<FaultSpec> {
+        let after_creates = self.need(self.fault().after_creates.as_ref())?;
+        let after_creates = integer_in(
+            self.src,
+            &self.sub("after_creates"),
+            after_creates,
+            0..=i64::from(u32::MAX),
+        )?;
+        Ok(FaultSpec::CapacityError {
+            deploy: self.deploy()?,
+            after_creates: u32::try_from(after_creates).unwrap_or(u32::MAX),
+            status: self.status(412)?,
+        })
+    }
+
+    fn stop_hangs(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::StopHangs {
+            duration: self
+                .optional_duration(" (leave it out to hang until the machine is destroyed)")?,
+            target: self.target()?,
+        })
+    }
+
+    /// Like `api-error`, but the status is one a lost reply gives: 408 or a 5xx (default 504).
+    fn api_ambiguous(&self) -> Checked<FaultSpec> {
+        let rate = self.need(self.fault().rate.as_ref())?;
+        let status = match self.fault().status.as_ref() {
+            None => 504,
+            Some(value) => {
+                let status = *value.get_ref();
+                match u16::try_from(status) {
+                    Ok(status) if status == 408 || (500..=599).contains(&status) => status,
+                    _ => {
+                        let message = format!(
+                            "{status} is not a status of a lost reply: must be 408 or between 500 and 599"
+                        );
+                        return Err(self.src.error(&value.span(), self.sub("status"), message));
+                    }
+                }
+            }
+        };
+        Ok(FaultSpec::ApiAmbiguous {
+            operation: self.operation()?,
+            rate: fraction(self.src, &self.sub("rate"), rate)?,
+            status,
+            window: self.window()?,
+            deploy: self.deploy()?,
+            machine: self.optional_target()?,
+        })
+    }
+
+    fn api_slow(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::ApiSlow {
+            operation: self.operation()?,
+            extra: self.distribution("extra", self.fault().extra.as_ref())?,
+            window: self.window()?,
+            deploy: self.deploy()?,
+        })
+    }
+
+    fn api_partition(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::ApiPartition {
+            deploy: self.deploy()?,
+            window: self.window()?,
+        })
+    }
+
+    fn stale_list(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::StaleList {
+            lag: self.bounded("lag", self.fault().lag.as_ref())?,
+            window: self.window()?,
+        })
+    }
+
+    fn empty_image_ref(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::EmptyImageRef {
+            target: self.target()?,
+            window: self.window()?,
+        })
+    }
+
+    fn host_unreachable(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::HostUnreachable {
+            target: self.target()?,
+            window: self.window()?,
+        })
+    }
+
+    /// Like `deployer-kill`, with a required `duration`.
+    fn deployer_stall(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::DeployerStall {
+            deploy: self.deploy()?.unwrap_or(0),
+            trigger: self.trigger()?,
+            duration: self.bounded("duration", self.fault().duration.as_ref())?,
+        })
+    }
+
+    fn slow_boot(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::SlowBoot {
+            target: self.target()?,
+            delay: self.distribution("delay", self.fault().delay.as_ref())?,
+        })
+    }
+
+    fn boot_failure(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::BootFailure {
+            target: self.target()?,
+        })
+    }
+
+    fn crash_loop(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::CrashLoop {
+            target: self.target()?,
+            period: self.bounded("period", self.fault().period.as_ref())?,
+        })
+    }
+
+    fn org_limit(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::OrgLimit {
+            deploy: self.deploy()?,
+        })
+    }
+
+    /// The trigger defaults to the start of the run.
+    fn checks_fail(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::ChecksFail {
+            target: self.target()?,
+            trigger: self.trigger_or(Some(Trigger::At(Duration::ZERO)))?,
+            duration: self.optional_duration(" (leave it out to fail for good)")?,
+        })
+    }
+
+    fn checks_flap(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::ChecksFlap {
+            target: self.target()?,
+            period: self.bounded("period", self.fault().period.as_ref())?,
+            window: self.window()?,
+        })
+    }
+
+    /// The region must have a proxy (`proxy.regions`, or its default).
+    fn proxy_stale(&self) -> Checked<FaultSpec> {
+        let text = self.need(self.fault().region.as_ref())?;
+        let field = self.sub("region");
+        let code = region(self.src, &field, text)?;
+        if !self.refs.proxies.contains(&code) {
+            let proxies = if self.refs.proxies.is_empty() {
+                "none".to_string()
+            } else {
+                self.refs.proxies.join(", ")
+            };
+            let message = format!("region `{code}` has no proxy (proxy.regions: {proxies})");
+            return Err(self.src.error(&text.span(), field, message));
+        }
+        Ok(FaultSpec::ProxyStale {
+            region: code,
+            window: self.window()?,
+        })
+    }
+
+    fn manual_destroy(&self) -> Checked<FaultSpec> {
+        Ok(FaultSpec::ManualDestroy {
+            target: self.target()?,
+            at: self.at()?,
+        })
+    }
+}
+
+/// A fault's `duration`, `period` or `lag` (`name`): greater than 0 and at most 24h. `hint` ends
+/// the message (what leaving an optional field out means).
+fn bounded_duration(
+    src: &Source,
+    field: &str,
+    name: &str,
+    text: &Text,
+    hint: &str,
+) -> Checked<Duration> {
+    let value = duration(src, field, text)?;
+    if value.is_zero() || value > MAX_FAULT_DURATION {
+        let message = format!(
+            "{name} `{}` is out of range: must be greater than 0 and at most 24h{hint}",
+            text.get_ref().trim()
+        );
+        return Err(src.error(&text.span(), field, message));
+    }
+    Ok(value)
+}
+
+fn operation(src: &Source, field: &str, text: &Text) -> Checked<Operation> {
+    Operation::from_name(text.get_ref()).ok_or_else(|| {
+        let known: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
+        let message = format!(
+            "unknown operation `{}` (known: {})",
+            text.get_ref(),
+            known.join(", ")
+        );
+        src.error(&text.span(), field, message)
+    })
+}
+
+/// A phase of a deploy, by the name `Phase::as_str` gives it (`stop-blues`).
+fn phase(src: &Source, field: &str, text: &Text) -> Checked<Phase> {
+    let found = Phase::ALL
+        .into_iter()
+        .find(|phase| phase.as_str() == text.get_ref());
+    found.ok_or_else(|| {
+        let known: Vec<&str> = Phase::ALL.iter().map(|phase| phase.as_str()).collect();
+        let message = format!(
+            "unknown phase `{}` (known: {})",
+            text.get_ref(),
+            known.join(", ")
+        );
+        src.error(&text.span(), field, message)
+    })
+}
