@@ -357,7 +357,10 @@ fn create_initial_fleet(world: &mut World) {
 /// The config of an initial machine: the app's image and checks, release metadata.
 fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> MachineConfig {
     let mut metadata = BTreeMap::new();
-    metadata.insert("fly_platform_version".to_string(), "v2".to_string());
+    // F15: a detached machine lacks the platform-version marker, so deploys do not manage it.
+    if !group.detached {
+        metadata.insert("fly_platform_version".to_string(), "v2".to_string());
+    }
     metadata.insert("fly_process_group".to_string(), group.process_group.clone());
     metadata.insert("fly_release_version".to_string(), "1".to_string());
     metadata.extend(group.metadata.clone());
