@@ -39,6 +39,7 @@ pub enum Invariant {
     BoundedMixing,
     LeasesReleased,
     FleetConverges,
+    FleetSizeKept,
 }
 
 /// Safety invariants are checked as the run goes; liveness ones after the faults healed.
@@ -50,7 +51,7 @@ pub enum InvariantKind {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 16] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::NoMachineExplosion,
         Invariant::NeverAllDeleted,
         Invariant::NoDowntime,
@@ -67,6 +68,7 @@ impl Invariant {
         Invariant::BoundedMixing,
         Invariant::LeasesReleased,
         Invariant::FleetConverges,
+        Invariant::FleetSizeKept,
     ];
 
     pub fn kind(self) -> InvariantKind {
@@ -97,6 +99,7 @@ impl Invariant {
             Invariant::BoundedMixing => "bounded-mixing",
             Invariant::LeasesReleased => "leases-released",
             Invariant::FleetConverges => "fleet-converges",
+            Invariant::FleetSizeKept => "fleet-size-kept",
         }
     }
 
@@ -138,6 +141,9 @@ impl Invariant {
             Invariant::LeasesReleased => "after heal, no deployer still holds a lease",
             Invariant::FleetConverges => {
                 "by the end of the settle period, proxies agree with the platform and no machine is mid-transition"
+            }
+            Invariant::FleetSizeKept => {
+                "after a deploy succeeds, no more machines are alive than the fleet started with"
             }
         }
     }
@@ -228,7 +234,7 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
-    violations: [Option<Violation>; 16],
+    violations: [Option<Violation>; 17],
     guards: guards::Guards,
     initial_machines: u32,
     alive: u32,
@@ -500,8 +506,8 @@ impl Checkers {
             return;
         }
         track.retired_at = Some(now);
-        if track.routing_proxies == 0 {
-            let forgotten_at = track.forgotten_at.unwrap_or(now);
+        // A machine no proxy ever routed to (a cordoned orphan) has no margin to speak of.
+        if let (0, Some(forgotten_at)) = (track.routing_proxies, track.forgotten_at) {
             self.drain.record(now, forgotten_at);
         }
     }
@@ -618,6 +624,15 @@ impl Checkers {
         self.guard_abort(now, step, deploy);
         if outcome != DeployOutcome::Succeeded {
             return;
+        }
+        // I1 across deploys: a successful deploy replaces one for one, so leftovers it adopted as
+        // blues stay in the count (reference deploy-systems.md I1, S1).
+        if self.alive > self.initial_machines {
+            let detail = format!(
+                "deploy {deploy} succeeded with {} machines alive; the fleet started with {}",
+                self.alive, self.initial_machines
+            );
+            self.violate(Invariant::FleetSizeKept, now, step, detail);
         }
         let others: Vec<String> = self
             .alive_by_image
