@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) into a validated [`Command`]; the engine never sees clap types.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,16 @@ enum CommandArguments {
         /// Leave out the deploy's progress output from the human summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Write the report files (summary.json, events.csv, timeline.csv, latency.hgrm,
+        /// report.html) into this directory; several runs go into one subdirectory each.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The timeline's window (with --out), e.g. `1s`, `500ms`.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
+        window: Duration,
+        /// Also write requests.csv, one row per request (with --out; it can be large).
+        #[arg(long)]
+        requests: bool,
     },
     /// List every strategy and version.
     Strategies,
@@ -41,6 +52,14 @@ enum CommandArguments {
 
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
     text.parse()
+}
+
+fn parse_window(text: &str) -> Result<Duration, String> {
+    let window = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if window < Duration::from_millis(1) {
+        return Err("the window must be at least 1ms".to_string());
+    }
+    Ok(window)
 }
 
 /// A validated command.
@@ -57,6 +76,8 @@ pub struct RunConfig {
     pub strategy: Option<StrategyName>,
     pub json: bool,
     pub show_output: bool,
+    /// `--out DIR` and what to write there.
+    pub out: Option<(PathBuf, crate::report::files::RunFilesOptions)>,
 }
 
 /// Parses the process arguments; on bad input clap prints the error and exits with status 2.
@@ -81,12 +102,21 @@ fn into_command(arguments: Arguments) -> Command {
             strategy,
             json,
             quiet,
+            out,
+            window,
+            requests,
         } => Command::Run(RunConfig {
             scenarios,
             seed,
             strategy,
             json,
             show_output: !quiet,
+            out: out.map(|directory| {
+                (
+                    directory,
+                    crate::report::files::RunFilesOptions { window, requests },
+                )
+            }),
         }),
         CommandArguments::Strategies => Command::Strategies,
     }
@@ -121,9 +151,14 @@ fn execute_run(config: &RunConfig) -> i32 {
         }
     }
     let mut status = EXIT_OK;
+    let runs: usize = scenarios
+        .iter()
+        .map(|scenario| strategies_to_run(scenario, config.strategy).len())
+        .sum();
     for scenario in &scenarios {
         for strategy in strategies_to_run(scenario, config.strategy) {
-            let mut simulation = crate::sim::Simulation::new(scenario);
+            let mut simulation =
+                crate::sim::Simulation::new(scenario).keep_trace(config.out.is_some());
             if let Some(seed) = config.seed {
                 simulation = simulation.seed(seed);
             }
@@ -138,6 +173,21 @@ fn execute_run(config: &RunConfig) -> i32 {
                     "{}",
                     crate::report::human_summary(&result, config.show_output)
                 );
+            }
+            if let Some((directory, options)) = &config.out {
+                let directory = if runs == 1 {
+                    directory.clone()
+                } else {
+                    directory.join(crate::report::files::run_directory_name(&result))
+                };
+                match crate::report::files::write_run_files(&directory, scenario, &result, options)
+                {
+                    Ok(_) => eprintln!("report files written to {}", directory.display()),
+                    Err(error) => {
+                        eprintln!("error: writing {}: {error}", directory.display());
+                        return EXIT_BAD_INPUT;
+                    }
+                }
             }
             if !result.passed {
                 status = EXIT_EXPECTATION_FAILED;

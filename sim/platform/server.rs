@@ -573,6 +573,7 @@ impl World {
         let old_image = std::mem::replace(&mut record.config, input.config).image;
         let new_image = record.config.image.clone();
         let now = self.now();
+        self.image_log.push((now, machine, new_image.clone()));
         let step_index = self.trace.count().saturating_sub(1);
         self.checks
             .machine_image_changed(now, step_index, machine, &old_image, &new_image);
