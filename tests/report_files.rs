@@ -324,3 +324,121 @@ fn report_html_is_well_formed_with_one_svg_per_chart() {
     }
     assert!(html.contains("downtime_total_ms") && html.contains("machine_seconds"));
 }
+
+// Guards parallel sweeps against depending on thread scheduling: --jobs 2 writes the same
+// sweep.csv as --jobs 1 (rows in seed order, identical values).
+#[test]
+fn sweep_with_two_jobs_matches_one_job() {
+    let serial = temp_dir("sweep-1");
+    let parallel = temp_dir("sweep-2");
+    for (directory, jobs) in [(&serial, "1"), (&parallel, "2")] {
+        let output = fleetsim(&[
+            "sweep",
+            LONG_TAIL,
+            "--strategy",
+            "bluegreen",
+            "--seeds",
+            "1..7",
+            "--jobs",
+            jobs,
+            "--out",
+            directory.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let one = std::fs::read(serial.join("sweep.csv")).expect("serial sweep.csv");
+    let two = std::fs::read(parallel.join("sweep.csv")).expect("parallel sweep.csv");
+    assert!(
+        one == two,
+        "sweep.csv differs between --jobs 1 and --jobs 2"
+    );
+    let (header, rows) = read_csv(&serial.join("sweep.csv"));
+    assert_eq!(header, fleetsim::report::sweep::SWEEP_HEADER);
+    let seeds: Vec<String> = rows.iter().map(|row| row[0].to_string()).collect();
+    assert_eq!(seeds, ["1", "2", "3", "4", "5", "6"]);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(serial.join("sweep-summary.json")).expect("summary"),
+    )
+    .expect("JSON");
+    assert_eq!(summary["runs"], 6);
+    assert_eq!(summary["pass_rate"], 1.0);
+}
+
+// Guards the sweep's failure report: a failing seed is named with the exact command that
+// replays it, and the exit status is 1.
+#[test]
+fn sweep_names_the_first_failing_seed_and_its_replay() {
+    // The long-tail scenario under bluegreen, with expectations that forbid downtime: every
+    // seed fails.
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(LONG_TAIL))
+        .expect("scenario");
+    let text = text.replace(
+        "[expect.strategies.\"bluegreen\"]\nviolate = [\"no-downtime\"]",
+        "[expect.strategies.\"bluegreen\"]\nviolate = []",
+    );
+    let directory = temp_dir("sweep-fail");
+    std::fs::create_dir_all(&directory).expect("dir");
+    let path = directory.join("strict.toml");
+    std::fs::write(&path, text).expect("write");
+    let output = fleetsim(&[
+        "sweep",
+        path.to_str().expect("utf-8"),
+        "--strategy",
+        "bluegreen",
+        "--seeds",
+        "3..=4",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("first failing seed: 3"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "fleetsim run {} --seed 3 --strategy bluegreen",
+            path.display()
+        )),
+        "{stdout}"
+    );
+}
+
+// Guards compare: a row per strategy in compare.csv, and compare.html well-formed with one SVG
+// per chart per strategy.
+#[test]
+fn compare_writes_a_row_and_charts_per_strategy() {
+    let directory = temp_dir("compare");
+    let output = fleetsim(&[
+        "compare",
+        LONG_TAIL,
+        "--strategies",
+        "bluegreen,rolling",
+        "--seeds",
+        "1..3",
+        "--out",
+        directory.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (header, rows) = read_csv(&directory.join("compare.csv"));
+    assert_eq!(header, fleetsim::report::compare::COMPARE_HEADER);
+    let strategies: Vec<&str> = rows
+        .iter()
+        .map(|row| row.get(0).expect("strategy"))
+        .collect();
+    assert_eq!(strategies, ["bluegreen", "rolling"]);
+    let (_, runs) = read_csv(&directory.join("compare-runs.csv"));
+    assert_eq!(runs.len(), 4);
+    let html = std::fs::read_to_string(directory.join("compare.html")).expect("compare.html");
+    check_well_formed(&html).expect("compare.html is well-formed");
+    assert_eq!(
+        html.matches("<svg").count(),
+        2 * fleetsim::report::html::CHART_TITLES.len()
+    );
+}

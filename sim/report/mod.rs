@@ -5,10 +5,12 @@
 use std::fmt::Write as _;
 
 pub mod analysis;
+pub mod compare;
 pub mod files;
 pub mod hgrm;
 pub mod html;
 pub mod svg;
+pub mod sweep;
 
 use crate::check::Invariant;
 use crate::deploy::StrategyName;
