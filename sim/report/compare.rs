@@ -352,13 +352,13 @@ pub fn compare_html(scenario: &Scenario, comparison: &Comparison) -> String {
             strategy
                 .example
                 .as_ref()
-                .map(|(_, analysis)| run_charts(analysis, 700.0))
+                .map(|(_, analysis)| run_charts(analysis, 480.0))
         })
         .collect();
     for (index, title) in CHART_TITLES.iter().enumerate() {
         let _ = write!(
             out,
-            "<h3>{}</h3><div class=\"grid\" style=\"grid-template-columns:repeat({columns},1fr)\">",
+            "<h3>{}</h3><div class=\"grid\" style=\"grid-template-columns:repeat({columns},minmax(0,1fr))\">",
             escape(title)
         );
         for (strategy, svgs) in comparison.strategies.iter().zip(&charts) {

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use crate::check::Invariant;
 use crate::report::analysis::Analysis;
-use crate::report::files::ms;
 use crate::report::svg::{escape, Band, Chart, Mark, Series, Style, PALETTE};
 use crate::scenario::Scenario;
 use crate::sim::RunResult;
@@ -530,7 +529,7 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
          <tr><td>fingerprint</td><td><code>{}</code></td></tr>\
          <tr><td>build</td><td>{} {} ({})</td></tr>\
          <tr><td>replay</td><td><code>fleetsim run {} --seed {}{}</code></td></tr>\
-         <tr><td>timeline window</td><td>{} ms</td></tr></table>",
+         <tr><td>timeline window</td><td>{}</td></tr></table>",
         escape(&result.scenario),
         escape(&result.path),
         result.seed,
@@ -546,7 +545,7 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
             .as_deref()
             .map(|strategy| format!(" --strategy {}", escape(strategy)))
             .unwrap_or_default(),
-        ms(analysis.window_us)
+        humantime::format_duration(std::time::Duration::from_micros(analysis.window_us))
     );
     if let Some(limit) = &result.limit_hit {
         let _ = write!(
