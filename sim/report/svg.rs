@@ -209,8 +209,11 @@ impl Chart {
     pub fn render(&self) -> String {
         let plot_width = self.width - LEFT - RIGHT;
         let (mark_rows, row_count) = self.mark_rows(plot_width);
-        let top = TOP + row_count as f64 * MARK_ROW;
-        let height = self.height + row_count as f64 * MARK_ROW;
+        let mut legend = String::new();
+        let legend_extra = self.render_legend(&mut legend);
+        let marks_top = TOP + legend_extra;
+        let top = marks_top + row_count as f64 * MARK_ROW;
+        let height = self.height + legend_extra + row_count as f64 * MARK_ROW;
         let plot_height = height - top - BOTTOM;
         let (y_min, y_max) = if self.y_log {
             let max = self.y_max.unwrap_or_else(|| self.data_y_max()).max(1.0);
@@ -262,7 +265,7 @@ impl Chart {
             number(LEFT),
             escape(&self.title)
         );
-        self.render_legend(&mut svg);
+        svg.push_str(&legend);
         // Bands behind everything.
         for band in &self.bands {
             let x0 = x_of(band.start);
@@ -418,7 +421,7 @@ impl Chart {
         // Marks with their labels in rows above the plot.
         for (mark, row) in self.marks.iter().zip(&mark_rows) {
             let x = x_of(mark.x);
-            let label_y = TOP - 4.0 + (*row as f64 + 1.0) * MARK_ROW;
+            let label_y = marks_top - 4.0 + (*row as f64 + 1.0) * MARK_ROW;
             let _ = write!(
                 svg,
                 "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"{}\" stroke-dasharray=\"2 3\"/>\
@@ -460,7 +463,8 @@ impl Chart {
         svg
     }
 
-    fn render_legend(&self, svg: &mut String) {
+    /// Writes the legend; returns the height it takes beyond its first row.
+    fn render_legend(&self, svg: &mut String) -> f64 {
         let mut entries: Vec<(String, String, &str)> = Vec::new();
         for series in &self.series {
             let kind = if series.style == Style::Area {
@@ -520,5 +524,6 @@ impl Chart {
             );
             x += width;
         }
+        y - 36.0
     }
 }
