@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::api::{CheckConfig, MachineConfig, RestartPolicy};
+use crate::api::{CheckConfig, MachineConfig, MachineState, RestartPolicy};
 use crate::check::{Checkers, Invariant, Metrics, Verdict};
 use crate::deploy::{run_deploy, DeployParams, StrategyName};
 use crate::engine::executor::{Executor, ExecutorError, ProcessId};
@@ -255,8 +255,39 @@ impl Runner {
                 .iter()
                 .map(|machine| machine.id.0.clone())
                 .collect(),
+            machines: machine_infos(&world),
+            proxy_regions: world.scenario.proxy.regions.clone(),
+            latency_histogram: world.checks.latency_histogram().clone(),
         }
     }
+}
+
+/// Every machine's identity, region and image history, for reports.
+fn machine_infos(world: &World) -> Vec<MachineInfo> {
+    let mut infos: Vec<MachineInfo> = world
+        .machines
+        .iter()
+        .map(|machine| MachineInfo {
+            id: machine.id.0.clone(),
+            region: world.regions[machine.region as usize].clone(),
+            created_by: machine.created_by,
+            initial_state: MachineState::Created,
+            images: Vec::new(),
+        })
+        .collect();
+    let mut index = 0;
+    for group in &world.scenario.fleet {
+        for _ in 0..group.count {
+            if let Some(info) = infos.get_mut(index) {
+                info.initial_state = group.state;
+            }
+            index += 1;
+        }
+    }
+    for (time, machine, image) in &world.image_log {
+        infos[*machine as usize].images.push((*time, image.clone()));
+    }
+    infos
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
@@ -312,6 +343,7 @@ fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: 
         seed,
         initial_machine_count: initial,
         setting_up: true,
+        image_log: Vec::new(),
         scenario: Rc::clone(&scenario),
     };
     create_initial_fleet(&mut world);
@@ -697,6 +729,28 @@ pub struct RunResult {
     pub trace: Vec<Record<Step>>,
     #[serde(skip)]
     pub machine_ids: Vec<String>,
+    /// Per machine (by trace index): id, region, image history.
+    #[serde(skip)]
+    pub machines: Vec<MachineInfo>,
+    /// The region of each proxy, by proxy index.
+    #[serde(skip)]
+    pub proxy_regions: Vec<String>,
+    /// Latency of the successful requests, in microseconds (the summary's percentiles come from it).
+    #[serde(skip)]
+    pub latency_histogram: hdrhistogram::Histogram<u64>,
+}
+
+/// A machine as reports name it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineInfo {
+    pub id: String,
+    pub region: String,
+    /// The deployer that launched it (None: the initial fleet).
+    pub created_by: Option<u32>,
+    /// Its state when created (the trace records only changes after that).
+    pub initial_state: MachineState,
+    /// Its image from creation on, and after each in-place update: (since, image).
+    pub images: Vec<(SimTime, String)>,
 }
 
 fn serialize_fingerprint<S: serde::Serializer>(

@@ -214,6 +214,8 @@ pub struct Metrics {
     pub machines_initial: u32,
     pub machines_peak: u32,
     pub machines_final: u32,
+    /// Machines alive integrated over the run's virtual time (machine-seconds: what the fleet costs).
+    pub machine_seconds: f64,
     /// Alive machines no deploy owns at the end (`no-leftovers`).
     pub leftovers: u32,
     /// The smallest drain margin over blues: how long before a blue stopped accepting
@@ -239,6 +241,9 @@ pub struct Checkers {
     initial_machines: u32,
     alive: u32,
     alive_peak: u32,
+    /// Alive machines integrated over time (µs), up to `alive_since`.
+    alive_micros: u128,
+    alive_since: SimTime,
     alive_by_image: BTreeMap<String, u32>,
     routable: u32,
     app_served: bool,
@@ -269,6 +274,8 @@ impl Checkers {
             initial_machines,
             alive: 0,
             alive_peak: 0,
+            alive_micros: 0,
+            alive_since: SimTime::ZERO,
             alive_by_image: BTreeMap::new(),
             routable: 0,
             app_served: false,
@@ -328,6 +335,7 @@ impl Checkers {
         if let Some(deploy) = by {
             self.guard_launch_count(now, step, deploy);
         }
+        self.integrate_alive(now);
         self.alive += 1;
         self.alive_peak = self.alive_peak.max(self.alive);
         *self.alive_by_image.entry(image.to_string()).or_default() += 1;
@@ -338,8 +346,9 @@ impl Checkers {
         }
     }
 
-    pub fn machine_gone(&mut self, _now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
+    pub fn machine_gone(&mut self, now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
         assert!(self.alive > 0, "a machine went away that was never alive");
+        self.integrate_alive(now);
         self.machines[slot(machine)].alive = false;
         self.guard_machine_gone(machine);
         self.alive -= 1;
@@ -351,6 +360,12 @@ impl Checkers {
         if *count == 0 {
             self.alive_by_image.remove(image);
         }
+    }
+
+    fn integrate_alive(&mut self, now: SimTime) {
+        let elapsed = now.as_micros().saturating_sub(self.alive_since.as_micros());
+        self.alive_micros += u128::from(elapsed) * u128::from(self.alive);
+        self.alive_since = now;
     }
 
     pub fn machine_image_changed(
@@ -674,6 +689,7 @@ impl Checkers {
     /// Closes open windows and checks what only the end can tell (a deploy that never ended).
     pub fn finish(&mut self, now: SimTime, step: u64) -> (Vec<Verdict>, Metrics) {
         self.close_downtime(now);
+        self.integrate_alive(now);
         for deploy in 0..self.deploys.len() {
             let track = &self.deploys[deploy];
             if track.started && !track.ended {
@@ -757,6 +773,7 @@ impl Checkers {
             machines_initial: self.initial_machines,
             machines_peak: self.alive_peak,
             machines_final: self.alive,
+            machine_seconds: self.alive_micros as f64 / 1e6,
             leftovers: self.leftovers,
             drain_margin_min_ms: self
                 .drain

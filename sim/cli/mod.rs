@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) into a validated [`Command`]; the engine never sees clap types.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -34,20 +35,103 @@ enum CommandArguments {
         /// Leave out the deploy's progress output from the human summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Write the report files (summary.json, events.csv, timeline.csv, latency.hgrm,
+        /// report.html) into this directory; several runs go into one subdirectory each.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The timeline's window (with --out), e.g. `1s`, `500ms`.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
+        window: Duration,
+        /// Also write requests.csv, one row per request (with --out; it can be large).
+        #[arg(long)]
+        requests: bool,
+    },
+    /// Run one scenario over a range of seeds: sweep.csv (one row per seed) and the spread of
+    /// each metric across seeds.
+    Sweep {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// Seeds to run: A..B (B excluded) or A..=B.
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: std::ops::Range<u64>,
+        /// Simulations run in parallel (results are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Write sweep.csv (row by row) and sweep-summary.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Run every deploy with this strategy.
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
+        strategy: Option<StrategyName>,
+    },
+    /// Run one scenario under several strategies and compare them side by side.
+    Compare {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// Strategies to compare, comma-separated (see `fleetsim strategies`).
+        #[arg(long, value_name = "a,b,c", value_delimiter = ',', required = true, value_parser = parse_strategy)]
+        strategies: Vec<StrategyName>,
+        /// Seeds to run for each strategy: A..B (B excluded) or A..=B (default: the scenario's seed).
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: Option<std::ops::Range<u64>>,
+        /// Simulations run in parallel.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Write compare.csv, compare-runs.csv and compare.html into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The charts' timeline window, e.g. `1s`.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
+        window: Duration,
     },
     /// List every strategy and version.
     Strategies,
+}
+
+fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
+    crate::report::sweep::parse_seed_range(text)
 }
 
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
     text.parse()
 }
 
+fn parse_window(text: &str) -> Result<Duration, String> {
+    let window = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if window < Duration::from_millis(1) {
+        return Err("the window must be at least 1ms".to_string());
+    }
+    Ok(window)
+}
+
 /// A validated command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Run(RunConfig),
+    Sweep(SweepConfig),
+    Compare(CompareConfig),
     Strategies,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepConfig {
+    pub scenario: PathBuf,
+    pub seeds: std::ops::Range<u64>,
+    pub jobs: usize,
+    pub out: Option<PathBuf>,
+    pub strategy: Option<StrategyName>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompareConfig {
+    pub scenario: PathBuf,
+    pub strategies: Vec<StrategyName>,
+    pub seeds: Option<std::ops::Range<u64>>,
+    pub jobs: usize,
+    pub out: Option<PathBuf>,
+    pub window: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +141,8 @@ pub struct RunConfig {
     pub strategy: Option<StrategyName>,
     pub json: bool,
     pub show_output: bool,
+    /// `--out DIR` and what to write there.
+    pub out: Option<(PathBuf, crate::report::files::RunFilesOptions)>,
 }
 
 /// Parses the process arguments; on bad input clap prints the error and exits with status 2.
@@ -81,12 +167,49 @@ fn into_command(arguments: Arguments) -> Command {
             strategy,
             json,
             quiet,
+            out,
+            window,
+            requests,
         } => Command::Run(RunConfig {
             scenarios,
             seed,
             strategy,
             json,
             show_output: !quiet,
+            out: out.map(|directory| {
+                (
+                    directory,
+                    crate::report::files::RunFilesOptions { window, requests },
+                )
+            }),
+        }),
+        CommandArguments::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            out,
+            strategy,
+        } => Command::Sweep(SweepConfig {
+            scenario,
+            seeds,
+            jobs: jobs as usize,
+            out,
+            strategy,
+        }),
+        CommandArguments::Compare {
+            scenario,
+            strategies,
+            seeds,
+            jobs,
+            out,
+            window,
+        } => Command::Compare(CompareConfig {
+            scenario,
+            strategies,
+            seeds,
+            jobs: jobs as usize,
+            out,
+            window,
         }),
         CommandArguments::Strategies => Command::Strategies,
     }
@@ -101,9 +224,79 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 pub fn execute(command: Command) -> i32 {
     match command {
         Command::Run(config) => execute_run(&config),
+        Command::Sweep(config) => execute_sweep(&config),
+        Command::Compare(config) => execute_compare(&config),
         Command::Strategies => {
             print!("{}", crate::report::strategies_table());
             EXIT_OK
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<crate::scenario::Scenario, i32> {
+    crate::scenario::load(path).map_err(|error| {
+        eprintln!("error: {error}");
+        EXIT_BAD_INPUT
+    })
+}
+
+fn execute_sweep(config: &SweepConfig) -> i32 {
+    let scenario = match load(&config.scenario) {
+        Ok(scenario) => scenario,
+        Err(status) => return status,
+    };
+    let swept = crate::report::sweep::sweep(
+        &scenario,
+        config.strategy,
+        config.seeds.clone(),
+        config.jobs,
+        config.out.as_deref(),
+    );
+    match swept {
+        Ok((_, summary)) => {
+            print!("{}", crate::report::sweep::summary_text(&summary));
+            if let Some(directory) = &config.out {
+                eprintln!("sweep files written to {}", directory.display());
+            }
+            if summary.passed == summary.runs {
+                EXIT_OK
+            } else {
+                EXIT_EXPECTATION_FAILED
+            }
+        }
+        Err(error) => {
+            eprintln!("error: writing the sweep: {error}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn execute_compare(config: &CompareConfig) -> i32 {
+    let scenario = match load(&config.scenario) {
+        Ok(scenario) => scenario,
+        Err(status) => return status,
+    };
+    let seeds = config
+        .seeds
+        .clone()
+        .unwrap_or(scenario.run.seed..scenario.run.seed + 1);
+    let options = crate::report::compare::CompareOptions {
+        strategies: config.strategies.clone(),
+        seeds,
+        jobs: config.jobs,
+        window: config.window,
+    };
+    match crate::report::compare::compare(&scenario, &options, config.out.as_deref()) {
+        Ok(comparison) => {
+            print!("{}", crate::report::compare::table_text(&comparison));
+            if let Some(directory) = &config.out {
+                eprintln!("comparison files written to {}", directory.display());
+            }
+            EXIT_OK
+        }
+        Err(error) => {
+            eprintln!("error: writing the comparison: {error}");
+            EXIT_BAD_INPUT
         }
     }
 }
@@ -121,9 +314,14 @@ fn execute_run(config: &RunConfig) -> i32 {
         }
     }
     let mut status = EXIT_OK;
+    let runs: usize = scenarios
+        .iter()
+        .map(|scenario| strategies_to_run(scenario, config.strategy).len())
+        .sum();
     for scenario in &scenarios {
         for strategy in strategies_to_run(scenario, config.strategy) {
-            let mut simulation = crate::sim::Simulation::new(scenario);
+            let mut simulation =
+                crate::sim::Simulation::new(scenario).keep_trace(config.out.is_some());
             if let Some(seed) = config.seed {
                 simulation = simulation.seed(seed);
             }
@@ -138,6 +336,21 @@ fn execute_run(config: &RunConfig) -> i32 {
                     "{}",
                     crate::report::human_summary(&result, config.show_output)
                 );
+            }
+            if let Some((directory, options)) = &config.out {
+                let directory = if runs == 1 {
+                    directory.clone()
+                } else {
+                    directory.join(crate::report::files::run_directory_name(&result))
+                };
+                match crate::report::files::write_run_files(&directory, scenario, &result, options)
+                {
+                    Ok(_) => eprintln!("report files written to {}", directory.display()),
+                    Err(error) => {
+                        eprintln!("error: writing {}: {error}", directory.display());
+                        return EXIT_BAD_INPUT;
+                    }
+                }
             }
             if !result.passed {
                 status = EXIT_EXPECTATION_FAILED;

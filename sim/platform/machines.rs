@@ -201,6 +201,7 @@ impl World {
             by: new.created_by,
         });
         let image = self.machines[index as usize].config.image.clone();
+        self.image_log.push((now, index, image.clone()));
         let step_index = self.trace.count() - 1;
         self.checks
             .machine_created(now, step_index, index, &image, new.created_by);

@@ -198,6 +198,9 @@ pub struct World {
     pub initial_machine_count: u32,
     /// True while the world is built: routing changes reach the proxies at once.
     pub setting_up: bool,
+    /// Every machine's image over time, for reports: (when, machine, image) at creation and at
+    /// each in-place update. Not part of the trace (the fingerprint does not depend on it).
+    pub image_log: Vec<(SimTime, MachineIndex, String)>,
 }
 
 /// 2026-11-26 00:00:00 UTC: a fixed epoch, so lease expiries and deployment tags are reproducible.

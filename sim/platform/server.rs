@@ -598,6 +598,8 @@ impl World {
         let old_image = std::mem::replace(&mut record.config, input.config).image;
         let new_image = record.config.image.clone();
         let routable = self.machines[machine as usize].routable;
+        let now = self.now();
+        self.image_log.push((now, machine, new_image.clone()));
         self.checks
             .machine_image_changed(machine, &old_image, &new_image, routable);
         self.crash_free_restart(machine, input.skip_launch);

@@ -1,6 +1,16 @@
-//! Reports: the human summary of a run, its JSON form, and the strategies table.
+//! Reports: the human summary of a run, its JSON form, and the strategies table; the report
+//! files of `run --out` ([`files`]), sweeps over seeds ([`sweep`]) and strategy comparisons
+//! ([`compare`]).
 
 use std::fmt::Write as _;
+
+pub mod analysis;
+pub mod compare;
+pub mod files;
+pub mod hgrm;
+pub mod html;
+pub mod svg;
+pub mod sweep;
 
 use crate::check::Invariant;
 use crate::deploy::StrategyName;
@@ -168,8 +178,12 @@ fn write_metrics(out: &mut String, result: &RunResult) {
     let _ = writeln!(out, "  deploy      {}", durations.join(", "));
     let _ = writeln!(
         out,
-        "  machines    {} initial, {} peak, {} final, {} leftover",
-        metrics.machines_initial, metrics.machines_peak, metrics.machines_final, metrics.leftovers
+        "  machines    {} initial, {} peak, {} final, {} leftover, {:.1} machine-seconds",
+        metrics.machines_initial,
+        metrics.machines_peak,
+        metrics.machines_final,
+        metrics.leftovers,
+        metrics.machine_seconds
     );
     if let Some(margin) = metrics.drain_margin_min_ms {
         let _ = writeln!(

@@ -1,0 +1,568 @@
+//! `fleetsim sweep`: one scenario over a range of seeds, in parallel on std threads (each thread
+//! builds its own simulation: the engine is single-threaded and uses `Rc`), with rows delivered in
+//! seed order so the result is identical to a serial run. A run that panics becomes a failing row.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use crate::deploy::StrategyName;
+use crate::scenario::Scenario;
+use crate::sim::{RunResult, Simulation};
+
+/// One seed's result, as a `sweep.csv` row.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SweepRow {
+    pub seed: u64,
+    pub passed: bool,
+    /// Every invariant held.
+    pub invariants_held: bool,
+    pub fingerprint: String,
+    /// Deploy outcomes, `+`-separated.
+    pub outcomes: String,
+    pub exit_status: Option<i32>,
+    /// Violated invariants, `;`-separated.
+    pub violated: String,
+    /// Failed expectations, `;`-separated.
+    pub failed_expectations: String,
+    pub downtime_total_ms: u64,
+    pub downtime_windows: u32,
+    pub downtime_longest_ms: u64,
+    pub requests_total: u64,
+    pub requests_ok: u64,
+    pub requests_failed: u64,
+    pub requests_retried: u64,
+    pub latency_p50_ms: f64,
+    pub latency_p90_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    /// Sum over the deploys that ran.
+    pub deploy_duration_ms: u64,
+    pub machines_peak: u32,
+    pub machines_final: u32,
+    pub machine_seconds: f64,
+    pub leftovers: u32,
+    pub end_time_ms: u64,
+    pub events: u64,
+    pub steps: u64,
+    pub limit_hit: String,
+    /// A panic's message (the run crashed; the row counts as failed).
+    pub panic: String,
+}
+
+/// The header of `sweep.csv`.
+pub const SWEEP_HEADER: [&str; 30] = [
+    "seed",
+    "passed",
+    "invariants_held",
+    "fingerprint",
+    "outcomes",
+    "exit_status",
+    "violated",
+    "failed_expectations",
+    "downtime_total_ms",
+    "downtime_windows",
+    "downtime_longest_ms",
+    "requests_total",
+    "requests_ok",
+    "requests_failed",
+    "requests_retried",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "deploy_duration_ms",
+    "machines_peak",
+    "machines_final",
+    "machine_seconds",
+    "leftovers",
+    "end_time_ms",
+    "events",
+    "steps",
+    "limit_hit",
+    "panic",
+    "replay",
+];
+
+/// The metrics summarised across seeds: (column, unit).
+pub const SUMMARISED: [(&str, &str); 9] = [
+    ("downtime_total_ms", "ms"),
+    ("downtime_longest_ms", "ms"),
+    ("requests_failed", "requests"),
+    ("requests_retried", "requests"),
+    ("latency_p99_ms", "ms"),
+    ("latency_max_ms", "ms"),
+    ("deploy_duration_ms", "ms"),
+    ("machines_peak", "machines"),
+    ("machine_seconds", "machine·s"),
+];
+
+impl SweepRow {
+    pub fn from_result(result: &RunResult) -> SweepRow {
+        let metrics = &result.metrics;
+        SweepRow {
+            seed: result.seed,
+            passed: result.passed,
+            invariants_held: result.verdicts.iter().all(|verdict| verdict.held),
+            fingerprint: result.fingerprint.to_string(),
+            outcomes: result
+                .deploys
+                .iter()
+                .map(|deploy| deploy.outcome.as_str())
+                .collect::<Vec<_>>()
+                .join("+"),
+            exit_status: result.deploys.last().and_then(|deploy| deploy.exit_status),
+            violated: result
+                .verdicts
+                .iter()
+                .filter(|verdict| !verdict.held)
+                .map(|verdict| verdict.invariant.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            failed_expectations: result
+                .expectations
+                .iter()
+                .filter(|check| !check.ok)
+                .map(|check| check.expectation.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            downtime_total_ms: metrics.downtime_total_ms,
+            downtime_windows: metrics.downtime_windows,
+            downtime_longest_ms: metrics.downtime_longest_ms,
+            requests_total: metrics.requests_total,
+            requests_ok: metrics.requests_ok,
+            requests_failed: metrics.requests_failed,
+            requests_retried: metrics.requests_retried,
+            latency_p50_ms: metrics.latency_p50_ms,
+            latency_p90_ms: metrics.latency_p90_ms,
+            latency_p99_ms: metrics.latency_p99_ms,
+            latency_max_ms: metrics.latency_max_ms,
+            deploy_duration_ms: metrics.deploy_duration_ms.iter().flatten().sum(),
+            machines_peak: metrics.machines_peak,
+            machines_final: metrics.machines_final,
+            machine_seconds: metrics.machine_seconds,
+            leftovers: metrics.leftovers,
+            end_time_ms: result.end_time_ms,
+            events: result.events,
+            steps: result.steps,
+            limit_hit: result.limit_hit.clone().unwrap_or_default(),
+            panic: String::new(),
+        }
+    }
+
+    fn panicked(seed: u64, message: String) -> SweepRow {
+        SweepRow {
+            seed,
+            passed: false,
+            invariants_held: false,
+            fingerprint: String::new(),
+            outcomes: String::new(),
+            exit_status: None,
+            violated: String::new(),
+            failed_expectations: "the run completes without a panic".to_string(),
+            downtime_total_ms: 0,
+            downtime_windows: 0,
+            downtime_longest_ms: 0,
+            requests_total: 0,
+            requests_ok: 0,
+            requests_failed: 0,
+            requests_retried: 0,
+            latency_p50_ms: 0.0,
+            latency_p90_ms: 0.0,
+            latency_p99_ms: 0.0,
+            latency_max_ms: 0.0,
+            deploy_duration_ms: 0,
+            machines_peak: 0,
+            machines_final: 0,
+            machine_seconds: 0.0,
+            leftovers: 0,
+            end_time_ms: 0,
+            events: 0,
+            steps: 0,
+            limit_hit: String::new(),
+            panic: message,
+        }
+    }
+
+    /// A summarised metric by its column name.
+    pub fn metric(&self, name: &str) -> f64 {
+        match name {
+            "downtime_total_ms" => self.downtime_total_ms as f64,
+            "downtime_longest_ms" => self.downtime_longest_ms as f64,
+            "requests_failed" => self.requests_failed as f64,
+            "requests_retried" => self.requests_retried as f64,
+            "latency_p99_ms" => self.latency_p99_ms,
+            "latency_max_ms" => self.latency_max_ms,
+            "deploy_duration_ms" => self.deploy_duration_ms as f64,
+            "machines_peak" => f64::from(self.machines_peak),
+            "machine_seconds" => self.machine_seconds,
+            _ => panic!("unknown summarised metric {name}"),
+        }
+    }
+
+    /// The CSV fields, in [`SWEEP_HEADER`] order.
+    pub fn fields(&self, replay: &str) -> Vec<String> {
+        vec![
+            self.seed.to_string(),
+            self.passed.to_string(),
+            self.invariants_held.to_string(),
+            self.fingerprint.clone(),
+            self.outcomes.clone(),
+            self.exit_status
+                .map_or(String::new(), |status| status.to_string()),
+            self.violated.clone(),
+            self.failed_expectations.clone(),
+            self.downtime_total_ms.to_string(),
+            self.downtime_windows.to_string(),
+            self.downtime_longest_ms.to_string(),
+            self.requests_total.to_string(),
+            self.requests_ok.to_string(),
+            self.requests_failed.to_string(),
+            self.requests_retried.to_string(),
+            format!("{:.3}", self.latency_p50_ms),
+            format!("{:.3}", self.latency_p90_ms),
+            format!("{:.3}", self.latency_p99_ms),
+            format!("{:.3}", self.latency_max_ms),
+            self.deploy_duration_ms.to_string(),
+            self.machines_peak.to_string(),
+            self.machines_final.to_string(),
+            format!("{:.3}", self.machine_seconds),
+            self.leftovers.to_string(),
+            self.end_time_ms.to_string(),
+            self.events.to_string(),
+            self.steps.to_string(),
+            self.limit_hit.clone(),
+            self.panic.clone(),
+            replay.to_string(),
+        ]
+    }
+}
+
+/// The command that replays one seed of a sweep.
+pub fn replay_command(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> String {
+    let strategy = strategy
+        .map(|strategy| format!(" --strategy {strategy}"))
+        .unwrap_or_default();
+    format!(
+        "fleetsim run {} --seed {seed}{strategy}",
+        scenario.path.display()
+    )
+}
+
+/// Runs one seed; a panic becomes a failing row.
+pub fn run_seed(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> SweepRow {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut simulation = Simulation::new(scenario).seed(seed);
+        if let Some(strategy) = strategy {
+            simulation = simulation.strategy(strategy);
+        }
+        SweepRow::from_result(&simulation.run())
+    }));
+    outcome.unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|text| text.to_string()))
+            .unwrap_or_else(|| "panic".to_string());
+        SweepRow::panicked(seed, message)
+    })
+}
+
+/// Runs every seed of `seeds` on `jobs` threads; `on_row` sees each row in seed order, as soon as
+/// every smaller seed is done (so a file written from it is a prefix of the serial result).
+pub fn run_seeds(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seeds: Range<u64>,
+    jobs: usize,
+    mut on_row: impl FnMut(&SweepRow),
+) -> Vec<SweepRow> {
+    let jobs = jobs.max(1);
+    let next = Arc::new(AtomicU64::new(seeds.start));
+    let (sender, receiver) = mpsc::channel::<SweepRow>();
+    let mut rows = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let sender = sender.clone();
+            let next = Arc::clone(&next);
+            let scenario = scenario.clone();
+            let end = seeds.end;
+            scope.spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::SeqCst);
+                if seed >= end {
+                    break;
+                }
+                if sender.send(run_seed(&scenario, strategy, seed)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut waiting: BTreeMap<u64, SweepRow> = BTreeMap::new();
+        let mut expected = seeds.start;
+        for row in receiver {
+            waiting.insert(row.seed, row);
+            while let Some(row) = waiting.remove(&expected) {
+                on_row(&row);
+                rows.push(row);
+                expected += 1;
+            }
+        }
+    });
+    rows
+}
+
+/// A metric's distribution across seeds (nearest rank).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Distribution {
+    pub metric: String,
+    pub unit: String,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn nearest_rank(sorted: &[f64], quantile: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (quantile * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// Every summarised metric's distribution across `rows`.
+pub fn distributions(rows: &[SweepRow]) -> Vec<Distribution> {
+    SUMMARISED
+        .iter()
+        .map(|(metric, unit)| {
+            let mut values: Vec<f64> = rows.iter().map(|row| row.metric(metric)).collect();
+            values.sort_by(f64::total_cmp);
+            Distribution {
+                metric: metric.to_string(),
+                unit: unit.to_string(),
+                p50: nearest_rank(&values, 0.5),
+                p90: nearest_rank(&values, 0.9),
+                p99: nearest_rank(&values, 0.99),
+                max: values.last().copied().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// What a sweep found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SweepSummary {
+    pub scenario: String,
+    pub path: String,
+    pub strategy: Option<String>,
+    pub seeds: String,
+    pub runs: usize,
+    pub passed: usize,
+    pub pass_rate: f64,
+    /// Runs in which every invariant held.
+    pub invariants_held: usize,
+    pub first_failing_seed: Option<u64>,
+    pub replay: Option<String>,
+    pub metrics: Vec<Distribution>,
+}
+
+pub fn summarise(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seeds: &Range<u64>,
+    rows: &[SweepRow],
+) -> SweepSummary {
+    let passed = rows.iter().filter(|row| row.passed).count();
+    let first_failing = rows.iter().find(|row| !row.passed).map(|row| row.seed);
+    SweepSummary {
+        scenario: scenario.name.clone(),
+        path: scenario.path.display().to_string(),
+        strategy: strategy.map(|strategy| strategy.to_string()),
+        seeds: format!("{}..{}", seeds.start, seeds.end),
+        runs: rows.len(),
+        passed,
+        pass_rate: if rows.is_empty() {
+            0.0
+        } else {
+            passed as f64 / rows.len() as f64
+        },
+        invariants_held: rows.iter().filter(|row| row.invariants_held).count(),
+        first_failing_seed: first_failing,
+        replay: first_failing.map(|seed| replay_command(scenario, strategy, seed)),
+        metrics: distributions(rows),
+    }
+}
+
+/// The summary for people.
+pub fn summary_text(summary: &SweepSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let strategy = summary
+        .strategy
+        .as_deref()
+        .map(|strategy| format!(", strategy {strategy}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "sweep {} ({}), seeds {}{strategy}",
+        summary.scenario, summary.path, summary.seeds
+    );
+    let _ = writeln!(
+        out,
+        "  passed {} of {} ({:.1}%); every invariant held in {}",
+        summary.passed,
+        summary.runs,
+        summary.pass_rate * 100.0,
+        summary.invariants_held
+    );
+    let _ = writeln!(
+        out,
+        "\n  {:<22} {:>12} {:>12} {:>12} {:>12}  unit",
+        "metric", "p50", "p90", "p99", "max"
+    );
+    for metric in &summary.metrics {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>12.1} {:>12.1} {:>12.1} {:>12.1}  {}",
+            metric.metric, metric.p50, metric.p90, metric.p99, metric.max, metric.unit
+        );
+    }
+    match (&summary.first_failing_seed, &summary.replay) {
+        (Some(seed), Some(replay)) => {
+            let _ = writeln!(out, "\nfirst failing seed: {seed}\n  replay: {replay}");
+        }
+        _ => {
+            let _ = writeln!(out, "\nevery seed passed");
+        }
+    }
+    out
+}
+
+/// `sweep.csv`, written row by row (each row flushed as it is known, in seed order): an
+/// interrupted sweep keeps the rows already written.
+pub struct SweepCsv {
+    writer: csv::Writer<std::fs::File>,
+}
+
+impl SweepCsv {
+    pub fn create(path: &Path) -> io::Result<SweepCsv> {
+        let file = std::fs::File::create(path)?;
+        let mut writer = csv::WriterBuilder::new().from_writer(file);
+        writer.write_record(SWEEP_HEADER)?;
+        writer.flush()?;
+        Ok(SweepCsv { writer })
+    }
+
+    pub fn write(&mut self, row: &SweepRow, replay: &str) -> io::Result<()> {
+        self.writer.write_record(row.fields(replay))?;
+        // Flushes the csv buffer and the file (csv::Writer::flush flushes the inner writer).
+        self.writer.flush()
+    }
+}
+
+/// `fleetsim sweep`'s whole job: runs the seeds (progress on stderr when it is a terminal),
+/// writes `sweep.csv` row by row and `sweep-summary.json` into `out` when given.
+pub fn sweep(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seeds: Range<u64>,
+    jobs: usize,
+    out: Option<&Path>,
+) -> io::Result<(Vec<SweepRow>, SweepSummary)> {
+    let mut csv = match out {
+        Some(directory) => {
+            std::fs::create_dir_all(directory)?;
+            Some(SweepCsv::create(&directory.join("sweep.csv"))?)
+        }
+        None => None,
+    };
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(seeds.end.saturating_sub(seeds.start)),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} seeds, {msg} [{elapsed_precise}, eta {eta}]",
+    ) {
+        progress.set_style(style);
+    }
+    let mut failures = 0u64;
+    let mut error: Option<io::Error> = None;
+    let rows = run_seeds(scenario, strategy, seeds.clone(), jobs, |row| {
+        if !row.passed {
+            failures += 1;
+        }
+        progress.set_message(format!("{failures} failing"));
+        progress.inc(1);
+        if let Some(csv) = &mut csv {
+            if let Err(failure) = csv.write(row, &replay_command(scenario, strategy, row.seed)) {
+                error.get_or_insert(failure);
+            }
+        }
+    });
+    progress.finish_and_clear();
+    if let Some(error) = error {
+        return Err(error);
+    }
+    let summary = summarise(scenario, strategy, &seeds, &rows);
+    if let Some(directory) = out {
+        let mut json = serde_json::to_string_pretty(&summary).expect("a summary serializes");
+        json.push('\n');
+        crate::report::files::write_atomic(&directory.join("sweep-summary.json"), json.as_bytes())?;
+    }
+    Ok((rows, summary))
+}
+
+/// Parses `A..B` (B excluded) or `A..=B` (B included).
+pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
+    let bad = || format!("`{text}` is not a seed range: write A..B (B excluded) or A..=B");
+    let (start, end, inclusive) = if let Some((start, end)) = text.split_once("..=") {
+        (start, end, true)
+    } else if let Some((start, end)) = text.split_once("..") {
+        (start, end, false)
+    } else {
+        return Err(bad());
+    };
+    let start: u64 = start.trim().parse().map_err(|_| bad())?;
+    let end: u64 = end.trim().parse().map_err(|_| bad())?;
+    let end = if inclusive {
+        end.checked_add(1).ok_or_else(bad)?
+    } else {
+        end
+    };
+    if end <= start {
+        return Err(format!("`{text}` is an empty seed range"));
+    }
+    Ok(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards seed-range parsing: exclusive and inclusive forms, empty and malformed ranges.
+    #[test]
+    fn seed_ranges_parse() {
+        assert_eq!(parse_seed_range("1..4"), Ok(1..4));
+        assert_eq!(parse_seed_range("1..=4"), Ok(1..5));
+        assert!(parse_seed_range("4..4").is_err());
+        assert!(parse_seed_range("5..2").is_err());
+        assert!(parse_seed_range("a..b").is_err());
+        assert!(parse_seed_range("7").is_err());
+    }
+
+    // Guards the across-seed percentiles: nearest rank, never interpolated.
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(nearest_rank(&values, 0.5), 5.0);
+        assert_eq!(nearest_rank(&values, 0.9), 9.0);
+        assert_eq!(nearest_rank(&values, 0.99), 10.0);
+        assert_eq!(nearest_rank(&[], 0.5), 0.0);
+    }
+}
