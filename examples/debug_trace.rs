@@ -4,7 +4,7 @@ fn main() {
     let result = fleetsim::sim::Simulation::new(&scenario)
         .keep_trace(true)
         .run();
-    for record in result.trace.iter().take(60) {
+    for record in result.trace.iter() {
         println!("{} {:?}", record.time, record.step);
     }
 }

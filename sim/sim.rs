@@ -116,11 +116,19 @@ impl Runner {
         };
         let time_limit_at = SimTime::from_duration(time_limit);
         loop {
-            if let Err(error) = self.executor.run_ready(POLLS_WITHOUT_TIME_MAX) {
-                self.hit(executor_limit(error));
+            // Tasks run until quiet; actions they cause (a deploy starting, a kill) may wake more
+            // tasks at this same instant, so run again until neither is left.
+            let mut quiet = false;
+            while !quiet {
+                if let Err(error) = self.executor.run_ready(POLLS_WITHOUT_TIME_MAX) {
+                    self.hit(executor_limit(error));
+                    break;
+                }
+                quiet = !self.run_actions();
+            }
+            if self.world.borrow().limit_hit.is_some() {
                 break;
             }
-            self.run_actions();
             if self.world.borrow().limit_hit.is_some() || self.world.borrow().is_over() {
                 break;
             }
@@ -163,12 +171,15 @@ impl Runner {
     }
 
     /// Actions the world asked for: they touch the executor, so they run outside its borrow.
-    fn run_actions(&mut self) {
+    /// Returns whether there were any.
+    fn run_actions(&mut self) -> bool {
+        let mut any = false;
         loop {
             let actions = std::mem::take(&mut self.world.borrow_mut().actions);
             if actions.is_empty() {
-                return;
+                return any;
             }
+            any = true;
             for action in actions {
                 match action {
                     Action::StartDeploy(deploy) => self.start_deploy(deploy),

@@ -37,6 +37,8 @@ pub struct Guards {
     pub counts: Vec<DeployCounts>,
     /// Per machine: a booting green not yet proven healthy.
     pub unproven: Vec<bool>,
+    /// Per machine: it boots (launched without skip_launch) and has not yet proven itself.
+    pub boots_unproven: Vec<bool>,
     /// Per machine: its image, interned.
     pub image_of: Vec<u32>,
     pub images: BTreeMap<String, u32>,
@@ -92,6 +94,7 @@ impl Checkers {
         let image = self.guards.intern(image);
         self.guards.image_of.push(image);
         self.guards.unproven.push(false);
+        self.guards.boots_unproven.push(false);
         assert_eq!(self.guards.image_of.len(), slot(machine) + 1);
         if let Some(deploy) = by {
             let counts = &mut self.guards.counts[deploy as usize];
@@ -113,17 +116,24 @@ impl Checkers {
         }
     }
 
-    /// A deploy's green will boot (not skip_launch): it must prove itself before any uncordon.
+    /// A deploy's green will boot (not skip_launch): once recorded, it must prove itself
+    /// before any uncordon.
     pub fn green_boots(&mut self, machine: MachineIndex) {
-        let Some(deploy) = self.machines[slot(machine)].created_by else {
-            return;
-        };
-        self.guards.unproven[slot(machine)] = true;
-        self.guards.counts[deploy as usize].greens_unproven += 1;
+        self.guards.boots_unproven[slot(machine)] = true;
+    }
+
+    /// The deploy recorded `machine` as one of its greens: the health gate now waits for it.
+    /// (An unrecorded duplicate stays cordoned; idempotent-create reports it.)
+    pub(super) fn guard_green_recorded(&mut self, deploy: u32, machine: MachineIndex) {
+        if self.guards.boots_unproven[slot(machine)] && !self.guards.unproven[slot(machine)] {
+            self.guards.unproven[slot(machine)] = true;
+            self.guards.counts[deploy as usize].greens_unproven += 1;
+        }
     }
 
     /// The machine passed its checks (or started, without checks).
     pub fn machine_proven(&mut self, machine: MachineIndex) {
+        self.guards.boots_unproven[slot(machine)] = false;
         if !std::mem::take(&mut self.guards.unproven[slot(machine)]) {
             return;
         }

@@ -488,6 +488,7 @@ impl Checkers {
             DeployStep::RollbackFinished { ok: false } => self.cover("rollback-failed"),
             DeployStep::GreenRecorded(machine) => {
                 self.machines[slot(*machine)].recorded_by = Some(deploy);
+                self.guard_green_recorded(deploy, *machine);
             }
             DeployStep::PointOfNoReturn => {
                 self.cover("point-of-no-return-reached");

@@ -234,3 +234,16 @@ mod tests {
         assert!((0..5_000).all(|_| stream.sample(&distribution) <= Duration::from_secs(2)));
     }
 }
+
+#[cfg(test)]
+mod chance_tests {
+    use super::*;
+
+    // Guards `chance`: about the asked share of draws succeed.
+    #[test]
+    fn chance_hits_about_the_asked_share() {
+        let mut stream = Stream::new(1, Component::Faults);
+        let hits = (0..10_000).filter(|_| stream.chance(0.5)).count();
+        assert!((4_700..5_300).contains(&hits), "{hits}");
+    }
+}

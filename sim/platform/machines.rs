@@ -288,6 +288,12 @@ impl World {
     /// Stops a machine: the app gets its signal, drains, and exits (killed at kill_timeout).
     pub fn stop_machine(&mut self, machine: MachineIndex) {
         let state = self.machines[machine as usize].state;
+        // A suspended or created machine has no running app to signal: it is simply stopped
+        // (inferred; stopping a stopped machine succeeds as a no-op, reference §10).
+        if matches!(state, MachineState::Suspended | MachineState::Created) {
+            self.set_state(machine, MachineState::Stopped);
+            return;
+        }
         if !matches!(state, MachineState::Started | MachineState::Starting) {
             return;
         }
