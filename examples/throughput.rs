@@ -7,7 +7,9 @@
 fn main() {
     let mut arguments = std::env::args().skip(1);
     let path = arguments.next().expect("usage: throughput SCENARIO [RUNS]");
-    let runs: u64 = arguments.next().map_or(200, |runs| runs.parse().expect("RUNS is a number"));
+    let runs: u64 = arguments
+        .next()
+        .map_or(200, |runs| runs.parse().expect("RUNS is a number"));
     let scenario = fleetsim::scenario::load(std::path::Path::new(&path)).expect("valid scenario");
     let started = std::time::Instant::now();
     let mut events = 0u64;

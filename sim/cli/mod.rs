@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 
 use crate::deploy::StrategyName;
 
+mod fuzz;
+
 /// fleetsim: a deterministic simulator of a fleet of Fly-style machines and a chaos-testing
 /// harness for deploy algorithms.
 #[derive(Debug, Parser)]
@@ -35,6 +37,22 @@ enum CommandArguments {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
+    /// safety invariants, shrink and save every failure as a scenario file.
+    Fuzz {
+        /// Cases to generate.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        cases: u64,
+        /// The fuzzer's seed: the same seed generates the same cases.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The strategy under test (see `fleetsim strategies`).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy, default_value = "bluegreen")]
+        strategy: StrategyName,
+        /// Where failing cases are saved as scenario files.
+        #[arg(long, value_name = "DIR", default_value = "reports/fuzz")]
+        out: PathBuf,
+    },
     /// List every strategy and version.
     Strategies,
 }
@@ -47,7 +65,16 @@ fn parse_strategy(text: &str) -> Result<StrategyName, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Run(RunConfig),
+    Fuzz(FuzzConfig),
     Strategies,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzConfig {
+    pub cases: u64,
+    pub seed: u64,
+    pub strategy: StrategyName,
+    pub out: PathBuf,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +115,17 @@ fn into_command(arguments: Arguments) -> Command {
             json,
             show_output: !quiet,
         }),
+        CommandArguments::Fuzz {
+            cases,
+            seed,
+            strategy,
+            out,
+        } => Command::Fuzz(FuzzConfig {
+            cases,
+            seed,
+            strategy,
+            out,
+        }),
         CommandArguments::Strategies => Command::Strategies,
     }
 }
@@ -101,6 +139,7 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 pub fn execute(command: Command) -> i32 {
     match command {
         Command::Run(config) => execute_run(&config),
+        Command::Fuzz(config) => fuzz::execute(&config),
         Command::Strategies => {
             print!("{}", crate::report::strategies_table());
             EXIT_OK

@@ -10,12 +10,14 @@ pub mod model;
 mod raw;
 mod validate;
 mod values;
+pub mod writer;
 
 use std::path::Path;
 
 pub use error::ScenarioError;
 pub use model::*;
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
+pub use writer::to_toml;
 
 use error::Source;
 use raw::RawFile;
