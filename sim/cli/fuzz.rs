@@ -6,10 +6,22 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{FuzzConfig, EXIT_EXPECTATION_FAILED, EXIT_OK};
+use super::{FuzzConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignReport, Progress};
 
 pub(super) fn execute(config: &FuzzConfig) -> i32 {
+    let fleet = match config
+        .fleet
+        .as_deref()
+        .map(crate::scenario::load)
+        .transpose()
+    {
+        Ok(fleet) => fleet,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let bar = progress_bar(config.cases);
     let failures = Cell::new(0u64);
     let on_progress = |event: Progress| match event {
@@ -22,7 +34,8 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
         }
         Progress::Shrink => bar.tick(),
     };
-    let campaign_config = CampaignConfig::new(config.strategy, config.cases, config.seed);
+    let mut campaign_config = CampaignConfig::new(config.strategy, config.cases, config.seed);
+    campaign_config.fleet = fleet;
     let (report, seconds) = timed(|| campaign::run(&campaign_config, &on_progress));
     bar.finish_and_clear();
     let mut status = EXIT_OK;
@@ -78,8 +91,14 @@ fn summary(
     seconds: f64,
     saved: &[(String, String)],
 ) -> String {
+    let fleet = config
+        .fleet
+        .as_ref()
+        .map_or("generated fleets".to_string(), |path| {
+            format!("the fleet of {}", path.display())
+        });
     let mut text = format!(
-        "fuzz {}: {} cases (seed {}) in {seconds:.1} s, {:.1} cases/s; {} failure(s); {} shrinking run(s)\n",
+        "fuzz {} on {fleet}: {} cases (seed {}) in {seconds:.1} s, {:.1} cases/s; {} failure(s); {} shrinking run(s)\n",
         config.strategy.as_str(),
         report.cases,
         config.seed,

@@ -52,6 +52,9 @@ enum CommandArguments {
         /// Where failing cases are saved as scenario files.
         #[arg(long, value_name = "DIR", default_value = "reports/fuzz")]
         out: PathBuf,
+        /// Fuzz on this scenario's fleet, proxies and traffic instead of generated fleets.
+        #[arg(long, value_name = "SCENARIO")]
+        fleet: Option<PathBuf>,
     },
     /// List every strategy and version.
     Strategies,
@@ -75,6 +78,7 @@ pub struct FuzzConfig {
     pub seed: u64,
     pub strategy: StrategyName,
     pub out: PathBuf,
+    pub fleet: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,11 +124,13 @@ fn into_command(arguments: Arguments) -> Command {
             seed,
             strategy,
             out,
+            fleet,
         } => Command::Fuzz(FuzzConfig {
             cases,
             seed,
             strategy,
             out,
+            fleet,
         }),
         CommandArguments::Strategies => Command::Strategies,
     }

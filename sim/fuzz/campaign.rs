@@ -6,11 +6,12 @@ use std::cell::{Cell, RefCell};
 
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
 
-use super::{add_coverage, check, Coverage, Failure};
+use super::{add_coverage, check_on, Coverage, Failure};
 use crate::deploy::StrategyName;
+use crate::scenario::Scenario;
 
 /// What to fuzz and for how long.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CampaignConfig {
     /// Cases to generate (shrinking runs not counted).
     pub cases: u64,
@@ -21,6 +22,8 @@ pub struct CampaignConfig {
     pub stop_at_first_failure: bool,
     /// Shrinking runs per failure at most.
     pub max_shrink_iters: u32,
+    /// Fuzz on this scenario's fleet instead of generated ones (see `FuzzCase::on_fleet`).
+    pub fleet: Option<Scenario>,
 }
 
 impl CampaignConfig {
@@ -31,6 +34,7 @@ impl CampaignConfig {
             strategy,
             stop_at_first_failure: false,
             max_shrink_iters: 1_000,
+            fleet: None,
         }
     }
 }
@@ -93,7 +97,7 @@ pub fn run(config: &CampaignConfig, progress: &dyn Fn(Progress)) -> CampaignRepo
         let shrink_runs = Cell::new(0u64);
         let coverage = RefCell::new(Coverage::new());
         let outcome = runner.run(&super::fuzz_input(), |(case, seed)| {
-            let result = check(&case, config.strategy, seed);
+            let result = check_on(config.fleet.as_ref(), &case, config.strategy, seed);
             if shrinking.get() {
                 shrink_runs.set(shrink_runs.get() + 1);
                 progress(Progress::Shrink);
@@ -123,7 +127,7 @@ pub fn run(config: &CampaignConfig, progress: &dyn Fn(Progress)) -> CampaignRepo
         match outcome {
             Ok(()) => break,
             Err(TestError::Fail(_, (case, seed))) => {
-                let failure = check(&case, config.strategy, seed)
+                let failure = check_on(config.fleet.as_ref(), &case, config.strategy, seed)
                     .expect_err("a shrunk failing case fails again: runs are deterministic");
                 report.failures.push(failure);
                 report.failure_cases.push(before + cases.get());

@@ -31,12 +31,6 @@ pub const REGIONS: [&str; 3] = ["iad", "ams", "syd"];
 pub const MACHINES_PER_REGION_MAX: u32 = 6;
 /// Faults per case at most.
 pub const FAULTS_MAX: usize = 6;
-/// The app's images: the fleet runs the first, deploy `i` rolls out image `i + 1`.
-pub const IMAGES: [&str; 3] = [
-    "registry.fly.io/fuzzapp:deployment-01",
-    "registry.fly.io/fuzzapp:deployment-02",
-    "registry.fly.io/fuzzapp:deployment-03",
-];
 
 /// The kinds of fault the generator draws: every `FaultSpec` kind the platform has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -208,21 +202,14 @@ impl FuzzCase {
     }
 
     /// The scenario of this case with every deploy using `strategy`, `[run] seed = seed`, and
-    /// `[expect] hold` = the safety invariants judged on it, so that `fleetsim run` on its file checks the
-    /// property.
+    /// `[expect] hold` = the safety invariants judged on it, so that `fleetsim run` on its file
+    /// checks the property.
     pub fn to_scenario(&self, strategy: StrategyName, seed: u64) -> Scenario {
         let mut scenario = base();
         let regions: Vec<String> = REGIONS[..self.regions.len()]
             .iter()
             .map(ToString::to_string)
             .collect();
-        scenario.name = format!("fuzz-{}", strategy.as_str().replace('@', "-"));
-        scenario.description = format!(
-            "found by the fuzzer: {} with {} fault(s), N = {}",
-            strategy.as_str(),
-            self.faults.len(),
-            self.initial_machines()
-        );
         scenario.fleet = self.fleet(&regions);
         scenario.proxy.regions = regions.clone();
         scenario.proxy.propagation = self.propagation.clone();
@@ -233,24 +220,48 @@ impl FuzzCase {
                 rate_per_second: self.traffic_rate,
             })
             .collect();
-        let first = scenario.deploys[0].clone();
-        scenario.deploys = vec![DeploySpec {
+        self.apply(scenario, strategy, seed)
+    }
+
+    /// The case on the fleet of `fleet` (a scenario file): its app, machines, fleet, API,
+    /// proxies, propagation and traffic are kept; the case's deploy parameters, second deploy and
+    /// faults replace its deploys and faults. (`fleetsim fuzz --fleet FILE`.)
+    pub fn on_fleet(&self, fleet: &Scenario, strategy: StrategyName, seed: u64) -> Scenario {
+        let mut scenario = fleet.clone();
+        scenario.deploys.truncate(1);
+        scenario.expect.by_strategy.clear();
+        scenario.expect.output_contains.clear();
+        scenario.expect.exit_status = None;
+        self.apply(scenario, strategy, seed)
+    }
+
+    /// Deploys, faults, seed and expectations of the case on `scenario`'s fleet (whose first
+    /// deploy gives the image and defaults).
+    fn apply(&self, mut scenario: Scenario, strategy: StrategyName, seed: u64) -> Scenario {
+        let initial = scenario.initial_machine_count();
+        scenario.name = format!("fuzz-{}", strategy.as_str().replace('@', "-"));
+        scenario.description = format!(
+            "found by the fuzzer: {} with {} fault(s), N = {initial}",
+            strategy.as_str(),
+            self.faults.len(),
+        );
+        let first = DeploySpec {
             strategy,
-            image: IMAGES[1].to_string(),
             start: DeployStart::At(Duration::from_secs(5)),
             wait_timeout: self.wait_timeout,
             max_concurrent: self.max_concurrent,
-            ..first
-        }];
+            expect_outcome: None,
+            expect_error: None,
+            ..scenario.deploys[0].clone()
+        };
+        scenario.deploys = vec![first.clone()];
         if let Some(gap) = self.second_deploy {
-            let second = DeploySpec {
-                image: IMAGES[2].to_string(),
+            scenario.deploys.push(DeploySpec {
+                image: format!("{}-next", first.image),
                 start: DeployStart::AfterPrevious(gap),
-                ..scenario.deploys[0].clone()
-            };
-            scenario.deploys.push(second);
+                ..first
+            });
         }
-        let initial = self.initial_machines();
         let deploys = scenario.deploys.len() as u32;
         scenario.faults = self
             .faults
@@ -399,9 +410,10 @@ pub fn fuzz_case() -> impl Strategy<Value = FuzzCase> {
         )
 }
 
-/// A case and a simulation seed (the seed shrinks toward 0 like everything else).
+/// A case and a simulation seed. The seed does not shrink: no seed is simpler than another, and
+/// a minimal case keeps the seed it failed with.
 pub fn fuzz_input() -> impl Strategy<Value = (FuzzCase, u64)> {
-    (fuzz_case(), 0..1_000_000u64)
+    (fuzz_case(), (0..1_000_000u64).no_shrink())
 }
 
 fn region_shape() -> impl Strategy<Value = RegionShape> {

@@ -161,6 +161,20 @@ pub fn check(
     check_scenario(case.to_scenario(strategy, seed), strategy)
 }
 
+/// The property on one case on the fleet of `fleet` (see [`FuzzCase::on_fleet`]), or on its own
+/// generated fleet when `fleet` is None.
+pub fn check_on(
+    fleet: Option<&Scenario>,
+    case: &FuzzCase,
+    strategy: StrategyName,
+    seed: u64,
+) -> Result<RunSummary, Box<Failure>> {
+    match fleet {
+        Some(fleet) => check_scenario(case.on_fleet(fleet, strategy, seed), strategy),
+        None => check(case, strategy, seed),
+    }
+}
+
 /// The property on a scenario (the fuzzer's, or one read back from a file).
 pub fn check_scenario(
     scenario: Scenario,
