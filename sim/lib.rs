@@ -14,6 +14,7 @@ pub mod cli;
 pub mod deploy;
 pub mod engine;
 pub mod faults;
+pub mod fuzz;
 pub mod platform;
 pub mod report;
 pub mod scenario;

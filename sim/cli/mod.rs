@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::deploy::StrategyName;
 
+mod fuzz;
+
 /// fleetsim: a deterministic simulator of a fleet of Fly-style machines and a chaos-testing
 /// harness for deploy algorithms.
 #[derive(Debug, Parser)]
@@ -86,6 +88,25 @@ enum CommandArguments {
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
         window: Duration,
     },
+    /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
+    /// safety invariants, shrink and save every failure as a scenario file.
+    Fuzz {
+        /// Cases to generate.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        cases: u64,
+        /// The fuzzer's seed: the same seed generates the same cases.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The strategy under test (see `fleetsim strategies`).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy, default_value = "bluegreen")]
+        strategy: StrategyName,
+        /// Where failing cases are saved as scenario files.
+        #[arg(long, value_name = "DIR", default_value = "reports/fuzz")]
+        out: PathBuf,
+        /// Fuzz on this scenario's fleet, proxies and traffic instead of generated fleets.
+        #[arg(long, value_name = "SCENARIO")]
+        fleet: Option<PathBuf>,
+    },
     /// List every strategy and version.
     Strategies,
 }
@@ -112,6 +133,7 @@ pub enum Command {
     Run(RunConfig),
     Sweep(SweepConfig),
     Compare(CompareConfig),
+    Fuzz(FuzzConfig),
     Strategies,
 }
 
@@ -132,6 +154,15 @@ pub struct CompareConfig {
     pub jobs: usize,
     pub out: Option<PathBuf>,
     pub window: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzConfig {
+    pub cases: u64,
+    pub seed: u64,
+    pub strategy: StrategyName,
+    pub out: PathBuf,
+    pub fleet: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,6 +242,19 @@ fn into_command(arguments: Arguments) -> Command {
             out,
             window,
         }),
+        CommandArguments::Fuzz {
+            cases,
+            seed,
+            strategy,
+            out,
+            fleet,
+        } => Command::Fuzz(FuzzConfig {
+            cases,
+            seed,
+            strategy,
+            out,
+            fleet,
+        }),
         CommandArguments::Strategies => Command::Strategies,
     }
 }
@@ -226,6 +270,7 @@ pub fn execute(command: Command) -> i32 {
         Command::Run(config) => execute_run(&config),
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
+        Command::Fuzz(config) => fuzz::execute(&config),
         Command::Strategies => {
             print!("{}", crate::report::strategies_table());
             EXIT_OK

@@ -11,6 +11,7 @@ pub mod model;
 mod raw;
 mod validate;
 mod values;
+pub mod writer;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub use error::ScenarioError;
 pub use faults::MAX_FAULT_DURATION;
 pub use model::*;
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
+pub use writer::to_toml;
 
 use error::Source;
 use raw::RawFile;
