@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::api::Operation;
 use crate::engine::SimTime;
 use crate::platform::observe::MachineIndex;
 
@@ -17,6 +18,26 @@ use super::{Checkers, Invariant};
 /// wait plus the uncordon pool. 60 s leaves room for slow API calls; a longer mix is unbounded
 /// mixing (reference `deploy-systems.md` I8).
 pub const MIXING_BOUND: Duration = Duration::from_secs(60);
+
+/// What the guards need to know of a machine's config.
+#[derive(Clone, Debug, Default)]
+pub struct MachineShape {
+    pub group: String,
+    pub has_checks: bool,
+}
+
+/// A deploy's bounds (I13 concurrency, I14 unavailability).
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// Concurrency is judged for bluegreen strategies only (their pools are flyctl's).
+    pub bluegreen: bool,
+    /// Launches in flight at most (⌈N/3⌉ capped by max-concurrent).
+    pub creates: usize,
+    /// Uncordon, cordon, stop, destroy and metadata calls in flight at most (max-concurrent).
+    pub pooled: usize,
+    /// Per process group, machines an in-place update may have down at once.
+    pub unavailable_by_group: BTreeMap<String, usize>,
+}
 
 /// Per-deploy counts for the guards.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +50,13 @@ pub struct DeployCounts {
     pub greens_alive: u32,
     /// Its booting greens that have not yet passed their checks (or started, without checks).
     pub greens_unproven: u32,
+    pub limits: Limits,
+    /// Calls in flight, per operation.
+    pub in_flight: BTreeMap<Operation, usize>,
+    /// Machines down for its in-place update, per process group.
+    pub updating: BTreeMap<String, usize>,
+    /// Per process group of its recorded greens with checks: (greens, greens that boot).
+    pub checked_groups: BTreeMap<String, (u32, u32)>,
 }
 
 /// State of the guards.
@@ -39,6 +67,8 @@ pub struct Guards {
     pub unproven: Vec<bool>,
     /// Per machine: it boots (launched without skip_launch) and has not yet proven itself.
     pub boots_unproven: Vec<bool>,
+    /// Per machine: it was launched to boot (not skip_launch).
+    pub boots_ever: Vec<bool>,
     /// Per machine: its image, interned.
     pub image_of: Vec<u32>,
     pub images: BTreeMap<String, u32>,
@@ -47,6 +77,9 @@ pub struct Guards {
     pub mixing_since: Option<SimTime>,
     pub mixing_longest: Duration,
     pub coverage: BTreeMap<&'static str, u64>,
+    pub shapes: Vec<MachineShape>,
+    /// Per machine: the deploy whose in-place update has it down.
+    pub updating_by: Vec<Option<u32>>,
 }
 
 impl Guards {
@@ -95,6 +128,7 @@ impl Checkers {
         self.guards.image_of.push(image);
         self.guards.unproven.push(false);
         self.guards.boots_unproven.push(false);
+        self.guards.boots_ever.push(false);
         assert_eq!(self.guards.image_of.len(), slot(machine) + 1);
         if let Some(deploy) = by {
             let counts = &mut self.guards.counts[deploy as usize];
@@ -120,11 +154,24 @@ impl Checkers {
     /// before any uncordon.
     pub fn green_boots(&mut self, machine: MachineIndex) {
         self.guards.boots_unproven[slot(machine)] = true;
+        self.guards.boots_ever[slot(machine)] = true;
     }
 
     /// The deploy recorded `machine` as one of its greens: the health gate now waits for it.
     /// (An unrecorded duplicate stays cordoned; idempotent-create reports it.)
     pub(super) fn guard_green_recorded(&mut self, deploy: u32, machine: MachineIndex) {
+        let shape = &self.guards.shapes[slot(machine)];
+        if shape.has_checks {
+            let boots = self.guards.boots_ever[slot(machine)];
+            let entry = self.guards.counts[deploy as usize]
+                .checked_groups
+                .entry(shape.group.clone())
+                .or_default();
+            entry.0 += 1;
+            if boots {
+                entry.1 += 1;
+            }
+        }
         if self.guards.boots_unproven[slot(machine)] && !self.guards.unproven[slot(machine)] {
             self.guards.unproven[slot(machine)] = true;
             self.guards.counts[deploy as usize].greens_unproven += 1;
@@ -257,6 +304,114 @@ impl Checkers {
                 }
             );
             self.violate(Invariant::AbortSafety, now, step, detail);
+        }
+    }
+
+    pub fn machine_shape(&mut self, machine: MachineIndex, shape: MachineShape) {
+        assert_eq!(self.guards.shapes.len(), slot(machine));
+        self.guards.shapes.push(shape);
+        self.guards.updating_by.push(None);
+    }
+
+    pub fn set_limits(&mut self, deploy: u32, limits: Limits) {
+        self.guards.counts[deploy as usize].limits = limits;
+    }
+
+    /// I13: a call of a bluegreen deploy starts; pooled operations stay within their pool.
+    pub fn call_started(&mut self, now: SimTime, step: u64, deploy: u32, operation: Operation) {
+        let counts = &mut self.guards.counts[deploy as usize];
+        let in_flight = counts.in_flight.entry(operation).or_default();
+        *in_flight += 1;
+        let in_flight = *in_flight;
+        if !counts.limits.bluegreen {
+            return;
+        }
+        let limit = match operation {
+            Operation::Launch => counts.limits.creates,
+            Operation::Uncordon
+            | Operation::Cordon
+            | Operation::Stop
+            | Operation::Destroy
+            | Operation::SetMetadata => counts.limits.pooled,
+            _ => return,
+        };
+        if in_flight > limit {
+            let detail = format!(
+                "deploy {deploy} had {in_flight} {} calls in flight, more than its limit of {limit}",
+                operation.as_str()
+            );
+            self.violate(Invariant::ConcurrencyLimit, now, step, detail);
+        }
+    }
+
+    pub fn call_finished(&mut self, deploy: u32, operation: Operation) {
+        let in_flight = self.guards.counts[deploy as usize]
+            .in_flight
+            .entry(operation)
+            .or_default();
+        assert!(*in_flight > 0, "a call finished that never started");
+        *in_flight -= 1;
+    }
+
+    /// I14: an in-place update takes a started machine down.
+    pub(super) fn guard_update(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        machine: MachineIndex,
+    ) {
+        if self.guards.updating_by[slot(machine)].is_some() {
+            return;
+        }
+        self.guards.updating_by[slot(machine)] = Some(deploy);
+        let group = self.guards.shapes[slot(machine)].group.clone();
+        let counts = &mut self.guards.counts[deploy as usize];
+        let down = counts.updating.entry(group.clone()).or_default();
+        *down += 1;
+        let down = *down;
+        let limit = counts
+            .limits
+            .unavailable_by_group
+            .get(&group)
+            .copied()
+            .unwrap_or(usize::MAX);
+        if down > limit {
+            let detail = format!(
+                "deploy {deploy} had {down} machines of group {group} down for its update, more \
+                 than max_unavailable allows ({limit})"
+            );
+            self.violate(Invariant::MaxUnavailable, now, step, detail);
+        }
+    }
+
+    /// A machine is started again (after an in-place update, a restart…).
+    pub fn machine_back(&mut self, machine: MachineIndex) {
+        let Some(deploy) = self.guards.updating_by[slot(machine)].take() else {
+            return;
+        };
+        let group = &self.guards.shapes[slot(machine)].group;
+        if let Some(down) = self.guards.counts[deploy as usize].updating.get_mut(group) {
+            *down -= 1;
+        }
+    }
+
+    /// I16, at a deploy's first uncordon: each process group of its greens with checks has at
+    /// least one green that boots, so health was really verified somewhere.
+    pub(super) fn guard_vacuous_health(&mut self, now: SimTime, step: u64, deploy: u32) {
+        let unverified: Vec<String> = self.guards.counts[deploy as usize]
+            .checked_groups
+            .iter()
+            .filter(|(_, (greens, booting))| *greens > 0 && *booting == 0)
+            .map(|(group, _)| group.clone())
+            .collect();
+        if !unverified.is_empty() {
+            let detail = format!(
+                "deploy {deploy} switched traffic while no green of group(s) {} was ever started \
+                 and health-checked",
+                unverified.join(", ")
+            );
+            self.violate(Invariant::NoVacuousHealth, now, step, detail);
         }
     }
 

@@ -40,6 +40,9 @@ pub enum Invariant {
     LeasesReleased,
     FleetConverges,
     FleetSizeKept,
+    ConcurrencyLimit,
+    MaxUnavailable,
+    NoVacuousHealth,
 }
 
 /// Safety invariants are checked as the run goes; liveness ones after the faults healed.
@@ -51,7 +54,7 @@ pub enum InvariantKind {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 17] = [
+    pub const ALL: [Invariant; 20] = [
         Invariant::NoMachineExplosion,
         Invariant::NeverAllDeleted,
         Invariant::NoDowntime,
@@ -69,6 +72,9 @@ impl Invariant {
         Invariant::LeasesReleased,
         Invariant::FleetConverges,
         Invariant::FleetSizeKept,
+        Invariant::ConcurrencyLimit,
+        Invariant::MaxUnavailable,
+        Invariant::NoVacuousHealth,
     ];
 
     pub fn kind(self) -> InvariantKind {
@@ -100,6 +106,9 @@ impl Invariant {
             Invariant::LeasesReleased => "leases-released",
             Invariant::FleetConverges => "fleet-converges",
             Invariant::FleetSizeKept => "fleet-size-kept",
+            Invariant::ConcurrencyLimit => "concurrency-limit",
+            Invariant::MaxUnavailable => "max-unavailable",
+            Invariant::NoVacuousHealth => "no-vacuous-health",
         }
     }
 
@@ -144,6 +153,15 @@ impl Invariant {
             }
             Invariant::FleetSizeKept => {
                 "after a deploy succeeds, no more machines are alive than the fleet started with"
+            }
+            Invariant::ConcurrencyLimit => {
+                "a bluegreen deploy keeps launches within ceil(N/3) and pooled calls within max-concurrent"
+            }
+            Invariant::MaxUnavailable => {
+                "an in-place update never has more machines of a group down than max_unavailable"
+            }
+            Invariant::NoVacuousHealth => {
+                "every process group with checks has a green that was started and health-checked before the switch"
             }
         }
     }
@@ -236,7 +254,7 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
-    violations: [Option<Violation>; 17],
+    violations: [Option<Violation>; 20],
     guards: guards::Guards,
     initial_machines: u32,
     alive: u32,
@@ -559,6 +577,9 @@ impl Checkers {
         match mutation {
             Mutation::Uncordon => {
                 self.guard_uncordon(now, step, deploy, machine);
+                if self.facts[deploy as usize].switched_at.is_none() {
+                    self.guard_vacuous_health(now, step, deploy);
+                }
                 self.facts[deploy as usize].switched_at.get_or_insert(now);
             }
             Mutation::Destroy => {
@@ -599,7 +620,12 @@ impl Checkers {
         match mutation {
             Mutation::Cordon => track.cordon_requested = true,
             Mutation::Stop => track.stop_requested = true,
-            Mutation::Update => track.updated_by = Some(deploy),
+            Mutation::Update => {
+                track.updated_by = Some(deploy);
+                if state == MachineState::Started {
+                    self.guard_update(now, step, deploy, machine);
+                }
+            }
             _ => {}
         }
         if matches!(

@@ -38,10 +38,58 @@ impl World {
             })
             .collect();
         self.checks.deploy_started(now, step_index, deploy, &blues);
+        let limits = self.deploy_limits(deploy, &blues);
+        self.checks.set_limits(deploy, limits);
         self.schedule_after(bound, Event::DeployDeadline { deploy });
     }
 
     /// One printed line; a multi-line message (a joined error) becomes one line each.
+    /// The concurrency and unavailability bounds of a deploy's strategy (I13, I14).
+    fn deploy_limits(&self, deploy: u32, blues: &[u32]) -> crate::check::guards::Limits {
+        let spec = &self.scenario.deploys[deploy as usize];
+        let defaults =
+            crate::deploy::DeployParams::new(&self.scenario.app.name, &spec.image, spec.strategy);
+        let max_concurrent = spec
+            .max_concurrent
+            .unwrap_or(defaults.max_concurrent)
+            .max(1);
+        let max_unavailable = spec.max_unavailable.unwrap_or(defaults.max_unavailable);
+        let mut started_by_group = std::collections::BTreeMap::<String, usize>::new();
+        for machine in blues {
+            let record = &self.machines[*machine as usize];
+            if record.state == crate::api::MachineState::Started {
+                *started_by_group
+                    .entry(record.config.process_group().to_string())
+                    .or_default() += 1;
+            }
+        }
+        crate::check::guards::Limits {
+            bluegreen: spec.strategy.bluegreen_version().is_some(),
+            // reference §2: max(1, min(ceil(N/3), max concurrent)).
+            creates: blues.len().div_ceil(3).min(max_concurrent).max(1),
+            pooled: max_concurrent,
+            // reference §9: a count ≥ 1, or a fraction of each group's started machines; only
+            // rolling and canary promise it (immediate updates everything at once).
+            unavailable_by_group: started_by_group
+                .into_iter()
+                .filter(|_| {
+                    matches!(
+                        spec.strategy,
+                        crate::deploy::StrategyName::Rolling | crate::deploy::StrategyName::Canary
+                    )
+                })
+                .map(|(group, count)| {
+                    let pool = if max_unavailable >= 1.0 {
+                        max_unavailable as usize
+                    } else {
+                        (count as f64 * max_unavailable).ceil() as usize
+                    };
+                    (group, pool.max(1))
+                })
+                .collect(),
+        }
+    }
+
     pub fn deploy_output(&mut self, deploy: u32, text: &str) {
         let now = self.now();
         for line in text.lines() {

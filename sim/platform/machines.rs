@@ -203,8 +203,14 @@ impl World {
         let image = self.machines[index as usize].config.image.clone();
         self.image_log.push((now, index, image.clone()));
         let step_index = self.trace.count() - 1;
+        let record = &self.machines[index as usize];
+        let shape = crate::check::guards::MachineShape {
+            group: record.config.process_group().to_string(),
+            has_checks: record.has_checks(),
+        };
         self.checks
             .machine_created(now, step_index, index, &image, new.created_by);
+        self.checks.machine_shape(index, shape);
         self.faults_on_machine_created(index);
         Some(index)
     }
@@ -420,6 +426,7 @@ impl World {
             return;
         }
         self.set_state(machine, MachineState::Started);
+        self.checks.machine_back(machine);
         self.arm_crash_loop(machine);
         if !self.machines[machine as usize].has_checks() {
             self.checks.machine_proven(machine);

@@ -152,6 +152,9 @@ impl World {
             operation,
             machine,
         });
+        let now = self.now();
+        let step_index = self.trace.count() - 1;
+        self.checks.call_started(now, step_index, client, operation);
         let latency = self.api_latency(operation, client);
         self.schedule_after(latency, Event::CallArrives(call));
         call
@@ -213,6 +216,11 @@ impl World {
             waker.wake();
         }
         self.record(Step::ApiReply { call, status });
+        let (client, operation) = (
+            self.calls[call as usize].client,
+            self.calls[call as usize].operation,
+        );
+        self.checks.call_finished(client, operation);
     }
 
     fn apply(
