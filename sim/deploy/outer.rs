@@ -95,14 +95,7 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
         };
     }
 
-    let inputs: Vec<_> = machines
-        .iter()
-        .map(|machine| launch_input_for_update(machine, &machines, &params))
-        .collect();
-    let leased: Vec<Rc<LeasedMachine>> = machines
-        .into_iter()
-        .map(|machine| Rc::new(LeasedMachine::new(machine)))
-        .collect();
+    let (inputs, leased) = prepare_blues(machines, &params);
 
     // versions §1 step 2: 2023–2024 leased before the process-group reconcile, which is outside
     // the simulation, so the point is the same here.
@@ -227,6 +220,23 @@ fn failed_before_strategy<R: Runtime>(
         greens: Vec::new(),
         hanging: Vec::new(),
     }
+}
+
+/// One update entry per machine of the set (§1 step 5: its desired launch input) and the lease
+/// wrapper each gets (step 6). Shared by every strategy's outer flow.
+pub(crate) fn prepare_blues(
+    machines: Vec<Machine>,
+    params: &DeployParams,
+) -> (Vec<crate::api::LaunchInput>, Vec<Rc<LeasedMachine>>) {
+    let inputs = machines
+        .iter()
+        .map(|machine| launch_input_for_update(machine, &machines, params))
+        .collect();
+    let leased = machines
+        .into_iter()
+        .map(|machine| Rc::new(LeasedMachine::new(machine)))
+        .collect();
+    (inputs, leased)
 }
 
 /// flyctl's last words: "Error: <text>" (a joined error spans several lines), then any suggestion.

@@ -23,7 +23,6 @@ use crate::api::{
     Phase, Runtime, WaitState,
 };
 use crate::deploy::errors::{DeployError, Sentinel};
-use crate::deploy::launch_input::launch_input_for_update;
 use crate::deploy::lease::{
     acquire_leases, release_leases, start_refresh, LeaseAcquire, LeasedMachine,
 };
@@ -282,14 +281,7 @@ pub async fn run_rival<A: MachinesApi + 'static, R: Runtime>(
     if machines.is_empty() {
         return succeeded(blue_ids, Vec::new());
     }
-    let inputs: Vec<LaunchInput> = machines
-        .iter()
-        .map(|machine| launch_input_for_update(machine, &machines, &params))
-        .collect();
-    let leased: Vec<Rc<LeasedMachine>> = machines
-        .into_iter()
-        .map(|machine| Rc::new(LeasedMachine::new(machine)))
-        .collect();
+    let (inputs, leased) = crate::deploy::outer::prepare_blues(machines, &params);
 
     runtime.mark(Marker::PhaseStarted(Phase::AcquireLeases));
     if let Err(error) = acquire_leases(
