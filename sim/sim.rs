@@ -354,9 +354,11 @@ fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: 
         seed,
         initial_machine_count: initial,
         setting_up: true,
+        autostart_pool: Vec::new(),
         image_log: Vec::new(),
         scenario: Rc::clone(&scenario),
     };
+    world.autostart_pool = vec![Default::default(); world.regions.len()];
     create_initial_fleet(&mut world);
     world.install_faults();
     world.setting_up = false;
@@ -424,7 +426,18 @@ fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> M
             .unwrap_or_else(|| scenario.app.image.clone()),
         metadata,
         checks,
-        services: Vec::new(),
+        // F14: an autostop group's service stops idle machines and starts them on demand.
+        services: if group.autostop {
+            vec![crate::api::ServiceConfig {
+                internal_port: 8080,
+                protocol: "tcp".to_string(),
+                autostop: true,
+                autostart: true,
+                checks: Vec::new(),
+            }]
+        } else {
+            Vec::new()
+        },
         restart_policy: RestartPolicy::Always,
         standbys: Vec::new(),
         kill_signal: Some("SIGINT".to_string()),

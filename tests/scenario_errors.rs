@@ -542,6 +542,7 @@ fn minimal_file_gets_every_default() {
             metadata: BTreeMap::new(),
             checks: true,
             detached: false,
+            autostop: false,
         }]
     );
     assert_eq!(
@@ -823,6 +824,7 @@ fn full_example_parses_to_the_expected_values() {
             )]),
             checks: false,
             detached: false,
+            autostop: false,
         }
     );
     assert_eq!(scenario.initial_machine_count(), 3);

@@ -285,6 +285,7 @@ impl FuzzCase {
                 metadata: BTreeMap::new(),
                 checks: true,
                 detached: false,
+                autostop: false,
             };
         let mut fleet = Vec::new();
         for (shape, region) in self.regions.iter().zip(regions) {

@@ -74,6 +74,8 @@ pub struct MachineRecord {
     pub started_at: SimTime,
     /// Requests being served by the current process.
     pub in_flight: u32,
+    /// When it last had nothing in flight (autostop's idle clock).
+    pub idle_since: SimTime,
     /// When the current stop was requested (the kill timeout counts from here).
     pub stop_requested_at: Option<SimTime>,
     /// The app finished shutting down but still drains in-flight requests.
@@ -191,6 +193,7 @@ impl World {
             restart_count: 0,
             started_at: now,
             in_flight: 0,
+            idle_since: now,
             stop_requested_at: None,
             draining: false,
             boot_after_stop: false,
@@ -244,6 +247,10 @@ impl World {
             record.checks_passing = !record.never_healthy;
         }
         self.refresh_routing(machine);
+        self.update_autostart_pool(machine);
+        if self.machines[machine as usize].state == MachineState::Started {
+            self.arm_autostop(machine);
+        }
     }
 
     /// Moves a machine to `state`: trace, checkers, parked `wait` calls.
@@ -266,6 +273,7 @@ impl World {
         }
         self.resolve_waiters(machine);
         self.refresh_routing(machine);
+        self.update_autostart_pool(machine);
     }
 
     fn schedule_transition(&mut self, machine: MachineIndex, pending: Pending, delay: Duration) {
@@ -413,6 +421,10 @@ impl World {
         let record = &mut self.machines[machine as usize];
         assert!(record.in_flight > 0, "request left a machine it was not on");
         record.in_flight -= 1;
+        if record.in_flight == 0 && record.state == MachineState::Started {
+            self.arm_autostop(machine);
+        }
+        let record = &mut self.machines[machine as usize];
         if record.in_flight == 0 && record.draining && record.state == MachineState::Stopping {
             record.draining = false;
             self.stop_process_now(machine);
@@ -427,6 +439,7 @@ impl World {
         }
         self.set_state(machine, MachineState::Started);
         self.checks.machine_back(machine);
+        self.arm_autostop(machine);
         self.arm_crash_loop(machine);
         if !self.machines[machine as usize].has_checks() {
             self.checks.machine_proven(machine);
@@ -524,6 +537,7 @@ impl World {
         record.cordoned = cordoned;
         self.record(Step::Cordoned { machine, cordoned });
         self.refresh_routing(machine);
+        self.update_autostart_pool(machine);
     }
 
     /// Recomputes the cached routable and accepting flags and tells whoever cares.

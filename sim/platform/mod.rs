@@ -16,6 +16,7 @@ use crate::engine::{Clock, EventQueue, SimTime};
 use crate::faults::FaultPlan;
 use crate::scenario::Scenario;
 
+pub mod autostop;
 pub mod client;
 pub mod deployer;
 pub mod machines;
@@ -77,6 +78,11 @@ pub enum Event {
     FaultEnds { fault: u32 },
     /// A flapping check flips.
     ChecksFlap { fault: u32, failing: bool },
+    /// An autostop machine's idle check (stale when its process changed).
+    AutostopCheck {
+        machine: MachineIndex,
+        incarnation: u32,
+    },
     /// A crash-looping machine crashes (stale when its process already changed).
     CrashLoopTick {
         machine: MachineIndex,
@@ -198,6 +204,8 @@ pub struct World {
     pub initial_machine_count: u32,
     /// True while the world is built: routing changes reach the proxies at once.
     pub setting_up: bool,
+    /// Per region, the stopped, uncordoned machines a proxy may autostart (F14).
+    pub autostart_pool: Vec<proxy::IndexedSet>,
     /// Every machine's image over time, for reports: (when, machine, image) at creation and at
     /// each in-place update. Not part of the trace (the fingerprint does not depend on it).
     pub image_log: Vec<(SimTime, MachineIndex, String)>,
@@ -333,6 +341,10 @@ impl World {
             Event::FaultEdge { fault, start } => self.fault_edge(fault, start),
             Event::FaultEnds { fault } => self.fault_ends(fault),
             Event::ChecksFlap { fault, failing } => self.checks_flap(fault, failing),
+            Event::AutostopCheck {
+                machine,
+                incarnation,
+            } => self.autostop_check(machine, incarnation),
             Event::CrashLoopTick {
                 machine,
                 incarnation,

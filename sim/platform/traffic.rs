@@ -147,7 +147,11 @@ impl World {
             return;
         }
         let proxy = record.proxy;
+        let first_held = self.proxies[proxy as usize].held.is_empty();
         self.proxies[proxy as usize].held.push_back(request);
+        if first_held {
+            self.autostart_for(proxy);
+        }
         self.record(Step::RequestHeld { request });
         self.schedule(deadline, Event::HoldExpires { request });
     }

@@ -76,6 +76,8 @@ pub struct FleetGroup {
     pub checks: bool,
     /// F15: detached machines, not managed by deploys (no `fly_platform_version` metadata).
     pub detached: bool,
+    /// F14: the machines' service auto-stops them when idle and auto-starts them on requests.
+    pub autostop: bool,
 }
 
 pub use crate::api::Operation;

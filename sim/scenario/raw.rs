@@ -108,6 +108,7 @@ pub struct RawFleet {
     pub metadata: BTreeMap<String, String>,
     pub checks: Option<bool>,
     pub detached: Option<bool>,
+    pub autostop: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -194,6 +194,7 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
         metadata: raw.metadata.clone(),
         checks: raw.checks.unwrap_or(true),
         detached: raw.detached.unwrap_or(false),
+        autostop: raw.autostop.unwrap_or(false),
     })
 }
 

@@ -204,6 +204,9 @@ fn fleet_group(out: &mut String, group: &FleetGroup) {
     if group.detached {
         line(out, "detached", "true");
     }
+    if group.autostop {
+        line(out, "autostop", "true");
+    }
 }
 
 fn api(out: &mut String, api: &ApiBehaviour) {
