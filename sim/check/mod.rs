@@ -415,9 +415,8 @@ impl Checkers {
             let detail = "no machine is started, uncordoned and passing".to_string();
             self.violate(Invariant::NeverAllDeleted, now, step, detail);
             if let Some(action) = &self.applying {
-                let detail = format!(
-                    "{action} took away the last started, uncordoned and passing machine"
-                );
+                let detail =
+                    format!("{action} took away the last started, uncordoned and passing machine");
                 self.violate(Invariant::DeployerNeverDeletesAll, now, step, detail);
             }
         }

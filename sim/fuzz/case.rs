@@ -611,8 +611,8 @@ fn region_shape() -> impl Strategy<Value = RegionShape> {
 /// The swarm first, then faults drawn only from its kinds.
 fn swarm_and_faults() -> impl Strategy<Value = (Swarm, Vec<FaultSpec>)> {
     // About 5 kinds on per case (of 24), so most cases leave most kinds out (swarm testing).
-    let kinds = FaultKind::ALL
-        .map(|kind| prop::option::weighted(SWARM_KIND_ON, (Just(kind), 1..=3u8)));
+    let kinds =
+        FaultKind::ALL.map(|kind| prop::option::weighted(SWARM_KIND_ON, (Just(kind), 1..=3u8)));
     kinds
         .prop_map(|choices| Swarm {
             kinds: choices.into_iter().flatten().collect(),
