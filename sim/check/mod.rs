@@ -25,6 +25,7 @@ use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin
 pub enum Invariant {
     NoMachineExplosion,
     NeverAllDeleted,
+    DeployerNeverDeletesAll,
     NoDowntime,
     RollbackSparesBlue,
     SingleImageAtRest,
@@ -54,9 +55,10 @@ pub enum InvariantKind {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 20] = [
+    pub const ALL: [Invariant; 21] = [
         Invariant::NoMachineExplosion,
         Invariant::NeverAllDeleted,
+        Invariant::DeployerNeverDeletesAll,
         Invariant::NoDowntime,
         Invariant::RollbackSparesBlue,
         Invariant::SingleImageAtRest,
@@ -91,6 +93,7 @@ impl Invariant {
         match self {
             Invariant::NoMachineExplosion => "no-machine-explosion",
             Invariant::NeverAllDeleted => "never-all-deleted",
+            Invariant::DeployerNeverDeletesAll => "deployer-never-deletes-all",
             Invariant::NoDowntime => "no-downtime",
             Invariant::RollbackSparesBlue => "rollback-spares-blue",
             Invariant::SingleImageAtRest => "single-image-at-rest",
@@ -118,6 +121,10 @@ impl Invariant {
             Invariant::NoMachineExplosion => "machines alive never exceed 2 × N",
             Invariant::NeverAllDeleted => {
                 "once the app serves, some machine is always started, uncordoned and passing"
+            }
+            Invariant::DeployerNeverDeletesAll => {
+                "no deployer's cordon, stop, destroy or update takes away the last started, \
+                 uncordoned and passing machine"
             }
             Invariant::NoDowntime => {
                 "no request fails and no proxy is left without a live routable machine"
@@ -254,7 +261,10 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
-    violations: [Option<Violation>; 20],
+    violations: [Option<Violation>; Invariant::ALL.len()],
+    /// The deployer mutation the platform is applying right now (`deploy 0 destroy #6`), if any:
+    /// what a fall of the routable count to zero is attributed to.
+    applying: Option<String>,
     guards: guards::Guards,
     initial_machines: u32,
     alive: u32,
@@ -289,6 +299,7 @@ impl Checkers {
     pub fn new(initial_machines: u32, proxies: usize, deploys: usize) -> Checkers {
         Checkers {
             violations: Default::default(),
+            applying: None,
             initial_machines,
             alive: 0,
             alive_peak: 0,
@@ -421,7 +432,25 @@ impl Checkers {
         if self.routable == 0 && self.app_served {
             let detail = "no machine is started, uncordoned and passing".to_string();
             self.violate(Invariant::NeverAllDeleted, now, step, detail);
+            if let Some(action) = &self.applying {
+                let detail =
+                    format!("{action} took away the last started, uncordoned and passing machine");
+                self.violate(Invariant::DeployerNeverDeletesAll, now, step, detail);
+            }
         }
+    }
+
+    /// The platform starts applying a deployer's mutation: a fall of the routable count to zero
+    /// until [`Checkers::mutation_applied`] is that deployer's doing (`deployer-never-deletes-all`).
+    /// Only a fall to zero counts: when nothing was routable already, the deployer's actions do
+    /// not cause it (the platform did, e.g. failing checks or a crash).
+    pub fn mutation_applying(&mut self, deploy: u32, machine: MachineIndex, mutation: Mutation) {
+        self.applying = Some(format!("deploy {deploy} {} #{machine}", mutation.as_str()));
+    }
+
+    /// The platform finished applying the current deployer call.
+    pub fn mutation_applied(&mut self) {
+        self.applying = None;
     }
 
     pub fn proxy_serving(&mut self, now: SimTime, step: u64, proxy: u32, serving: bool) {

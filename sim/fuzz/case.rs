@@ -31,8 +31,11 @@ pub const REGIONS: [&str; 3] = ["iad", "ams", "syd"];
 pub const MACHINES_PER_REGION_MAX: u32 = 6;
 /// Faults per case at most.
 pub const FAULTS_MAX: usize = 6;
+/// The probability that a case enables a fault kind.
+pub const SWARM_KIND_ON: f64 = 0.2;
 
-/// The kinds of fault the generator draws: every `FaultSpec` kind the platform has.
+/// The kinds of fault the generator draws: every `FaultSpec` kind the platform has (the README's
+/// Faults table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FaultKind {
     ApiError,
@@ -44,13 +47,28 @@ pub enum FaultKind {
     DeployerAbort,
     CapacityError,
     StopHangs,
+    ApiAmbiguous,
+    ApiSlow,
+    ApiPartition,
+    StaleList,
+    EmptyImageRef,
+    HostUnreachable,
+    DeployerStall,
+    SlowBoot,
+    BootFailure,
+    CrashLoop,
+    OrgLimit,
+    ChecksFail,
+    ChecksFlap,
+    ProxyStale,
+    ManualDestroy,
 }
 
 /// How strong the faults of one kind are in a case: 1 (weak) to 3 (strong).
 pub type Strength = u8;
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 24] = [
         FaultKind::ApiError,
         FaultKind::PropagationTail,
         FaultKind::MachineCrash,
@@ -60,6 +78,21 @@ impl FaultKind {
         FaultKind::DeployerAbort,
         FaultKind::CapacityError,
         FaultKind::StopHangs,
+        FaultKind::ApiAmbiguous,
+        FaultKind::ApiSlow,
+        FaultKind::ApiPartition,
+        FaultKind::StaleList,
+        FaultKind::EmptyImageRef,
+        FaultKind::HostUnreachable,
+        FaultKind::DeployerStall,
+        FaultKind::SlowBoot,
+        FaultKind::BootFailure,
+        FaultKind::CrashLoop,
+        FaultKind::OrgLimit,
+        FaultKind::ChecksFail,
+        FaultKind::ChecksFlap,
+        FaultKind::ProxyStale,
+        FaultKind::ManualDestroy,
     ];
 
     /// The scenario file's name of the kind.
@@ -74,6 +107,21 @@ impl FaultKind {
             FaultKind::DeployerAbort => "deployer-abort",
             FaultKind::CapacityError => "capacity-error",
             FaultKind::StopHangs => "stop-hangs",
+            FaultKind::ApiAmbiguous => "api-ambiguous",
+            FaultKind::ApiSlow => "api-slow",
+            FaultKind::ApiPartition => "api-partition",
+            FaultKind::StaleList => "stale-list",
+            FaultKind::EmptyImageRef => "empty-image-ref",
+            FaultKind::HostUnreachable => "host-unreachable",
+            FaultKind::DeployerStall => "deployer-stall",
+            FaultKind::SlowBoot => "slow-boot",
+            FaultKind::BootFailure => "boot-failure",
+            FaultKind::CrashLoop => "crash-loop",
+            FaultKind::OrgLimit => "org-limit",
+            FaultKind::ChecksFail => "checks-fail",
+            FaultKind::ChecksFlap => "checks-flap",
+            FaultKind::ProxyStale => "proxy-stale",
+            FaultKind::ManualDestroy => "manual-destroy",
         }
     }
 
@@ -150,6 +198,100 @@ impl FaultKind {
                 ],
             )
                 .prop_map(|(target, duration)| FaultSpec::StopHangs { target, duration })
+                .boxed(),
+            FaultKind::ApiAmbiguous => (
+                prop_oneof![3 => operation().prop_map(Some), 1 => Just(None)],
+                percent(10 * s * s - 5 * s),
+                prop_oneof![Just(504u16), Just(408), Just(502)],
+                window(s),
+                prop::option::of(0..2u32),
+                prop::option::of(target()),
+            )
+                .prop_map(|(operation, rate, status, window, deploy, machine)| {
+                    FaultSpec::ApiAmbiguous {
+                        operation,
+                        rate,
+                        status,
+                        window,
+                        deploy,
+                        machine,
+                    }
+                })
+                .boxed(),
+            FaultKind::ApiSlow => (
+                prop_oneof![3 => operation().prop_map(Some), 1 => Just(None)],
+                // Up to 2, 8 or 18 s more each way.
+                delay(2 * s * s),
+                window(s),
+                prop::option::of(0..2u32),
+            )
+                .prop_map(|(operation, extra, window, deploy)| FaultSpec::ApiSlow {
+                    operation,
+                    extra,
+                    window,
+                    deploy,
+                })
+                .boxed(),
+            FaultKind::ApiPartition => (prop::option::of(0..2u32), window(s))
+                .prop_map(|(deploy, window)| FaultSpec::ApiPartition { deploy, window })
+                .boxed(),
+            FaultKind::StaleList => (seconds(1, 10 * s), window(s))
+                .prop_map(|(lag, window)| FaultSpec::StaleList { lag, window })
+                .boxed(),
+            FaultKind::EmptyImageRef => (target(), window(s))
+                .prop_map(|(target, window)| FaultSpec::EmptyImageRef { target, window })
+                .boxed(),
+            FaultKind::HostUnreachable => (target(), window(s))
+                .prop_map(|(target, window)| FaultSpec::HostUnreachable { target, window })
+                .boxed(),
+            FaultKind::DeployerStall => (0..2u32, trigger(s), seconds(1, 20 * s * s))
+                .prop_map(|(deploy, trigger, duration)| FaultSpec::DeployerStall {
+                    deploy,
+                    trigger,
+                    duration,
+                })
+                .boxed(),
+            FaultKind::SlowBoot => (target(), delay(10 * s * s))
+                .prop_map(|(target, delay)| FaultSpec::SlowBoot { target, delay })
+                .boxed(),
+            FaultKind::BootFailure => target()
+                .prop_map(|target| FaultSpec::BootFailure { target })
+                .boxed(),
+            FaultKind::CrashLoop => (target(), weakest_first(120, 40 * s))
+                .prop_map(|(target, period)| FaultSpec::CrashLoop { target, period })
+                .boxed(),
+            FaultKind::OrgLimit => prop::option::of(0..2u32)
+                .prop_map(|deploy| FaultSpec::OrgLimit { deploy })
+                .boxed(),
+            FaultKind::ChecksFail => (
+                target(),
+                trigger(s),
+                prop_oneof![
+                    4 => seconds(1, 30 * s).prop_map(Some),
+                    1 => Just(None), // for good
+                ],
+            )
+                .prop_map(|(target, trigger, duration)| FaultSpec::ChecksFail {
+                    target,
+                    trigger,
+                    duration,
+                })
+                .boxed(),
+            FaultKind::ChecksFlap => (target(), weakest_first(60, 18 * s), window(s))
+                .prop_map(|(target, period, window)| FaultSpec::ChecksFlap {
+                    target,
+                    period,
+                    window,
+                })
+                .boxed(),
+            FaultKind::ProxyStale => (prop::sample::select(REGIONS.to_vec()), window(s))
+                .prop_map(|(region, window)| FaultSpec::ProxyStale {
+                    region: region.to_string(),
+                    window,
+                })
+                .boxed(),
+            FaultKind::ManualDestroy => (target(), time(150))
+                .prop_map(|(target, at)| FaultSpec::ManualDestroy { target, at })
                 .boxed(),
         }
     }
@@ -266,10 +408,10 @@ impl FuzzCase {
         scenario.faults = self
             .faults
             .iter()
-            .filter_map(|fault| resolve(fault, initial, deploys))
+            .filter_map(|fault| resolve(fault, initial, deploys, &scenario.proxy.regions))
             .collect();
         scenario.run.seed = seed;
-        scenario.expect.hold = super::judged(&scenario);
+        scenario.expect.hold = super::SAFETY.to_vec();
         scenario.expect.violate = Vec::new();
         scenario
     }
@@ -308,9 +450,15 @@ impl FuzzCase {
     }
 }
 
-/// A drawn fault mapped onto a fleet of `initial` machines and `deploys` deploys: indexes wrap
-/// around; a fault that needs an initial machine is dropped when there is none.
-pub fn resolve(fault: &FaultSpec, initial: u32, deploys: u32) -> Option<FaultSpec> {
+/// A drawn fault mapped onto a fleet of `initial` machines, `deploys` deploys and proxies in
+/// `regions`: indexes wrap around (a region drawn from [`REGIONS`] by its position); a fault that
+/// needs an initial machine or a proxy is dropped when there is none.
+pub fn resolve(
+    fault: &FaultSpec,
+    initial: u32,
+    deploys: u32,
+    regions: &[String],
+) -> Option<FaultSpec> {
     let deploy = |index: u32| index % deploys;
     let target = |target: MachineTarget| match target {
         MachineTarget::Initial(_) if initial == 0 => None,
@@ -336,14 +484,37 @@ pub fn resolve(fault: &FaultSpec, initial: u32, deploys: u32) -> Option<FaultSpe
         FaultSpec::MachineCrash { target: which, .. }
         | FaultSpec::Unhealthy { target: which }
         | FaultSpec::LeaseHeld { target: which, .. }
-        | FaultSpec::StopHangs { target: which, .. } => *which = target(*which)?,
-        FaultSpec::DeployerKill { deploy: d, .. } | FaultSpec::DeployerAbort { deploy: d, .. } => {
-            *d = deploy(*d)
+        | FaultSpec::StopHangs { target: which, .. }
+        | FaultSpec::EmptyImageRef { target: which, .. }
+        | FaultSpec::HostUnreachable { target: which, .. }
+        | FaultSpec::SlowBoot { target: which, .. }
+        | FaultSpec::BootFailure { target: which }
+        | FaultSpec::CrashLoop { target: which, .. }
+        | FaultSpec::ChecksFail { target: which, .. }
+        | FaultSpec::ChecksFlap { target: which, .. }
+        | FaultSpec::ManualDestroy { target: which, .. } => *which = target(*which)?,
+        FaultSpec::ApiAmbiguous {
+            deploy: d, machine, ..
+        } => {
+            *d = d.map(deploy);
+            if let Some(which) = machine {
+                *machine = Some(target(*which)?);
+            }
         }
-        FaultSpec::CapacityError { deploy: d, .. } => *d = d.map(deploy),
-        FaultSpec::PropagationTail { .. } => {}
-        // The generator does not draw the rest of the catalogue yet.
-        _ => return None,
+        FaultSpec::DeployerKill { deploy: d, .. }
+        | FaultSpec::DeployerAbort { deploy: d, .. }
+        | FaultSpec::DeployerStall { deploy: d, .. } => *d = deploy(*d),
+        FaultSpec::CapacityError { deploy: d, .. }
+        | FaultSpec::ApiSlow { deploy: d, .. }
+        | FaultSpec::ApiPartition { deploy: d, .. }
+        | FaultSpec::OrgLimit { deploy: d } => *d = d.map(deploy),
+        FaultSpec::ProxyStale { region, .. } => {
+            if !regions.contains(region) {
+                let position = REGIONS.iter().position(|code| code == region).unwrap_or(0);
+                *region = regions.get(position % regions.len().max(1))?.clone();
+            }
+        }
+        FaultSpec::PropagationTail { .. } | FaultSpec::StaleList { .. } => {}
     }
     Some(fault)
 }
@@ -440,7 +611,9 @@ fn region_shape() -> impl Strategy<Value = RegionShape> {
 
 /// The swarm first, then faults drawn only from its kinds.
 fn swarm_and_faults() -> impl Strategy<Value = (Swarm, Vec<FaultSpec>)> {
-    let kinds = FaultKind::ALL.map(|kind| prop::option::weighted(0.5, (Just(kind), 1..=3u8)));
+    // About 5 kinds on per case (of 24), so most cases leave most kinds out (swarm testing).
+    let kinds =
+        FaultKind::ALL.map(|kind| prop::option::weighted(SWARM_KIND_ON, (Just(kind), 1..=3u8)));
     kinds
         .prop_map(|choices| Swarm {
             kinds: choices.into_iter().flatten().collect(),
@@ -489,6 +662,22 @@ fn window(strength: u64) -> impl Strategy<Value = Window> {
         duration.boxed()
     };
     (time(150), duration).prop_map(|(start, duration)| Window { start, duration })
+}
+
+/// A duration in seconds that shrinks toward `longest` (the weak end: a long crash-loop or flap
+/// period), down to `longest - range + 1` at the strong end.
+fn weakest_first(longest: u64, range: u64) -> impl Strategy<Value = Duration> {
+    let range = range.clamp(1, longest);
+    (0..range).prop_map(move |shorter| Duration::from_secs(longest - shorter))
+}
+
+/// An extra delay: uniform, up to `max_seconds` (shrinks toward short).
+fn delay(max_seconds: u64) -> impl Strategy<Value = Distribution> {
+    (1..=max_seconds.max(1), 0..=10u64).prop_map(|(high, spread)| {
+        let max = Duration::from_secs(high);
+        let min = max * spread.min(9) as u32 / 10;
+        Distribution::Uniform { min, max }
+    })
 }
 
 /// A propagation tail: delays up to 10 s × strength.

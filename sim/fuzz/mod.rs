@@ -16,7 +16,7 @@ use crate::check::{Invariant, Violation};
 use crate::deploy::StrategyName;
 use crate::platform::observe::LeaseStep;
 use crate::platform::{DeployStep, Step};
-use crate::scenario::{FaultSpec, MachineTarget, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::{RunResult, Simulation};
 
 pub use case::{fuzz_case, fuzz_input, FaultKind, FuzzCase, Swarm};
@@ -27,40 +27,16 @@ pub use case::{fuzz_case, fuzz_input, FaultKind, FuzzCase, Swarm};
 /// `no-downtime` (a propagation tail or a crash loses requests whatever the deployer does),
 /// `drain-order` and `single-image-at-rest` (judged by the lead's refinement of issue 4 item 2),
 /// and `no-leftovers` (a killed deployer leaves greens by design).
-/// `never-all-deleted` is in, but is not judged on cases whose faults alone can leave nothing
-/// routable (see [`judged`]) until the checker attributes its violations to deployer actions vs
-/// platform faults.
+/// `never-all-deleted` is in through its deployer-attributed form `deployer-never-deletes-all`:
+/// a crash, failing checks or a manual destroy can empty the app whatever the deployer does, but
+/// no deployer action may take away the last started, uncordoned and passing machine.
 pub const SAFETY: [Invariant; 5] = [
     Invariant::NoMachineExplosion,
     Invariant::RollbackSparesBlue,
     Invariant::GreenKeptAfterSwitch,
     Invariant::DeployTerminates,
-    Invariant::NeverAllDeleted,
+    Invariant::DeployerNeverDeletesAll,
 ];
-
-/// The invariants of [`SAFETY`] judged on `scenario`: all of them, except `never-all-deleted`
-/// when a fault alone takes serving machines down — a `machine-crash` (of the only serving
-/// machine, or of every green right after the switch) or an `unhealthy` initial machine (the app
-/// is down before any deploy). Then the platform, not the deployer, can leave nothing routable,
-/// and no deployer could prevent it. Provisional: once `never-all-deleted` tells deployer actions
-/// from platform faults (issue 4, item 2), this exception goes.
-pub fn judged(scenario: &Scenario) -> Vec<Invariant> {
-    let platform_takes_machines_down = scenario.faults.iter().any(|fault| {
-        matches!(
-            fault,
-            FaultSpec::MachineCrash { .. }
-                | FaultSpec::Unhealthy {
-                    target: MachineTarget::Initial(_)
-                }
-        )
-    });
-    SAFETY
-        .into_iter()
-        .filter(|invariant| {
-            !(platform_takes_machines_down && *invariant == Invariant::NeverAllDeleted)
-        })
-        .collect()
-}
 
 /// Coverage counters of one run or a campaign: how often rare situations happened. Reported,
 /// never judged.
@@ -78,7 +54,7 @@ pub struct RunSummary {
 /// A run that broke the property.
 #[derive(Clone, Debug)]
 pub struct Failure {
-    /// The safety invariants violated, in `SAFETY` order (of those [`judged`] on the case).
+    /// The safety invariants violated, in `SAFETY` order.
     pub violated: Vec<Invariant>,
     /// The earliest first violation among them.
     pub first: Option<(Invariant, Violation)>,
@@ -184,13 +160,13 @@ pub fn check_scenario(
         .strategy(strategy)
         .keep_trace(true)
         .run();
-    let violated = violated_safety(&result, &judged(&scenario));
+    let violated = violated_safety(&result, &SAFETY);
     let outcomes: Vec<String> = result.deploys.iter().map(|d| d.outcome.clone()).collect();
     let fingerprint = result.fingerprint.to_string();
     if violated.is_empty() && result.limit_hit.is_none() {
         let mut coverage = coverage(&result);
-        if judged(&scenario).len() < SAFETY.len() {
-            coverage.insert("runs where never-all-deleted was not judged", 1);
+        if verdict(&result, Invariant::NeverAllDeleted).is_some_and(|verdict| !verdict.held) {
+            coverage.insert("runs emptied by the platform (never-all-deleted)", 1);
         }
         return Ok(RunSummary {
             fingerprint,

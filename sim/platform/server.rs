@@ -259,6 +259,8 @@ impl World {
                 Ok(CallReply::Bool(self.org_allows_bluegreen(client)))
             }
         };
+        // A fall of the routable count to zero from here on is no longer this call's doing.
+        self.checks.mutation_applied();
         Some(result)
     }
 
@@ -539,16 +541,14 @@ impl World {
     ) -> ApiResult<CallReply> {
         let machine = self.find(id)?;
         self.check_nonce(machine, nonce)?;
+        let mutation = if cordoned {
+            Mutation::Cordon
+        } else {
+            Mutation::Uncordon
+        };
+        self.checks.mutation_applying(client, machine, mutation);
         self.set_cordoned(machine, cordoned);
-        self.note_mutation(
-            client,
-            machine,
-            if cordoned {
-                Mutation::Cordon
-            } else {
-                Mutation::Uncordon
-            },
-        );
+        self.note_mutation(client, machine, mutation);
         Ok(CallReply::Unit)
     }
 
@@ -644,6 +644,8 @@ impl World {
         let state = self.machines[machine as usize].state;
         self.checks
             .deploy_mutation(now, step_index, client, machine, state, mutation);
+        // What follows in this call (the stop, destroy or reboot) is the deployer's doing.
+        self.checks.mutation_applying(client, machine, mutation);
     }
 }
 
@@ -655,6 +657,18 @@ pub enum Mutation {
     Stop,
     Destroy,
     Update,
+}
+
+impl Mutation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mutation::Cordon => "cordon",
+            Mutation::Uncordon => "uncordon",
+            Mutation::Stop => "stop",
+            Mutation::Destroy => "destroy",
+            Mutation::Update => "update",
+        }
+    }
 }
 
 /// The lease owner name of a deployer.
