@@ -3,7 +3,7 @@
 //! median, and what was violated.
 //!
 //! Then the same for the invariant of each version's own incident (2023-06: no-machine-explosion,
-//! 2024-02: never-all-deleted), counting generated cases without shrinking.
+//! 2024-02: deployer-never-deletes-all), counting generated cases without shrinking.
 //!
 //! cargo run --release --example canary_cases -- [SEEDS]
 
@@ -82,7 +82,7 @@ fn main() {
     }
     for (version, invariant) in [
         (BluegreenVersion::V2023_06, Invariant::NoMachineExplosion),
-        (BluegreenVersion::V2024_02, Invariant::NeverAllDeleted),
+        (BluegreenVersion::V2024_02, Invariant::DeployerNeverDeletesAll),
     ] {
         let strategy = StrategyName::Bluegreen(version);
         let needed: Vec<u64> = (1..=seeds)
