@@ -9,6 +9,7 @@
 //! traits, so the same code runs on the simulator and on a real tokio runtime.
 
 pub mod api;
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod deploy;

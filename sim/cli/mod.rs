@@ -107,6 +107,22 @@ enum CommandArguments {
         #[arg(long, value_name = "SCENARIO")]
         fleet: Option<PathBuf>,
     },
+    /// Measure the simulator: engine vs a bare heap loop, fleet scaling, fuzz and sweep rates
+    /// (see reports/README.md, "Benchmarks"). Use a release build.
+    Bench {
+        /// Tiny sizes that finish in seconds (checks that the benchmark runs; measures nothing).
+        #[arg(long)]
+        quick: bool,
+        /// Fleet sizes of the scaling figure, comma-separated (default 10,100,1000,10000).
+        #[arg(long, value_name = "N,N,...", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        sizes: Option<Vec<u32>>,
+        /// Write the figures as CSV here.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Internal: run the scaling deploy of one fleet size in this process and print one line.
+        #[arg(long, value_name = "SIZE", hide = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        one: Option<u32>,
+    },
     /// List every strategy and version.
     Strategies,
 }
@@ -134,7 +150,16 @@ pub enum Command {
     Sweep(SweepConfig),
     Compare(CompareConfig),
     Fuzz(FuzzConfig),
+    Bench(BenchConfig),
     Strategies,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchConfig {
+    pub options: crate::bench::BenchOptions,
+    pub csv: Option<PathBuf>,
+    /// Run only the scaling deploy of this fleet size (the child process of a benchmark).
+    pub one: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,6 +280,22 @@ fn into_command(arguments: Arguments) -> Command {
             out,
             fleet,
         }),
+        CommandArguments::Bench {
+            quick,
+            sizes,
+            csv,
+            one,
+        } => {
+            let mut options = if quick {
+                crate::bench::BenchOptions::quick()
+            } else {
+                crate::bench::BenchOptions::full()
+            };
+            if let Some(sizes) = sizes {
+                options.sizes = sizes;
+            }
+            Command::Bench(BenchConfig { options, csv, one })
+        }
         CommandArguments::Strategies => Command::Strategies,
     }
 }
@@ -271,11 +312,48 @@ pub fn execute(command: Command) -> i32 {
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
+        Command::Bench(config) => execute_bench(&config),
         Command::Strategies => {
             print!("{}", crate::report::strategies_table());
             EXIT_OK
         }
     }
+}
+
+fn execute_bench(config: &BenchConfig) -> i32 {
+    if let Some(size) = config.one {
+        println!("{}", crate::bench::scaling_one(size).to_line());
+        return EXIT_OK;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => {
+            eprintln!("error: cannot find this executable to run the scaling sizes: {error}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let progress = |what: &str| eprintln!("bench: {what}");
+    let figures = match crate::bench::run(&config.options, &exe, &progress) {
+        Ok(figures) => figures,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_EXPECTATION_FAILED;
+        }
+    };
+    print!("{}", crate::bench::table_text(&figures));
+    if let Some(path) = &config.csv {
+        let written = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, crate::bench::to_csv(&figures)));
+        if let Err(error) = written {
+            eprintln!("error: writing {}: {error}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+        eprintln!("bench figures written to {}", path.display());
+    }
+    EXIT_OK
 }
 
 fn load(path: &std::path::Path) -> Result<crate::scenario::Scenario, i32> {

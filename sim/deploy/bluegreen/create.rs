@@ -106,7 +106,8 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         let mut greens = self.greens.borrow_mut();
         // One green per blue, never more: a second record of one machine would be a duplicate.
         assert!(greens.len() < self.blues.borrow().len());
-        assert!(greens.iter().all(|green| green.machine.id != id));
+        let new = self.green_ids.borrow_mut().insert(id.clone());
+        assert!(new, "green {id} recorded twice");
         greens.push(green);
         drop(greens);
         self.runtime.mark(Marker::GreenRecorded(id));

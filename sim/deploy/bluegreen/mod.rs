@@ -58,6 +58,9 @@ pub struct Bluegreen<A, R> {
     /// §2.5, §1.1 step 3), so it is read through [`Bluegreen::blues`].
     blues: RefCell<Vec<Rc<BlueEntry>>>,
     greens: RefCell<Vec<Rc<GreenEntry>>>,
+    /// The IDs in `greens` (only ever appended to), so checking a new green is not a duplicate
+    /// costs O(log N) instead of a scan of the list (which made creating N greens O(N²)).
+    green_ids: RefCell<std::collections::BTreeSet<MachineId>>,
     hanging: RefCell<Vec<MachineId>>,
     /// `rollbackLog.canDeleteGreenMachines`: false from the point of no return on.
     can_delete_greens: Cell<bool>,
@@ -82,6 +85,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
             behaviour,
             blues: RefCell::new(blues.into_iter().map(Rc::new).collect()),
             greens: RefCell::new(Vec::new()),
+            green_ids: RefCell::new(std::collections::BTreeSet::new()),
             hanging: RefCell::new(Vec::new()),
             can_delete_greens: Cell::new(true),
             timestamp,

@@ -1,0 +1,836 @@
+//! `fleetsim bench`: how fast the simulator is, measured side by side with the limit of its own
+//! machinery (issue 6). Every figure of one run is taken on the same machine within seconds, so
+//! the machine's noise mostly cancels in the ratios.
+//!
+//! - **engine**: events/s of the engine's own loop (`Clock` + `EventQueue` + the executor's timers,
+//!   driven like `Simulation`'s event loop) on a synthetic workload, next to a bare `BinaryHeap`
+//!   loop doing the same number of pushes and pops of the same payloads; and the events/s of a
+//!   real scenario run (`RunResult::events` / wall time).
+//! - **scaling**: one `bluegreen` deploy under 1 000 requests/s for fleets of several sizes, each
+//!   in its own child process (`fleetsim bench --one SIZE`) so its peak memory (`VmHWM`) is its own.
+//! - **fuzz**: cases/s of the fuzz campaign on the basic scenario's fleet.
+//! - **sweep**: seeds/s of the basic scenario on one thread (`sweep --jobs 1`).
+//!
+//! This is the one module besides the examples that reads the wall clock; nothing it measures
+//! sees it.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::deploy::{BluegreenVersion, StrategyName};
+use crate::engine::executor::{Executor, ProcessId};
+use crate::engine::{Clock, EventQueue, SimTime};
+use crate::scenario::Scenario;
+
+/// The basic scenario, built in so the benchmark does not depend on the working directory.
+const BASIC_SCENARIO: &str = include_str!("../scenarios/bluegreen-basic.toml");
+
+/// What to measure and how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchOptions {
+    /// Events of the synthetic engine workload.
+    pub engine_events: u64,
+    /// Seeds of the basic scenario for the real-run events/s figure.
+    pub scenario_runs: u64,
+    /// Fleet sizes of the scaling figure.
+    pub sizes: Vec<u32>,
+    /// Fuzz cases on the basic fleet.
+    pub fuzz_cases: u64,
+    /// Seeds of the sweep figure.
+    pub sweep_seeds: u64,
+}
+
+impl BenchOptions {
+    /// The full benchmark of issue 6.
+    pub fn full() -> BenchOptions {
+        BenchOptions {
+            engine_events: 4_000_000,
+            scenario_runs: 100,
+            sizes: vec![10, 100, 1_000, 10_000],
+            fuzz_cases: 200,
+            sweep_seeds: 500,
+        }
+    }
+
+    /// Tiny sizes that finish in seconds: checks that the benchmark runs, measures nothing.
+    pub fn quick() -> BenchOptions {
+        BenchOptions {
+            engine_events: 20_000,
+            scenario_runs: 2,
+            sizes: vec![10, 40],
+            fuzz_cases: 3,
+            sweep_seeds: 3,
+        }
+    }
+}
+
+/// One measured figure: `benchmark` (engine, scaling, fuzz, sweep), `parameter` (what was varied:
+/// a fleet size, a workload name), `metric`, `value`, `unit`. One CSV row each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub benchmark: &'static str,
+    pub parameter: String,
+    pub metric: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+}
+
+fn figure(
+    benchmark: &'static str,
+    parameter: impl Into<String>,
+    metric: &'static str,
+    value: f64,
+    unit: &'static str,
+) -> Figure {
+    Figure {
+        benchmark,
+        parameter: parameter.into(),
+        metric,
+        value,
+        unit,
+    }
+}
+
+/// Wall-clock seconds taken by `work`.
+#[allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the benchmark measures the wall clock on purpose; nothing simulated sees it"
+)]
+pub fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
+    let started = std::time::Instant::now();
+    let value = work();
+    (value, started.elapsed().as_secs_f64().max(1e-9))
+}
+
+// ---------------------------------------------------------------------------------------------
+// engine
+
+/// The synthetic payload: small, integer ids, like the world's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Synthetic {
+    Arrival { proxy: u32 },
+    Done { proxy: u32, machine: u32 },
+    Tick,
+}
+
+/// Events pending at any time in the synthetic workload (a mid-sized run's queue).
+const SYNTHETIC_PENDING: u64 = 1_024;
+/// Tasks sleeping in a loop on the executor's timers.
+const SYNTHETIC_SLEEPERS: u64 = 64;
+
+/// A deterministic xorshift step: the synthetic workload's delays (not simulation randomness).
+fn xorshift(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+fn synthetic_event(draw: u64) -> Synthetic {
+    match draw % 3 {
+        0 => Synthetic::Arrival {
+            proxy: (draw >> 8) as u32 & 7,
+        },
+        1 => Synthetic::Done {
+            proxy: (draw >> 8) as u32 & 7,
+            machine: (draw >> 16) as u32 & 1023,
+        },
+        _ => Synthetic::Tick,
+    }
+}
+
+/// Delay of the follow-up event, 1 µs .. 65 ms.
+fn synthetic_delay(draw: u64) -> u64 {
+    1 + ((draw >> 24) & 0xffff)
+}
+
+/// The engine's machinery on the synthetic workload: `SYNTHETIC_PENDING` events circulate in the
+/// event queue (each handled event schedules one follow-up) and `SYNTHETIC_SLEEPERS` tasks sleep
+/// in a loop on the executor's timers; the loop is `Simulation`'s (run ready tasks, then the
+/// earliest of timer and event). Returns the events handled (timers fired + events popped) and a
+/// checksum that keeps the optimiser honest.
+pub fn engine_loop(events: u64) -> (u64, u64) {
+    let clock = Clock::new();
+    let executor = Executor::new(Rc::clone(&clock), 1_024);
+    let queue = RefCell::new(EventQueue::new(Rc::clone(&clock), 1 << 20));
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..SYNTHETIC_PENDING {
+        let draw = xorshift(&mut state);
+        let scheduled = queue.borrow_mut().schedule(
+            SimTime::from_micros(synthetic_delay(draw)),
+            synthetic_event(draw),
+        );
+        assert!(scheduled);
+    }
+    let woken = Rc::new(Cell::new(0u64));
+    for sleeper in 0..SYNTHETIC_SLEEPERS {
+        let sleeps = executor.clone();
+        let woken = Rc::clone(&woken);
+        let mut task_state = state ^ (sleeper + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        executor.spawn(ProcessId(0), async move {
+            loop {
+                let delay = synthetic_delay(xorshift(&mut task_state));
+                sleeps.sleep(Duration::from_micros(delay)).await;
+                woken.set(woken.get() + 1);
+            }
+        });
+    }
+    let mut handled = 0u64;
+    let mut checksum = 0u64;
+    while handled < events {
+        executor
+            .run_ready(u64::MAX)
+            .expect("the synthetic tasks only sleep");
+        let next_timer = executor.next_timer();
+        let next_event = queue.borrow().peek_key();
+        let (key, is_timer) = match (next_timer, next_event) {
+            (Some(timer), Some(event)) if timer < event => (timer, true),
+            (_, Some(event)) => (event, false),
+            (Some(timer), None) => (timer, true),
+            (None, None) => break,
+        };
+        handled += 1;
+        clock.advance_to(key.time);
+        if is_timer {
+            executor.fire_next_timer();
+        } else {
+            let mut queue = queue.borrow_mut();
+            let (_, event) = queue.pop().expect("peeked");
+            checksum = checksum.wrapping_add(match event {
+                Synthetic::Arrival { proxy } => u64::from(proxy),
+                Synthetic::Done { proxy, machine } => u64::from(proxy ^ machine),
+                Synthetic::Tick => 1,
+            });
+            let draw = xorshift(&mut state);
+            let scheduled = queue.schedule(
+                key.time + Duration::from_micros(synthetic_delay(draw)),
+                synthetic_event(draw),
+            );
+            assert!(scheduled);
+        }
+    }
+    // The sleepers loop forever: killing their process drops them (and their clones of the
+    // executor), so nothing leaks.
+    executor.kill(ProcessId(0));
+    (handled, checksum.wrapping_add(woken.get()))
+}
+
+/// The limit: a bare `BinaryHeap` of `(time, seq, payload)` with the same pending count and the
+/// same number of pops, each followed by one push. No clock, no timers, no executor.
+pub fn bare_heap_loop(events: u64) -> (u64, u64) {
+    let pending = SYNTHETIC_PENDING + SYNTHETIC_SLEEPERS;
+    let mut heap: BinaryHeap<Reverse<(u64, u64, Synthetic)>> =
+        BinaryHeap::with_capacity(pending as usize);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut seq = 0u64;
+    for _ in 0..pending {
+        let draw = xorshift(&mut state);
+        heap.push(Reverse((synthetic_delay(draw), seq, synthetic_event(draw))));
+        seq += 1;
+    }
+    let mut handled = 0u64;
+    let mut checksum = 0u64;
+    while handled < events {
+        let Some(Reverse((time, _, event))) = heap.pop() else {
+            break;
+        };
+        handled += 1;
+        checksum = checksum.wrapping_add(match event {
+            Synthetic::Arrival { proxy } => u64::from(proxy),
+            Synthetic::Done { proxy, machine } => u64::from(proxy ^ machine),
+            Synthetic::Tick => 1,
+        });
+        let draw = xorshift(&mut state);
+        heap.push(Reverse((
+            time + synthetic_delay(draw),
+            seq,
+            synthetic_event(draw),
+        )));
+        seq += 1;
+    }
+    (handled, checksum)
+}
+
+fn engine_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    // Warm up both once (page faults, caches), then measure.
+    std::hint::black_box(engine_loop(options.engine_events / 10));
+    std::hint::black_box(bare_heap_loop(options.engine_events / 10));
+    let ((engine_events, engine_sum), engine_seconds) =
+        timed(|| engine_loop(options.engine_events));
+    let ((bare_events, bare_sum), bare_seconds) = timed(|| bare_heap_loop(options.engine_events));
+    std::hint::black_box((engine_sum, bare_sum));
+    let engine_rate = engine_events as f64 / engine_seconds;
+    let bare_rate = bare_events as f64 / bare_seconds;
+    figures.push(figure(
+        "engine",
+        "synthetic",
+        "events",
+        engine_events as f64,
+        "events",
+    ));
+    figures.push(figure(
+        "engine",
+        "synthetic",
+        "events_per_s",
+        engine_rate,
+        "events/s",
+    ));
+    figures.push(figure(
+        "engine",
+        "bare-heap",
+        "events",
+        bare_events as f64,
+        "events",
+    ));
+    figures.push(figure(
+        "engine",
+        "bare-heap",
+        "events_per_s",
+        bare_rate,
+        "events/s",
+    ));
+    figures.push(figure(
+        "engine",
+        "synthetic/bare-heap",
+        "ratio",
+        engine_rate / bare_rate,
+        "x",
+    ));
+    let (events, seconds) = timed(|| {
+        (1..=options.scenario_runs)
+            .map(|seed| crate::sim::Simulation::new(basic).seed(seed).run().events)
+            .sum::<u64>()
+    });
+    let parameter = format!("{} x{}", basic.name, options.scenario_runs);
+    figures.push(figure(
+        "engine",
+        parameter.clone(),
+        "events",
+        events as f64,
+        "events",
+    ));
+    figures.push(figure(
+        "engine",
+        parameter.clone(),
+        "events_per_s",
+        events as f64 / seconds,
+        "events/s",
+    ));
+    figures.push(figure(
+        "engine",
+        parameter,
+        "ratio_to_bare_heap",
+        events as f64 / seconds / bare_rate,
+        "x",
+    ));
+    figures
+}
+
+// ---------------------------------------------------------------------------------------------
+// scaling
+
+/// Regions of the scaling fleet, each with its own proxy.
+const SCALING_REGIONS: [&str; 4] = ["iad", "ams", "sin", "syd"];
+/// Total requests per second of the scaling runs, split evenly across the regions.
+pub const SCALING_RATE: f64 = 1_000.0;
+
+/// The scaling scenario for a fleet of `machines`: the basic scenario's machines, API and
+/// propagation (lognormal, median 1.5 s, p99 5 s), four regions, 1 000 requests/s in total, one
+/// `bluegreen` deploy; the run's limits are raised for the big fleets.
+pub fn scaling_scenario(machines: u32) -> Scenario {
+    assert!(machines >= 1);
+    let regions = SCALING_REGIONS.len() as u32;
+    let mut text = format!(
+        r#"[scenario]
+name = "bench-scaling-{machines}"
+description = "fleetsim bench: one bluegreen deploy of {machines} machines under {SCALING_RATE} requests/s"
+
+[app]
+name = "bench"
+image = "registry.fly.io/bench:deployment-1"
+
+[[app.checks]]
+name = "alive"
+kind = "http"
+interval = "10s"
+grace_period = "5s"
+
+[machine]
+boot_time = {{ kind = "lognormal", median = "1.5s", p99 = "4s", max = "10s" }}
+app_ready_time = {{ kind = "lognormal", median = "2s", p99 = "6s", max = "15s" }}
+stop_time = {{ kind = "lognormal", median = "1s", p99 = "3s", max = "10s" }}
+kill_timeout = "5s"
+destroy_time = {{ kind = "constant", value = "500ms" }}
+
+[api]
+latency = {{ kind = "lognormal", median = "25ms", p99 = "150ms", max = "1s" }}
+list_lag = "500ms"
+wait_timeout_max = "60s"
+
+[proxy]
+propagation = {{ kind = "lognormal", median = "1.5s", p99 = "5s", max = "9s" }}
+
+[traffic]
+service_time = {{ kind = "lognormal", median = "20ms", p99 = "150ms", max = "2s" }}
+"#
+    );
+    for (index, region) in SCALING_REGIONS.iter().enumerate() {
+        let count = machines / regions + u32::from((index as u32) < machines % regions);
+        if count > 0 {
+            let _ = write!(
+                text,
+                "\n[[fleet]]\nregion = \"{region}\"\ncount = {count}\n"
+            );
+        }
+        let _ = write!(
+            text,
+            "\n[[traffic.regions]]\nregion = \"{region}\"\nrate = {:.1}\n",
+            SCALING_RATE / f64::from(regions)
+        );
+    }
+    // A deploy of N machines takes O(N / max_concurrent) API calls in each phase: give each
+    // wait phase and the whole run room to finish at 10 000 machines.
+    let _ = write!(
+        text,
+        r#"
+[[deploy]]
+strategy = "bluegreen"
+image = "registry.fly.io/bench:deployment-2"
+start = "5s"
+wait_timeout = "3h"
+expect_outcome = "succeeded"
+
+[run]
+seed = 1
+time_limit = "24h"
+event_limit = {event_limit}
+machine_limit = {machine_limit}
+
+[expect]
+hold = [{hold}]
+"#,
+        event_limit = 1_000_000_000u64,
+        machine_limit = u64::from(machines) * 3 + 100,
+        hold = scaling_holds()
+            .iter()
+            .map(|invariant| format!("\"{}\"", invariant.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let path = format!("<bench scaling {machines}>");
+    crate::scenario::parse(Path::new(&path), &text)
+        .unwrap_or_else(|error| panic!("the scaling scenario is valid: {error}"))
+}
+
+/// Every invariant must hold in the scaling runs except `bounded-mixing` (I8, two images
+/// routable for at most 60 s): bluegreen cordons the blues `max_concurrent` at a time, so past a
+/// few thousand machines its mixing window outlasts 60 s by design, not by a bug.
+pub fn scaling_holds() -> Vec<crate::check::Invariant> {
+    crate::check::Invariant::ALL
+        .into_iter()
+        .filter(|invariant| *invariant != crate::check::Invariant::BoundedMixing)
+        .collect()
+}
+
+/// One scaling measurement (run in its own process for its peak memory).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingRow {
+    pub machines: u32,
+    pub wall_seconds: f64,
+    pub simulated_seconds: f64,
+    pub events: u64,
+    /// Peak resident memory of the process (`VmHWM`), in KiB; 0 where /proc is unavailable.
+    pub peak_kib: u64,
+    pub passed: bool,
+    pub outcome: String,
+}
+
+/// Runs the scaling scenario for one fleet size in this process.
+pub fn scaling_one(machines: u32) -> ScalingRow {
+    let scenario = scaling_scenario(machines);
+    let (result, wall_seconds) = timed(|| crate::sim::Simulation::new(&scenario).run());
+    let outcome = match (&result.limit_hit, result.deploys.first()) {
+        (Some(limit), _) => format!("limit: {limit}"),
+        (None, Some(deploy)) => deploy.outcome.clone(),
+        (None, None) => "no deploy".to_string(),
+    };
+    let failed: Vec<String> = result
+        .expectations
+        .iter()
+        .filter(|check| !check.ok)
+        .map(|check| format!("{}: {}", check.expectation, check.detail))
+        .collect();
+    let outcome = if failed.is_empty() {
+        outcome
+    } else {
+        format!("{outcome}; failed {}", failed.join("; "))
+    };
+    ScalingRow {
+        machines,
+        wall_seconds,
+        simulated_seconds: result.end_time_ms as f64 / 1e3,
+        events: result.events,
+        peak_kib: peak_memory_kib(),
+        passed: result.passed,
+        outcome,
+    }
+}
+
+/// `VmHWM` of this process, in KiB (0 if unreadable).
+pub fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl ScalingRow {
+    /// The one line `fleetsim bench --one SIZE` prints for its parent.
+    pub fn to_line(&self) -> String {
+        format!(
+            "scaling machines={} wall_s={} sim_s={} events={} peak_kib={} passed={} outcome={}",
+            self.machines,
+            self.wall_seconds,
+            self.simulated_seconds,
+            self.events,
+            self.peak_kib,
+            self.passed,
+            self.outcome.replace([' ', '\n'], "_")
+        )
+    }
+
+    pub fn from_line(line: &str) -> Option<ScalingRow> {
+        let fields = line.strip_prefix("scaling ")?;
+        let value = |name: &str| {
+            fields.split(' ').find_map(|field| {
+                field
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('='))
+            })
+        };
+        Some(ScalingRow {
+            machines: value("machines")?.parse().ok()?,
+            wall_seconds: value("wall_s")?.parse().ok()?,
+            simulated_seconds: value("sim_s")?.parse().ok()?,
+            events: value("events")?.parse().ok()?,
+            peak_kib: value("peak_kib")?.parse().ok()?,
+            passed: value("passed")?.parse().ok()?,
+            outcome: value("outcome")?.replace('_', " "),
+        })
+    }
+}
+
+/// Runs `EXE bench --one SIZE` and reads its line.
+pub fn scaling_in_child(exe: &Path, machines: u32) -> Result<ScalingRow, String> {
+    let output = std::process::Command::new(exe)
+        .args(["bench", "--one", &machines.to_string()])
+        .output()
+        .map_err(|error| format!("cannot run {}: {error}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "bench --one {machines} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    stdout
+        .lines()
+        .find_map(ScalingRow::from_line)
+        .ok_or_else(|| format!("bench --one {machines} printed no result: {stdout}"))
+}
+
+fn scaling_figures(rows: &[ScalingRow]) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for row in rows {
+        let size = row.machines.to_string();
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "wall",
+            row.wall_seconds,
+            "s",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "simulated",
+            row.simulated_seconds,
+            "s",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "simulated_over_wall",
+            row.simulated_seconds / row.wall_seconds,
+            "x",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "events",
+            row.events as f64,
+            "events",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "events_per_s",
+            row.events as f64 / row.wall_seconds,
+            "events/s",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "wall_per_machine",
+            row.wall_seconds * 1e6 / f64::from(row.machines),
+            "µs",
+        ));
+        figures.push(figure(
+            "scaling",
+            size.clone(),
+            "peak_memory",
+            row.peak_kib as f64 / 1024.0,
+            "MiB",
+        ));
+        figures.push(figure(
+            "scaling",
+            size,
+            "passed",
+            f64::from(u8::from(row.passed)),
+            "bool",
+        ));
+    }
+    figures
+}
+
+// ---------------------------------------------------------------------------------------------
+// fuzz and sweep
+
+/// The basic scenario (`scenarios/bluegreen-basic.toml`, built in).
+pub fn basic_scenario() -> Scenario {
+    crate::scenario::parse(Path::new("scenarios/bluegreen-basic.toml"), BASIC_SCENARIO)
+        .expect("the basic scenario is valid")
+}
+
+fn fuzz_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
+    let mut config = crate::fuzz::campaign::CampaignConfig::new(
+        StrategyName::Bluegreen(BluegreenVersion::V2026_08),
+        options.fuzz_cases,
+        1,
+    );
+    config.fleet = Some(basic.clone());
+    let (report, seconds) = timed(|| crate::fuzz::campaign::run(&config, &|_| {}));
+    let parameter = format!("{} fleet, seed 1", basic.name);
+    vec![
+        figure(
+            "fuzz",
+            parameter.clone(),
+            "cases",
+            report.cases as f64,
+            "cases",
+        ),
+        figure(
+            "fuzz",
+            parameter.clone(),
+            "shrink_runs",
+            report.shrink_runs as f64,
+            "runs",
+        ),
+        figure(
+            "fuzz",
+            parameter.clone(),
+            "failures",
+            report.failures.len() as f64,
+            "cases",
+        ),
+        figure(
+            "fuzz",
+            parameter,
+            "cases_per_s",
+            report.cases as f64 / seconds,
+            "cases/s",
+        ),
+    ]
+}
+
+fn sweep_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
+    let seeds = 1..1 + options.sweep_seeds;
+    let (rows, seconds) = timed(|| crate::report::sweep::run_seeds(basic, None, seeds, 1, |_| {}));
+    let parameter = format!("{}, jobs 1", basic.name);
+    vec![
+        figure(
+            "sweep",
+            parameter.clone(),
+            "seeds",
+            rows.len() as f64,
+            "seeds",
+        ),
+        figure(
+            "sweep",
+            parameter,
+            "seeds_per_s",
+            rows.len() as f64 / seconds,
+            "seeds/s",
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// the whole benchmark
+
+/// Runs every figure; scaling sizes run as `exe bench --one SIZE` child processes. `progress`
+/// hears what is being measured.
+pub fn run(
+    options: &BenchOptions,
+    exe: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<Figure>, String> {
+    let basic = basic_scenario();
+    let mut figures = Vec::new();
+    progress("engine");
+    figures.extend(engine_figures(options, &basic));
+    let mut rows = Vec::new();
+    for &size in &options.sizes {
+        progress(&format!("scaling {size}"));
+        rows.push(scaling_in_child(exe, size)?);
+    }
+    figures.extend(scaling_figures(&rows));
+    progress("fuzz");
+    figures.extend(fuzz_figures(options, &basic));
+    progress("sweep");
+    figures.extend(sweep_figures(options, &basic));
+    Ok(figures)
+}
+
+/// The figures as CSV: `benchmark,parameter,metric,value,unit`.
+pub fn to_csv(figures: &[Figure]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(["benchmark", "parameter", "metric", "value", "unit"]);
+    for figure in figures {
+        let _ = writer.write_record([
+            figure.benchmark,
+            &figure.parameter,
+            figure.metric,
+            &format_value(figure.value),
+            figure.unit,
+        ]);
+    }
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn format_value(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
+fn find(figures: &[Figure], benchmark: &str, parameter: &str, metric: &str) -> Option<f64> {
+    figures
+        .iter()
+        .find(|figure| {
+            figure.benchmark == benchmark
+                && figure.parameter == parameter
+                && figure.metric == metric
+        })
+        .map(|figure| figure.value)
+}
+
+fn si(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2} M", value / 1e6)
+    } else if value >= 1e3 {
+        format!("{:.1} k", value / 1e3)
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// The human table.
+pub fn table_text(figures: &[Figure]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "engine (events/s; limit = bare BinaryHeap loop)");
+    for figure in figures.iter().filter(|figure| figure.benchmark == "engine") {
+        let value = match figure.unit {
+            "events/s" | "events" => format!("{} {}", si(figure.value), figure.unit),
+            _ => format!("{:.3} {}", figure.value, figure.unit),
+        };
+        let _ = writeln!(
+            text,
+            "  {:<26} {:<20} {value}",
+            figure.parameter, figure.metric
+        );
+    }
+    let mut sizes: Vec<&str> = Vec::new();
+    for figure in figures
+        .iter()
+        .filter(|figure| figure.benchmark == "scaling")
+    {
+        if !sizes.contains(&figure.parameter.as_str()) {
+            sizes.push(&figure.parameter);
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\nscaling (one bluegreen deploy, 4 regions, {SCALING_RATE} requests/s)"
+    );
+    let _ = writeln!(
+        text,
+        "  {:>8} {:>9} {:>10} {:>12} {:>12} {:>12} {:>11} {:>10} {:>6}",
+        "machines",
+        "wall s",
+        "sim s",
+        "sim/wall",
+        "events",
+        "events/s",
+        "µs/machine",
+        "peak MiB",
+        "passed"
+    );
+    for size in sizes {
+        let get = |metric| find(figures, "scaling", size, metric).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            text,
+            "  {:>8} {:>9.3} {:>10.1} {:>12.0} {:>12.0} {:>12} {:>11.1} {:>10.1} {:>6}",
+            size,
+            get("wall"),
+            get("simulated"),
+            get("simulated_over_wall"),
+            get("events"),
+            si(get("events_per_s")),
+            get("wall_per_machine"),
+            get("peak_memory"),
+            if get("passed") == 1.0 { "yes" } else { "NO" },
+        );
+    }
+    for benchmark in ["fuzz", "sweep"] {
+        let _ = writeln!(text, "\n{benchmark}");
+        for figure in figures
+            .iter()
+            .filter(|figure| figure.benchmark == benchmark)
+        {
+            let _ = writeln!(
+                text,
+                "  {:<30} {:<12} {:.1} {}",
+                figure.parameter, figure.metric, figure.value, figure.unit
+            );
+        }
+    }
+    text
+}

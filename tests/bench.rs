@@ -1,0 +1,58 @@
+//! `fleetsim bench` runs end to end (tiny sizes; it measures nothing here and asserts no timing).
+
+use std::process::Command;
+
+// Guards the benchmark harness: `bench --quick` runs every figure, scaling sizes in child
+// processes, prints the table and writes the CSV.
+#[test]
+fn quick_bench_runs_and_writes_the_csv() {
+    let directory = std::env::temp_dir().join(format!("fleetsim-bench-{}", std::process::id()));
+    let csv = directory.join("bench").join("latest.csv");
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["bench", "--quick", "--sizes", "5,12", "--csv"])
+        .arg(&csv)
+        .output()
+        .expect("the fleetsim binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for heading in ["engine", "scaling", "fuzz", "sweep"] {
+        assert!(stdout.contains(heading), "no {heading} in\n{stdout}");
+    }
+    let text = std::fs::read_to_string(&csv).expect("the CSV is written");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("benchmark,parameter,metric,value,unit"));
+    for wanted in [
+        "engine,synthetic,events_per_s,",
+        "engine,bare-heap,events_per_s,",
+        "scaling,5,events,",
+        "scaling,12,peak_memory,",
+        "scaling,12,passed,1,bool",
+        "sweep,",
+        "fuzz,",
+    ] {
+        assert!(text.contains(wanted), "no {wanted} in\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+// Guards the scaling scenario: the generated fleet has the asked size and the run's limits fit it.
+#[test]
+fn scaling_scenario_has_the_fleet_size_and_room() {
+    for machines in [1, 10, 10_000] {
+        let scenario = fleetsim::bench::scaling_scenario(machines);
+        let total: u32 = scenario.fleet.iter().map(|group| group.count).sum();
+        assert_eq!(total, machines);
+        assert!(scenario.run.machine_limit >= 2 * machines);
+    }
+    let row = fleetsim::bench::scaling_one(6);
+    assert!(row.passed, "{row:?}");
+    assert_eq!(
+        fleetsim::bench::ScalingRow::from_line(&row.to_line()).map(|parsed| parsed.events),
+        Some(row.events)
+    );
+}
