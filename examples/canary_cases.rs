@@ -82,7 +82,10 @@ fn main() {
     }
     for (version, invariant) in [
         (BluegreenVersion::V2023_06, Invariant::NoMachineExplosion),
-        (BluegreenVersion::V2024_02, Invariant::DeployerNeverDeletesAll),
+        (
+            BluegreenVersion::V2024_02,
+            Invariant::DeployerNeverDeletesAll,
+        ),
     ] {
         let strategy = StrategyName::Bluegreen(version);
         let needed: Vec<u64> = (1..=seeds)
