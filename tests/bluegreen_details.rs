@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{deploy, fleet, TokioRuntime, APP, OLD_IMAGE};
+use common::{assert_outcome, deploy, fleet, TokioRuntime, APP, OLD_IMAGE};
 use fleetsim::api::memory::{MemoryApi, Op};
 use fleetsim::api::{
     ApiError, HostStatus, MachineState, METADATA_PLATFORM_VERSION, METADATA_PROCESS_GROUP,
@@ -35,12 +35,7 @@ async fn uncordon_is_retried_five_times_with_doubling_waits() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     let times = times.borrow();
     assert_eq!(times.len(), 5);
     let waits: Vec<Duration> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
@@ -64,12 +59,7 @@ async fn ambiguous_launch_is_adopted_by_launch_id() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert_eq!(api.calls_of(Op::Launch).len(), 6, "no second launch");
     assert_eq!(
         api.calls_of(Op::List).len(),
@@ -97,12 +87,7 @@ async fn transient_launch_failure_is_looked_up_then_retried() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert_eq!(api.calls_of(Op::Launch).len(), 5);
     assert_eq!(api.alive().len(), 3);
     assert!(runtime.printed(
@@ -306,12 +291,7 @@ async fn stopped_fleet_gets_stopped_greens_but_one_forced_representative() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     let states: Vec<MachineState> = report
         .greens
         .iter()
@@ -368,12 +348,7 @@ async fn unreachable_blue_is_skipped_and_destroyed_without_nonce() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert!(runtime.printed("    · b0000000000003"));
     let touched = |op: Op| {
         api.calls_of(op)

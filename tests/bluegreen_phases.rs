@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{deploy, deploy_with, fleet, params, TokioRuntime, APP, OLD_IMAGE};
+use common::{assert_outcome, deploy, deploy_with, fleet, params, TokioRuntime, APP, OLD_IMAGE};
 use fleetsim::api::memory::{MemoryApi, Op};
 use fleetsim::api::{
     ApiError, MachineId, MachineState, Marker, Phase, DEPLOYMENT_TAG_SAFE_TO_DESTROY,
@@ -489,12 +489,7 @@ async fn cordon_error_is_retried_warned_and_the_deploy_completes() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert!(runtime
         .printed("  Failed to cordon machine b0000000000002 [app]: unavailable (status 503)"));
     let cordons = api.calls_of(Op::Cordon);
@@ -551,12 +546,7 @@ async fn stop_wait_machine_error_is_listed_and_the_deploy_completes() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert!(runtime.printed("Failed to stop some machines:"));
     assert!(runtime.printed(
         "  failed to stop machine b0000000000005 [app]: failed waiting for machine: invalid state (status 400)"

@@ -7,7 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{deploy_with, fleet, TokioRuntime, APP, NEW_IMAGE, UNIX_START_SECONDS};
+use common::{
+    assert_outcome, deploy_with, fleet, TokioRuntime, APP, NEW_IMAGE, UNIX_START_SECONDS,
+};
 use fleetsim::api::memory::{MemoryApi, Op};
 use fleetsim::api::{
     ApiError, ImageRef, MachineId, MachineState, Marker, Phase, DEPLOYMENT_TAG_SAFE_TO_DESTROY,
@@ -109,12 +111,7 @@ async fn v2023_06_destroys_blues_right_after_uncordon() {
     let api = fleet(3);
     let (report, runtime) = run(&api, V2023_06).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     let mutating: Vec<(Op, MachineId, bool)> = api
         .calls()
         .into_iter()
@@ -251,12 +248,7 @@ async fn v2023_06_has_no_image_check() {
     mix_images(&api, &[2, 4]);
     let (report, runtime) = run(&api, V2023_06).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert!(!runtime.printed_containing("different images"));
     assert_eq!(alive_greens(&api).len(), 4);
     for blue in blues(4) {
@@ -324,12 +316,7 @@ async fn v2024_02_reaper_destroys_newer_tag_groups() {
     }
     let (report, runtime) = run(&api, V2024_02).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert!(runtime.phases().contains(&Phase::ReapZombies));
     assert!(runtime.printed("  Zombie Machine b0000000000003 destroyed [1775999999]"));
     assert!(runtime.printed("  Zombie Machine b0000000000004 destroyed [1775999999]"));
@@ -382,12 +369,7 @@ async fn v2024_02_cordons_and_stops_blues_sequentially_between_10s_waits() {
     }
     let (report, runtime) = run(&api, V2024_02).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     let times = times.borrow();
     let ops: Vec<Op> = times.iter().map(|(op, _)| *op).collect();
     let expected: Vec<Op> = [Op::Uncordon, Op::Cordon, Op::Stop, Op::Destroy]

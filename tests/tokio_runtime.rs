@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{deploy, fleet, TokioRuntime, NEW_IMAGE, UNIX_START_SECONDS};
+use common::{assert_outcome, deploy, fleet, TokioRuntime, NEW_IMAGE, UNIX_START_SECONDS};
 use fleetsim::api::memory::MemoryApi;
 use fleetsim::api::{MachineState, Marker, Phase, METADATA_DEPLOYMENT_TAG, METADATA_LAUNCH_ID};
 use fleetsim::deploy::DeployOutcome;
@@ -14,12 +14,7 @@ async fn six_machine_fleet_is_replaced_end_to_end() {
     let runtime = TokioRuntime::new();
     let report = deploy(&api, &runtime).await;
 
-    assert_eq!(
-        report.outcome,
-        DeployOutcome::Succeeded,
-        "{}",
-        runtime.output()
-    );
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
     assert_eq!(report.exit_status, 0);
     assert_eq!(report.error, None);
     assert_eq!(report.blues.len(), 6);

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use fleetsim::api::memory::MemoryApi;
 use fleetsim::api::{Marker, Phase, Runtime};
-use fleetsim::deploy::{run_deploy, BluegreenVersion, DeployParams, DeployReport, StrategyName};
+use fleetsim::deploy::{
+    run_deploy, BluegreenVersion, DeployOutcome, DeployParams, DeployReport, StrategyName,
+};
 
 pub const APP: &str = "cherrypicker";
 pub const OLD_IMAGE: &str = "registry.fly.io/cherrypicker:deployment-01OLD";
@@ -197,4 +199,9 @@ pub async fn deploy_with(
     // Let detached tasks (lease refresh loops) observe the stop flag and end.
     local.await;
     report
+}
+
+/// Asserts a deploy's outcome; on a mismatch the message is the deploy's whole output.
+pub fn assert_outcome(report: &DeployReport, expected: DeployOutcome, runtime: &TokioRuntime) {
+    assert_eq!(report.outcome, expected, "{}", runtime.output());
 }
