@@ -40,10 +40,31 @@ impl Clock {
 }
 
 /// The key of a scheduled entry: earlier time first, then lower sequence number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
     pub time: SimTime,
     pub seq: u64,
+}
+
+impl Key {
+    /// `(time, seq)` as one integer whose order is the key's order. Heaps compare keys in their
+    /// innermost loop; one 128-bit comparison compiles to two instructions without the branch of
+    /// a field-by-field comparison (issue 6: about 8 % of a 10 000-machine run).
+    fn packed(self) -> u128 {
+        (u128::from(self.time.as_micros()) << 64) | u128::from(self.seq)
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.packed().cmp(&other.packed())
+    }
 }
 
 struct Entry<E> {
@@ -142,6 +163,29 @@ mod tests {
         assert!(queue.schedule(SimTime::from_micros(1), 'b'));
         let order: Vec<char> = std::iter::from_fn(|| queue.pop().map(|(_, event)| event)).collect();
         assert_eq!(order, vec!['a', 'b', 'c', 'd']);
+    }
+
+    // Guards the packed comparison: it orders keys exactly as (time, seq) does, at the extremes too.
+    #[test]
+    fn key_order_is_time_then_seq() {
+        let values = [0, 1, 2, u64::from(u32::MAX), u64::MAX - 1, u64::MAX];
+        for time_a in values {
+            for seq_a in values {
+                for time_b in values {
+                    for seq_b in values {
+                        let a = Key {
+                            time: SimTime::from_micros(time_a),
+                            seq: seq_a,
+                        };
+                        let b = Key {
+                            time: SimTime::from_micros(time_b),
+                            seq: seq_b,
+                        };
+                        assert_eq!(a.cmp(&b), (time_a, seq_a).cmp(&(time_b, seq_b)));
+                    }
+                }
+            }
+        }
     }
 
     // Guards the bound on the queue: a full queue refuses instead of growing.

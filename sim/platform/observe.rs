@@ -3,7 +3,7 @@
 
 use crate::api::{MachineState, Phase};
 use crate::deploy::DeployOutcome;
-use crate::engine::trace::{put_str, put_u32, put_u8, Encode};
+use crate::engine::trace::{put_str, put_u32, put_u8, Encode, Encoder};
 use crate::scenario::Operation;
 
 /// Index of a machine in the platform's table (creation order).
@@ -142,11 +142,11 @@ pub enum Step {
     },
 }
 
-fn put_bool(out: &mut Vec<u8>, value: bool) {
+fn put_bool(out: &mut Encoder, value: bool) {
     put_u8(out, u8::from(value));
 }
 
-fn put_option(out: &mut Vec<u8>, value: Option<u32>) {
+fn put_option(out: &mut Encoder, value: Option<u32>) {
     match value {
         Some(value) => {
             put_u8(out, 1);
@@ -157,7 +157,7 @@ fn put_option(out: &mut Vec<u8>, value: Option<u32>) {
 }
 
 impl Encode for DeployStep {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Encoder) {
         match self {
             DeployStep::Started => put_u8(out, 0),
             DeployStep::Phase(phase) => {
@@ -186,7 +186,7 @@ impl Encode for DeployStep {
 }
 
 impl Encode for Step {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Encoder) {
         match self {
             Step::MachineCreated { machine, by } => {
                 put_u8(out, 0);
