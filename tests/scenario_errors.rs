@@ -55,7 +55,7 @@ fn millis(milliseconds: u64) -> Duration {
 }
 
 fn lognormal(median: Duration, p99: Duration, max: Option<Duration>) -> Distribution {
-    Distribution::LogNormal { median, p99, max }
+    Distribution::lognormal(median, p99, max)
 }
 
 #[test]

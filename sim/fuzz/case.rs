@@ -695,11 +695,7 @@ fn propagation() -> impl Strategy<Value = Distribution> {
         (1..=50u64, 1..=4u32).prop_map(|(tenths, spread)| {
             let median = Duration::from_millis(tenths * 100);
             let p99 = median * spread;
-            Distribution::LogNormal {
-                median,
-                p99,
-                max: Some(p99 * 3),
-            }
+            Distribution::lognormal(median, p99, Some(p99 * 3))
         }),
         (0..=50u64, 0..=100u64).prop_map(|(low, width)| Distribution::Uniform {
             min: Duration::from_millis(low * 100),

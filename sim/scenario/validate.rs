@@ -111,11 +111,11 @@ fn check(src: &Source, field: &str, raw: &RawCheck) -> Checked<CheckConfig> {
 }
 
 fn lognormal(median_ms: u64, p99_ms: u64, max_ms: u64) -> Distribution {
-    Distribution::LogNormal {
-        median: Duration::from_millis(median_ms),
-        p99: Duration::from_millis(p99_ms),
-        max: Some(Duration::from_millis(max_ms)),
-    }
+    Distribution::lognormal(
+        Duration::from_millis(median_ms),
+        Duration::from_millis(p99_ms),
+        Some(Duration::from_millis(max_ms)),
+    )
 }
 
 fn machine(src: &Source, raw: Option<&RawMachine>) -> Checked<MachineBehaviour> {

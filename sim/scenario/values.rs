@@ -195,7 +195,7 @@ fn lognormal(src: &Source, field: &str, table: &RawDistribution) -> Checked<Dist
         return Err(src.error(&p99_text.span(), format!("{field}.p99"), message));
     }
     check_max(src, field, table.max.as_ref(), max, ("median", median))?;
-    Ok(Distribution::LogNormal { median, p99, max })
+    Ok(Distribution::lognormal(median, p99, max))
 }
 
 fn exponential(src: &Source, field: &str, table: &RawDistribution) -> Checked<Distribution> {

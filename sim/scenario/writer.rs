@@ -106,7 +106,9 @@ pub fn distribution(value: &Distribution) -> String {
             quoted_duration(*min),
             quoted_duration(*max)
         ),
-        Distribution::LogNormal { median, p99, max } => format!(
+        Distribution::LogNormal {
+            median, p99, max, ..
+        } => format!(
             "{{ kind = \"lognormal\", median = {}, p99 = {}{} }}",
             quoted_duration(*median),
             quoted_duration(*p99),
