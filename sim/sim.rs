@@ -20,8 +20,9 @@ use crate::engine::trace::{Fingerprint, Record, Trace};
 use crate::engine::{Clock, EventQueue, SimTime};
 use crate::faults::FaultPlan;
 use crate::platform::client::{SimApi, SimRuntime};
-use crate::platform::machines::NewMachine;
+use crate::platform::machines::{MachineIds, NewMachine};
 use crate::platform::proxy::Proxy;
+use crate::platform::server::CallTable;
 use crate::platform::traffic::Traffic;
 use crate::platform::{Action, DeployState, LimitHit, Step, Streams, World, EPOCH_UNIX_SECONDS};
 use crate::scenario::{DeployStart, Scenario};
@@ -342,11 +343,11 @@ fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: 
         streams: Streams::new(seed),
         faults: FaultPlan::new(scenario.faults.clone()),
         machines: Vec::new(),
-        machine_ids: BTreeMap::new(),
+        machine_ids: MachineIds::default(),
         traffic: Traffic::new(proxies.len(), REQUESTS_MAX),
         proxies,
         regions,
-        calls: Vec::new(),
+        calls: CallTable::default(),
         deploys: vec![DeployState::default(); scenario.deploys.len()],
         actions: Vec::new(),
         limit_hit: None,

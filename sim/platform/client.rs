@@ -38,7 +38,8 @@ impl SimApi {
     }
 }
 
-/// One call: submitted on first poll, ready when its reply event has been delivered.
+/// One call: submitted on first poll, ready when its reply event has been delivered. Its slot
+/// in the world's call table is given back when the reply is taken or the future dropped.
 struct CallFuture {
     world: Rc<RefCell<World>>,
     client: u32,
@@ -60,13 +61,30 @@ impl Future for CallFuture {
             }
         };
         let mut world = self.world.borrow_mut();
-        let pending = &mut world.calls[call as usize];
+        let pending = &mut world.calls[call];
         if pending.delivered {
             let reply = pending.reply.take().expect("a delivered call has a reply");
+            world.call_dropped(call, true);
+            drop(world);
+            self.call = None;
+            self.request = None;
             return Poll::Ready(reply);
         }
         pending.waker = Some(context.waker().clone());
         Poll::Pending
+    }
+}
+
+impl Drop for CallFuture {
+    fn drop(&mut self) {
+        let Some(call) = self.call else {
+            return; // never submitted, or its reply was taken
+        };
+        // Futures are dropped outside the world's borrow (a killed deployer's tasks are dropped
+        // by the executor between events); if that ever changes, the slot is kept, not freed.
+        if let Ok(mut world) = self.world.try_borrow_mut() {
+            world.call_dropped(call, false);
+        }
     }
 }
 

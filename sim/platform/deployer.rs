@@ -110,7 +110,7 @@ impl World {
                 DeployStep::Phase(phase)
             }
             Marker::GreenRecorded(id) => match self.machine_ids.get(&id.0) {
-                Some(machine) => DeployStep::GreenRecorded(*machine),
+                Some(machine) => DeployStep::GreenRecorded(machine),
                 None => return,
             },
             Marker::PointOfNoReturn => DeployStep::PointOfNoReturn,

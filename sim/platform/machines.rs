@@ -1,6 +1,7 @@
 //! Machines: their records, lifecycle (created → starting → started → stopping → stopped →
 //! destroying → destroyed) and checks whose status evolves with a grace period and an interval.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::{
@@ -134,6 +135,54 @@ impl MachineRecord {
     }
 }
 
+/// Machine IDs to machine indexes, for the API server's lookups (two or three per call).
+///
+/// IDs are short (flyctl's are 14 hex digits), so each is packed into one integer: its bytes
+/// big-endian, then its length. A lookup compares integers instead of chasing string pointers,
+/// which was 17 % of a 10 000-machine deploy (issue 6). Longer IDs (only ever seen in tests) go to
+/// a string-keyed map, so the lookup is exact for any ID.
+#[derive(Debug, Default)]
+pub struct MachineIds {
+    packed: BTreeMap<u128, MachineIndex>,
+    long: BTreeMap<String, MachineIndex>,
+}
+
+impl MachineIds {
+    /// IDs of up to this many bytes are packed.
+    const PACKED_BYTES_MAX: usize = 15;
+
+    fn pack(id: &str) -> Option<u128> {
+        let bytes = id.as_bytes();
+        if bytes.len() > MachineIds::PACKED_BYTES_MAX {
+            return None;
+        }
+        let mut key = [0u8; 16];
+        key[..bytes.len()].copy_from_slice(bytes);
+        key[15] = bytes.len() as u8;
+        Some(u128::from_be_bytes(key))
+    }
+
+    pub fn get(&self, id: &str) -> Option<MachineIndex> {
+        match MachineIds::pack(id) {
+            Some(key) => self.packed.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Records a new machine's ID; IDs are unique for the run.
+    pub fn insert(&mut self, id: &str, machine: MachineIndex) {
+        let previous = match MachineIds::pack(id) {
+            Some(key) => self.packed.insert(key, machine),
+            None => self.long.insert(id.to_string(), machine),
+        };
+        assert!(previous.is_none(), "machine ID {id} given twice");
+    }
+}
+
 /// The initial state of a machine that is created by the platform (initial fleet or launch).
 pub struct NewMachine {
     pub region: u32,
@@ -167,7 +216,7 @@ impl World {
             Duration::ZERO
         };
         let image_ref = ImageRef::parse(&new.config.image);
-        self.machine_ids.insert(id.0.clone(), index);
+        self.machine_ids.insert(&id.0, index);
         self.machines.push(MachineRecord {
             id,
             region: new.region,
@@ -225,7 +274,7 @@ impl World {
                 "{:014x}",
                 self.streams.identifiers.next_u64() & 0x00ff_ffff_ffff_ffff
             );
-            if !self.machine_ids.contains_key(&candidate) {
+            if !self.machine_ids.contains(&candidate) {
                 return MachineId(candidate);
             }
         }
@@ -597,4 +646,27 @@ fn next_check_tick(config: &MachineConfig, started_at: SimTime, now: SimTime) ->
     let ticks = late.as_micros().div_ceil(interval.as_micros());
     let next_tick = first_tick + interval.saturating_mul(u32::try_from(ticks).unwrap_or(u32::MAX));
     next_tick - now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards the packed ID lookup: exact for short, padded-looking and long IDs alike.
+    #[test]
+    fn machine_ids_are_exact() {
+        let mut ids = MachineIds::default();
+        ids.insert("a", 0);
+        ids.insert("a\0", 1);
+        ids.insert("3d8d9e4c1e2f08", 2);
+        ids.insert("a-machine-id-longer-than-fifteen-bytes", 3);
+        assert_eq!(ids.get("a"), Some(0));
+        assert_eq!(ids.get("a\0"), Some(1));
+        assert_eq!(ids.get("3d8d9e4c1e2f08"), Some(2));
+        assert_eq!(ids.get("a-machine-id-longer-than-fifteen-bytes"), Some(3));
+        assert_eq!(ids.get(""), None);
+        assert_eq!(ids.get("3d8d9e4c1e2f0"), None);
+        assert_eq!(ids.get("a-machine-id-longer-than-fifteen-bytez"), None);
+        assert!(!ids.contains("b"));
+    }
 }

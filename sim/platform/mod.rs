@@ -5,7 +5,6 @@
 //! through [`client::SimApi`], which turns each call into two events (arrival at the server, reply
 //! at the client) with sampled latency.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -35,8 +34,9 @@ pub enum Event {
     CallArrives(u32),
     /// An API call's reply reaches the client.
     CallReplies(u32),
-    /// A `wait` call's server-side timeout.
-    WaitExpires(u32),
+    /// A `wait` call's server-side timeout (`call` is its slot, `number` tells it from a later
+    /// call in the same slot).
+    WaitExpires { call: u32, number: u32 },
     /// A machine's pending lifecycle transition (stale when `generation` moved on).
     MachineTransition {
         machine: MachineIndex,
@@ -188,11 +188,11 @@ pub struct World {
     pub streams: Streams,
     pub faults: FaultPlan,
     pub machines: Vec<MachineRecord>,
-    pub machine_ids: BTreeMap<String, MachineIndex>,
+    pub machine_ids: machines::MachineIds,
     pub regions: Vec<String>,
     pub proxies: Vec<proxy::Proxy>,
     pub traffic: traffic::Traffic,
-    pub calls: Vec<server::PendingCall>,
+    pub calls: server::CallTable,
     pub deploys: Vec<DeployState>,
     pub actions: Vec<Action>,
     pub limit_hit: Option<LimitHit>,
@@ -312,7 +312,7 @@ impl World {
         match event {
             Event::CallArrives(call) => self.call_arrives(call),
             Event::CallReplies(call) => self.call_replies(call),
-            Event::WaitExpires(call) => self.wait_expires(call),
+            Event::WaitExpires { call, number } => self.wait_expires(call, number),
             Event::MachineTransition {
                 machine,
                 generation,

@@ -119,14 +119,93 @@ pub enum CallReply {
 /// A call in flight.
 #[derive(Debug)]
 pub struct PendingCall {
+    /// The call's number in the trace: counts every call of the run, unlike its slot.
+    pub number: u32,
     pub client: u32,
     pub operation: Operation,
     pub request: Option<CallRequest>,
     pub reply: Option<ApiResult<CallReply>>,
     pub delivered: bool,
+    /// The client stopped waiting (its task was dropped): the slot is freed once the reply is
+    /// delivered, since the server's events still refer to it until then.
+    pub abandoned: bool,
     pub waker: Option<Waker>,
     /// For a parked `wait`: the state it waits for.
     pub waiting_for: Option<(MachineIndex, MachineState)>,
+}
+
+/// The calls in flight, in reusable slots. A run makes millions of calls (flyctl refreshes every
+/// blue's lease every 4 s), and keeping each one after its reply was 300 MiB of a 10 000-machine
+/// deploy (issue 6). A slot is freed when its client has taken the reply, or when the reply of an
+/// abandoned call is delivered; so there are never more slots than calls in flight, which the
+/// executor's task limit bounds.
+#[derive(Debug, Default)]
+pub struct CallTable {
+    slots: Vec<Option<PendingCall>>,
+    free: Vec<u32>,
+    /// Calls made so far: the next call's number.
+    made: u32,
+}
+
+impl CallTable {
+    fn insert(&mut self, client: u32, operation: Operation, request: CallRequest) -> u32 {
+        let number = self.made;
+        self.made = self.made.checked_add(1).expect("calls fit in u32");
+        let call = PendingCall {
+            number,
+            client,
+            operation,
+            request: Some(request),
+            reply: None,
+            delivered: false,
+            abandoned: false,
+            waker: None,
+            waiting_for: None,
+        };
+        match self.free.pop() {
+            Some(slot) => {
+                assert!(self.slots[slot as usize].is_none(), "a free slot is empty");
+                self.slots[slot as usize] = Some(call);
+                slot
+            }
+            None => {
+                self.slots.push(Some(call));
+                u32::try_from(self.slots.len() - 1).expect("slots fit in u32")
+            }
+        }
+    }
+
+    /// The call in `slot`, if that slot still holds the call numbered `number`.
+    pub fn get(&self, slot: u32, number: u32) -> Option<&PendingCall> {
+        self.slots[slot as usize]
+            .as_ref()
+            .filter(|call| call.number == number)
+    }
+
+    /// Frees a slot whose reply was delivered.
+    pub fn release(&mut self, slot: u32) {
+        let call = self.slots[slot as usize].take().expect("released once");
+        assert!(call.delivered, "a call is released only after its reply");
+        self.free.push(slot);
+    }
+}
+
+impl std::ops::Index<u32> for CallTable {
+    type Output = PendingCall;
+
+    fn index(&self, slot: u32) -> &PendingCall {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("a call in flight")
+    }
+}
+
+impl std::ops::IndexMut<u32> for CallTable {
+    fn index_mut(&mut self, slot: u32) -> &mut PendingCall {
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("a call in flight")
+    }
 }
 
 impl World {
@@ -135,19 +214,10 @@ impl World {
         let operation = request.operation();
         let machine = request
             .machine_id()
-            .and_then(|id| self.machine_ids.get(&id.0).copied());
-        let call = u32::try_from(self.calls.len()).expect("calls fit in u32");
-        self.calls.push(PendingCall {
-            client,
-            operation,
-            request: Some(request),
-            reply: None,
-            delivered: false,
-            waker: None,
-            waiting_for: None,
-        });
+            .and_then(|id| self.machine_ids.get(&id.0));
+        let call = self.calls.insert(client, operation, request);
         self.record(Step::ApiCall {
-            call,
+            call: self.calls[call].number,
             client,
             operation,
             machine,
@@ -174,14 +244,14 @@ impl World {
 
     /// The server applies the call now (or parks it, for `wait`).
     pub fn call_arrives(&mut self, call: u32) {
-        let request = self.calls[call as usize]
+        let request = self.calls[call]
             .request
             .take()
             .expect("a call arrives once");
-        let client = self.calls[call as usize].client;
+        let client = self.calls[call].client;
         let machine = request
             .machine_id()
-            .and_then(|id| self.machine_ids.get(&id.0).copied());
+            .and_then(|id| self.machine_ids.get(&id.0));
         if let Some(error) = self.injected_api_error(request.operation(), client, machine) {
             self.reply(call, Err(error));
             return;
@@ -196,16 +266,17 @@ impl World {
     }
 
     fn reply(&mut self, call: u32, result: ApiResult<CallReply>) {
-        let operation = self.calls[call as usize].operation;
-        let client = self.calls[call as usize].client;
-        self.calls[call as usize].reply = Some(result);
+        let operation = self.calls[call].operation;
+        let client = self.calls[call].client;
+        self.calls[call].reply = Some(result);
         let latency = self.api_latency(operation, client);
         self.schedule_after(latency, Event::CallReplies(call));
     }
 
-    /// The reply reaches the client: wake the task awaiting it.
+    /// The reply reaches the client: wake the task awaiting it (or free the slot of a call
+    /// nobody awaits any more).
     pub fn call_replies(&mut self, call: u32) {
-        let pending = &mut self.calls[call as usize];
+        let pending = &mut self.calls[call];
         pending.delivered = true;
         let status = match &pending.reply {
             Some(Ok(_)) => 0,
@@ -215,12 +286,30 @@ impl World {
         if let Some(waker) = pending.waker.take() {
             waker.wake();
         }
-        self.record(Step::ApiReply { call, status });
-        let (client, operation) = (
-            self.calls[call as usize].client,
-            self.calls[call as usize].operation,
+        let (number, client, operation, abandoned) = (
+            pending.number,
+            pending.client,
+            pending.operation,
+            pending.abandoned,
         );
+        self.record(Step::ApiReply {
+            call: number,
+            status,
+        });
         self.checks.call_finished(client, operation);
+        if abandoned {
+            self.calls.release(call);
+        }
+    }
+
+    /// The client is done with a call: it took the reply, or stopped waiting for it.
+    pub fn call_dropped(&mut self, call: u32, reply_taken: bool) {
+        if reply_taken || self.calls[call].delivered {
+            self.calls.release(call);
+        } else {
+            self.calls[call].abandoned = true;
+            self.calls[call].waker = None;
+        }
     }
 
     fn apply(
@@ -271,8 +360,8 @@ impl World {
     /// A machine the API knows: 404 when unknown or destroyed.
     fn find(&self, id: &MachineId) -> ApiResult<MachineIndex> {
         match self.machine_ids.get(&id.0) {
-            Some(machine) if self.machines[*machine as usize].state != MachineState::Destroyed => {
-                Ok(*machine)
+            Some(machine) if self.machines[machine as usize].state != MachineState::Destroyed => {
+                Ok(machine)
             }
             _ => Err(ApiError::not_found(format!("machine not found: {id}"))),
         }
@@ -358,7 +447,7 @@ impl World {
     ) -> Option<ApiResult<CallReply>> {
         let wanted = state.as_machine_state();
         let machine = match self.machine_ids.get(&id.0) {
-            Some(machine) => *machine,
+            Some(machine) => machine,
             None => return Some(Err(ApiError::not_found(format!("machine not found: {id}")))),
         };
         let current = self.machines[machine as usize].state;
@@ -369,9 +458,10 @@ impl World {
             return Some(Err(ApiError::not_found(format!("machine not found: {id}"))));
         }
         let timeout = timeout.min(self.scenario.api.wait_timeout_max);
-        self.calls[call as usize].waiting_for = Some((machine, wanted));
+        self.calls[call].waiting_for = Some((machine, wanted));
         self.machines[machine as usize].waiters.push(call);
-        self.schedule_after(timeout, Event::WaitExpires(call));
+        let number = self.calls[call].number;
+        self.schedule_after(timeout, Event::WaitExpires { call, number });
         None
     }
 
@@ -384,14 +474,14 @@ impl World {
         let waiters = std::mem::take(&mut self.machines[machine as usize].waiters);
         let mut still_waiting = Vec::new();
         for call in waiters {
-            let wanted = self.calls[call as usize]
+            let wanted = self.calls[call]
                 .waiting_for
                 .map(|(_, wanted)| wanted);
             if wanted == Some(state) {
-                self.calls[call as usize].waiting_for = None;
+                self.calls[call].waiting_for = None;
                 self.reply(call, Ok(CallReply::Unit));
             } else if state == MachineState::Destroyed {
-                self.calls[call as usize].waiting_for = None;
+                self.calls[call].waiting_for = None;
                 let error = ApiError::not_found("machine not found");
                 self.reply(call, Err(error));
             } else {
@@ -401,9 +491,13 @@ impl World {
         self.machines[machine as usize].waiters = still_waiting;
     }
 
-    /// A parked `wait` reached its server timeout: 408.
-    pub fn wait_expires(&mut self, call: u32) {
-        let Some((machine, _)) = self.calls[call as usize].waiting_for.take() else {
+    /// A parked `wait` reached its server timeout: 408. `number` tells whether the slot still
+    /// holds that call: an answered call's slot may hold another call by now.
+    pub fn wait_expires(&mut self, call: u32, number: u32) {
+        if self.calls.get(call, number).is_none() {
+            return; // answered, and its slot freed
+        }
+        let Some((machine, _)) = self.calls[call].waiting_for.take() else {
             return; // answered already
         };
         self.machines[machine as usize]
