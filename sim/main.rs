@@ -5,3 +5,6 @@ fn main() {
     let status = fleetsim::cli::execute(command);
     std::process::exit(status);
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
