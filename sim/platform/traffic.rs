@@ -3,6 +3,7 @@
 //! machine; with no candidate at all the proxy holds the request until its view changes or the
 //! hold timeout ends. Open loop: arrivals do not slow down when the app is down.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::engine::SimTime;
@@ -23,11 +24,57 @@ pub struct RequestRecord {
     pub done: bool,
 }
 
+/// The requests not yet known finished: a window over request numbers, from the oldest one still
+/// in flight to the newest. Finished requests leave from the front, so the window holds about
+/// rate × (longest service or hold) records however long the run; keeping every request was 6 %
+/// of a basic run in reallocation alone (issue 6). Numbers stay unique, so an event about a
+/// request that already finished finds no record rather than a newer request's.
+#[derive(Clone, Debug, Default)]
+pub struct RequestWindow {
+    records: VecDeque<RequestRecord>,
+    /// The number of `records[0]`.
+    first: u32,
+}
+
+impl RequestWindow {
+    /// Requests that arrived so far: the next request's number.
+    pub fn arrived(&self) -> usize {
+        self.first as usize + self.records.len()
+    }
+
+    fn push(&mut self, record: RequestRecord) -> u32 {
+        let request = u32::try_from(self.arrived()).expect("requests fit in u32");
+        self.records.push_back(record);
+        request
+    }
+
+    /// The request's record, or None once it finished and left the window.
+    pub fn get(&self, request: u32) -> Option<&RequestRecord> {
+        let offset = request.checked_sub(self.first)?;
+        self.records.get(offset as usize)
+    }
+
+    fn record_mut(&mut self, request: u32) -> &mut RequestRecord {
+        let offset = request
+            .checked_sub(self.first)
+            .expect("a request in flight is in the window");
+        &mut self.records[offset as usize]
+    }
+
+    /// Drops the finished requests at the front.
+    fn trim(&mut self) {
+        while self.records.front().is_some_and(|record| record.done) {
+            self.records.pop_front();
+            self.first += 1;
+        }
+    }
+}
+
 /// Traffic state.
 #[derive(Clone, Debug)]
 pub struct Traffic {
     pub running: bool,
-    pub requests: Vec<RequestRecord>,
+    pub requests: RequestWindow,
     /// Mean time between arrivals, per proxy (None: no traffic there).
     pub interarrival_mean: Vec<Option<Duration>>,
     pub requests_max: usize,
@@ -39,7 +86,7 @@ impl Traffic {
     pub fn new(proxy_count: usize, requests_max: usize) -> Traffic {
         Traffic {
             running: true,
-            requests: Vec::new(),
+            requests: RequestWindow::default(),
             interarrival_mean: vec![None; proxy_count],
             requests_max,
             in_flight: 0,
@@ -67,15 +114,14 @@ impl World {
         if !self.traffic.running {
             return;
         }
-        if self.traffic.requests.len() >= self.traffic.requests_max {
+        if self.traffic.requests.arrived() >= self.traffic.requests_max {
             self.limit_hit
                 .get_or_insert(crate::platform::LimitHit::Events {
                     limit: self.traffic.requests_max as u64,
                 });
             return;
         }
-        let request = u32::try_from(self.traffic.requests.len()).expect("requests fit in u32");
-        self.traffic.requests.push(RequestRecord {
+        let request = self.traffic.requests.push(RequestRecord {
             proxy,
             arrived_at: self.now(),
             refusals: 0,
@@ -91,14 +137,16 @@ impl World {
 
     /// The proxy tries to route the request.
     pub fn request_attempt(&mut self, request: u32) {
-        let record = &self.traffic.requests[request as usize];
+        let Some(record) = self.traffic.requests.get(request) else {
+            return; // finished
+        };
         if record.done {
             return;
         }
         let proxy = record.proxy;
-        let refused = std::mem::take(&mut self.traffic.requests[request as usize].refused_by);
+        let refused = std::mem::take(&mut self.traffic.requests.record_mut(request).refused_by);
         let choice = self.pick_machine(proxy, &refused);
-        self.traffic.requests[request as usize].refused_by = refused;
+        self.traffic.requests.record_mut(request).refused_by = refused;
         match choice {
             None => self.hold_request(request),
             Some(machine) if self.machines[machine as usize].accepting => {
@@ -126,7 +174,7 @@ impl World {
 
     fn refuse_request(&mut self, request: u32, machine: MachineIndex) {
         self.record(Step::RequestRefused { request, machine });
-        let record = &mut self.traffic.requests[request as usize];
+        let record = self.traffic.requests.record_mut(request);
         record.refusals += 1;
         record.refused_by.push(machine);
         if record.refusals > self.scenario.proxy.connect_retries {
@@ -140,7 +188,7 @@ impl World {
     fn hold_request(&mut self, request: u32) {
         let now = self.now();
         let hold_timeout = self.scenario.proxy.hold_timeout;
-        let record = &mut self.traffic.requests[request as usize];
+        let record = self.traffic.requests.record_mut(request);
         let deadline = *record.hold_deadline.get_or_insert(now + hold_timeout);
         if now >= deadline {
             self.finish_request(request, Some(FailureReason::NoRoutableMachine));
@@ -157,7 +205,9 @@ impl World {
     }
 
     pub fn hold_expires(&mut self, request: u32) {
-        let record = &self.traffic.requests[request as usize];
+        let Some(record) = self.traffic.requests.get(request) else {
+            return; // finished
+        };
         if record.done {
             return;
         }
@@ -186,13 +236,14 @@ impl World {
 
     fn finish_request(&mut self, request: u32, failure: Option<FailureReason>) {
         let now = self.now();
-        let record = &mut self.traffic.requests[request as usize];
+        let record = self.traffic.requests.record_mut(request);
         assert!(!record.done, "request finished twice");
         record.done = true;
         self.traffic.in_flight -= 1;
         let latency = now - record.arrived_at;
         let retried = record.refusals > 0 || record.hold_deadline.is_some();
         let proxy = record.proxy;
+        self.traffic.requests.trim();
         self.record(Step::RequestDone { request, failure });
         let step_index = self.trace.count() - 1;
         self.checks
