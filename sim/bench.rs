@@ -11,6 +11,12 @@
 //! - **fuzz**: cases/s of the fuzz campaign on the basic scenario's fleet.
 //! - **sweep**: seeds/s of the basic scenario on one thread (`sweep --jobs 1`).
 //!
+//! Every timed figure is taken `repeats` times and reported as the median, with the lowest and
+//! highest value beside it: on a shared machine one sample can be off by a third, and the median of
+//! five is what the targets are judged on. Counts that must not vary (events, simulated time) are
+//! checked to be identical in every repeat: a benchmark run is also a determinism check across
+//! processes.
+//!
 //! This is the one module besides the examples that reads the wall clock; nothing it measures
 //! sees it.
 
@@ -43,6 +49,8 @@ pub struct BenchOptions {
     pub fuzz_cases: u64,
     /// Seeds of the sweep figure.
     pub sweep_seeds: u64,
+    /// How many times each timed figure is measured (the median is reported).
+    pub repeats: u32,
 }
 
 impl BenchOptions {
@@ -54,6 +62,7 @@ impl BenchOptions {
             sizes: vec![10, 100, 1_000, 10_000],
             fuzz_cases: 200,
             sweep_seeds: 500,
+            repeats: 5,
         }
     }
 
@@ -65,12 +74,14 @@ impl BenchOptions {
             sizes: vec![10, 40],
             fuzz_cases: 3,
             sweep_seeds: 3,
+            repeats: 1,
         }
     }
 }
 
 /// One measured figure: `benchmark` (engine, scaling, fuzz, sweep), `parameter` (what was varied:
-/// a fleet size, a workload name), `metric`, `value`, `unit`. One CSV row each.
+/// a fleet size, a workload name), `metric`, `value` (the median over `repeats`), `unit`, and the
+/// lowest and highest of the repeats. One CSV row each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figure {
     pub benchmark: &'static str,
@@ -78,8 +89,69 @@ pub struct Figure {
     pub metric: &'static str,
     pub value: f64,
     pub unit: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub repeats: u32,
 }
 
+/// The repeats of one figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Samples(Vec<f64>);
+
+impl Samples {
+    pub fn new(values: Vec<f64>) -> Samples {
+        assert!(!values.is_empty(), "a figure has at least one sample");
+        assert!(values.iter().all(|value| !value.is_nan()), "no NaN samples");
+        Samples(values)
+    }
+
+    /// The median (the mean of the middle two for an even count).
+    pub fn median(&self) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(f64::total_cmp);
+        let middle = sorted.len() / 2;
+        if sorted.len() % 2 == 1 {
+            sorted[middle]
+        } else {
+            (sorted[middle - 1] + sorted[middle]) / 2.0
+        }
+    }
+
+    fn min(&self) -> f64 {
+        self.0.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn max(&self) -> f64 {
+        self.0.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// Each sample mapped, e.g. seconds to a rate.
+    fn map(&self, function: impl Fn(f64) -> f64) -> Samples {
+        Samples::new(self.0.iter().copied().map(function).collect())
+    }
+}
+
+/// A figure measured `samples.len()` times.
+fn measured(
+    benchmark: &'static str,
+    parameter: impl Into<String>,
+    metric: &'static str,
+    samples: &Samples,
+    unit: &'static str,
+) -> Figure {
+    Figure {
+        benchmark,
+        parameter: parameter.into(),
+        metric,
+        value: samples.median(),
+        unit,
+        min: samples.min(),
+        max: samples.max(),
+        repeats: samples.0.len() as u32,
+    }
+}
+
+/// A figure that is the same in every repeat (a count, a size).
 fn figure(
     benchmark: &'static str,
     parameter: impl Into<String>,
@@ -87,13 +159,24 @@ fn figure(
     value: f64,
     unit: &'static str,
 ) -> Figure {
-    Figure {
+    measured(
         benchmark,
-        parameter: parameter.into(),
+        parameter,
         metric,
-        value,
+        &Samples::new(vec![value]),
         unit,
+    )
+}
+
+/// Runs `work` `repeats` times; each run's value, and the value of the first run.
+fn repeated<T>(repeats: u32, mut work: impl FnMut() -> (T, f64)) -> (T, Samples) {
+    assert!(repeats >= 1);
+    let (first, value) = work();
+    let mut values = vec![value];
+    for _ in 1..repeats {
+        values.push(work().1);
     }
+    (first, Samples::new(values))
 }
 
 /// Wall-clock seconds taken by `work`.
@@ -260,76 +343,77 @@ pub fn bare_heap_loop(events: u64) -> (u64, u64) {
 }
 
 fn engine_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
-    let mut figures = Vec::new();
-    // Warm up both once (page faults, caches), then measure.
+    // Warm up both once (page faults, caches), then measure them side by side in each repeat.
     std::hint::black_box(engine_loop(options.engine_events / 10));
     std::hint::black_box(bare_heap_loop(options.engine_events / 10));
-    let ((engine_events, engine_sum), engine_seconds) =
-        timed(|| engine_loop(options.engine_events));
-    let ((bare_events, bare_sum), bare_seconds) = timed(|| bare_heap_loop(options.engine_events));
-    std::hint::black_box((engine_sum, bare_sum));
-    let engine_rate = engine_events as f64 / engine_seconds;
-    let bare_rate = bare_events as f64 / bare_seconds;
-    figures.push(figure(
-        "engine",
-        "synthetic",
-        "events",
-        engine_events as f64,
-        "events",
-    ));
-    figures.push(figure(
-        "engine",
-        "synthetic",
-        "events_per_s",
-        engine_rate,
-        "events/s",
-    ));
-    figures.push(figure(
-        "engine",
-        "bare-heap",
-        "events",
-        bare_events as f64,
-        "events",
-    ));
-    figures.push(figure(
-        "engine",
-        "bare-heap",
-        "events_per_s",
-        bare_rate,
-        "events/s",
-    ));
-    figures.push(figure(
-        "engine",
-        "synthetic/bare-heap",
-        "ratio",
-        engine_rate / bare_rate,
-        "x",
-    ));
-    let (events, seconds) = timed(|| {
-        (1..=options.scenario_runs)
-            .map(|seed| crate::sim::Simulation::new(basic).seed(seed).run().events)
-            .sum::<u64>()
+    let mut engine_rates = Vec::new();
+    let mut bare_rates = Vec::new();
+    let mut events = (0, 0);
+    for _ in 0..options.repeats {
+        let ((engine_events, engine_sum), engine_seconds) =
+            timed(|| engine_loop(options.engine_events));
+        let ((bare_events, bare_sum), bare_seconds) =
+            timed(|| bare_heap_loop(options.engine_events));
+        std::hint::black_box((engine_sum, bare_sum));
+        events = (engine_events, bare_events);
+        engine_rates.push(engine_events as f64 / engine_seconds);
+        bare_rates.push(bare_events as f64 / bare_seconds);
+    }
+    let ratios = Samples::new(
+        engine_rates
+            .iter()
+            .zip(&bare_rates)
+            .map(|(engine, bare)| engine / bare)
+            .collect(),
+    );
+    let bare_rates = Samples::new(bare_rates);
+    let mut figures = vec![
+        figure("engine", "synthetic", "events", events.0 as f64, "events"),
+        measured(
+            "engine",
+            "synthetic",
+            "events_per_s",
+            &Samples::new(engine_rates),
+            "events/s",
+        ),
+        figure("engine", "bare-heap", "events", events.1 as f64, "events"),
+        measured(
+            "engine",
+            "bare-heap",
+            "events_per_s",
+            &bare_rates,
+            "events/s",
+        ),
+        measured("engine", "synthetic/bare-heap", "ratio", &ratios, "x"),
+    ];
+    let (scenario_events, seconds) = repeated(options.repeats, || {
+        timed(|| {
+            (1..=options.scenario_runs)
+                .map(|seed| crate::sim::Simulation::new(basic).seed(seed).run().events)
+                .sum::<u64>()
+        })
     });
+    let rates = seconds.map(|seconds| scenario_events as f64 / seconds);
     let parameter = format!("{} x{}", basic.name, options.scenario_runs);
     figures.push(figure(
         "engine",
         parameter.clone(),
         "events",
-        events as f64,
+        scenario_events as f64,
         "events",
     ));
-    figures.push(figure(
+    figures.push(measured(
         "engine",
         parameter.clone(),
         "events_per_s",
-        events as f64 / seconds,
+        &rates,
         "events/s",
     ));
     figures.push(figure(
         "engine",
         parameter,
         "ratio_to_bare_heap",
-        events as f64 / seconds / bare_rate,
+        rates.median() / bare_rates.median(),
         "x",
     ));
     figures
@@ -554,66 +638,97 @@ pub fn scaling_in_child(exe: &Path, machines: u32) -> Result<ScalingRow, String>
         .ok_or_else(|| format!("bench --one {machines} printed no result: {stdout}"))
 }
 
-fn scaling_figures(rows: &[ScalingRow]) -> Vec<Figure> {
+/// Runs one fleet size `repeats` times, each in its own child process. Every repeat must see the
+/// same run (events, simulated time, verdict): the harness checks determinism across processes.
+pub fn scaling_repeated(
+    exe: &Path,
+    machines: u32,
+    repeats: u32,
+) -> Result<Vec<ScalingRow>, String> {
+    let mut rows: Vec<ScalingRow> = Vec::new();
+    for _ in 0..repeats {
+        let row = scaling_in_child(exe, machines)?;
+        if let Some(first) = rows.first() {
+            let same = (first.events, first.simulated_seconds, first.passed)
+                == (row.events, row.simulated_seconds, row.passed);
+            if !same {
+                return Err(format!(
+                    "the {machines}-machine deploy differed between two processes (events {} vs \
+                     {}, simulated {} s vs {} s): the simulation is not deterministic",
+                    first.events, row.events, first.simulated_seconds, row.simulated_seconds
+                ));
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn scaling_figures(sizes: &[Vec<ScalingRow>]) -> Vec<Figure> {
     let mut figures = Vec::new();
-    for row in rows {
+    for repeats in sizes {
+        let row = &repeats[0];
         let size = row.machines.to_string();
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "wall",
-            row.wall_seconds,
-            "s",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "simulated",
-            row.simulated_seconds,
-            "s",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "simulated_over_wall",
-            row.simulated_seconds / row.wall_seconds,
-            "x",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "events",
-            row.events as f64,
-            "events",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "events_per_s",
-            row.events as f64 / row.wall_seconds,
-            "events/s",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "wall_per_machine",
-            row.wall_seconds * 1e6 / f64::from(row.machines),
-            "µs",
-        ));
-        figures.push(figure(
-            "scaling",
-            size.clone(),
-            "peak_memory",
-            row.peak_kib as f64 / 1024.0,
-            "MiB",
-        ));
-        figures.push(figure(
-            "scaling",
-            size,
-            "passed",
-            f64::from(u8::from(row.passed)),
-            "bool",
-        ));
+        let walls = Samples::new(repeats.iter().map(|row| row.wall_seconds).collect());
+        let peak_mib = repeats
+            .iter()
+            .map(|row| row.peak_kib as f64 / 1024.0)
+            .fold(0.0, f64::max);
+        let events = row.events as f64;
+        figures.extend([
+            measured("scaling", size.clone(), "wall", &walls, "s"),
+            figure(
+                "scaling",
+                size.clone(),
+                "simulated",
+                row.simulated_seconds,
+                "s",
+            ),
+            measured(
+                "scaling",
+                size.clone(),
+                "simulated_over_wall",
+                &walls.map(|wall| row.simulated_seconds / wall),
+                "x",
+            ),
+            figure("scaling", size.clone(), "events", events, "events"),
+            measured(
+                "scaling",
+                size.clone(),
+                "events_per_s",
+                &walls.map(|wall| events / wall),
+                "events/s",
+            ),
+            figure(
+                "scaling",
+                size.clone(),
+                "events_per_machine",
+                events / f64::from(row.machines),
+                "events",
+            ),
+            measured(
+                "scaling",
+                size.clone(),
+                "wall_per_event",
+                &walls.map(|wall| wall * 1e9 / events),
+                "ns",
+            ),
+            measured(
+                "scaling",
+                size.clone(),
+                "wall_per_machine",
+                &walls.map(|wall| wall * 1e6 / f64::from(row.machines)),
+                "µs",
+            ),
+            figure("scaling", size.clone(), "peak_memory", peak_mib, "MiB"),
+            figure(
+                "scaling",
+                size,
+                "passed",
+                f64::from(u8::from(row.passed)),
+                "bool",
+            ),
+        ]);
     }
     figures
 }
@@ -627,6 +742,9 @@ pub fn basic_scenario() -> Scenario {
         .expect("the basic scenario is valid")
 }
 
+/// The fuzz campaign on the basic fleet. A campaign that finds a failure spends most of its time
+/// shrinking it, so both rates are given: generated cases per second, and all runs (cases and
+/// shrinking runs) per second.
 fn fuzz_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
     let mut config = crate::fuzz::campaign::CampaignConfig::new(
         StrategyName::Bluegreen(BluegreenVersion::V2026_08),
@@ -634,8 +752,11 @@ fn fuzz_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
         1,
     );
     config.fleet = Some(basic.clone());
-    let (report, seconds) = timed(|| crate::fuzz::campaign::run(&config, &|_| {}));
+    let (report, seconds) = repeated(options.repeats, || {
+        timed(|| crate::fuzz::campaign::run(&config, &|_| {}))
+    });
     let parameter = format!("{} fleet, seed 1", basic.name);
+    let runs = (report.cases + report.shrink_runs) as f64;
     vec![
         figure(
             "fuzz",
@@ -658,33 +779,36 @@ fn fuzz_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
             report.failures.len() as f64,
             "cases",
         ),
-        figure(
+        measured(
+            "fuzz",
+            parameter.clone(),
+            "cases_per_s",
+            &seconds.map(|seconds| report.cases as f64 / seconds),
+            "cases/s",
+        ),
+        measured(
             "fuzz",
             parameter,
-            "cases_per_s",
-            report.cases as f64 / seconds,
-            "cases/s",
+            "runs_per_s",
+            &seconds.map(|seconds| runs / seconds),
+            "runs/s",
         ),
     ]
 }
 
 fn sweep_figures(options: &BenchOptions, basic: &Scenario) -> Vec<Figure> {
-    let seeds = 1..1 + options.sweep_seeds;
-    let (rows, seconds) = timed(|| crate::report::sweep::run_seeds(basic, None, seeds, 1, |_| {}));
+    let (rows, seconds) = repeated(options.repeats, || {
+        let seeds = 1..1 + options.sweep_seeds;
+        timed(|| crate::report::sweep::run_seeds(basic, None, seeds, 1, |_| {}).len())
+    });
     let parameter = format!("{}, jobs 1", basic.name);
     vec![
-        figure(
-            "sweep",
-            parameter.clone(),
-            "seeds",
-            rows.len() as f64,
-            "seeds",
-        ),
-        figure(
+        figure("sweep", parameter.clone(), "seeds", rows as f64, "seeds"),
+        measured(
             "sweep",
             parameter,
             "seeds_per_s",
-            rows.len() as f64 / seconds,
+            &seconds.map(|seconds| rows as f64 / seconds),
             "seeds/s",
         ),
     ]
@@ -704,12 +828,12 @@ pub fn run(
     let mut figures = Vec::new();
     progress("engine");
     figures.extend(engine_figures(options, &basic));
-    let mut rows = Vec::new();
+    let mut sizes = Vec::new();
     for &size in &options.sizes {
         progress(&format!("scaling {size}"));
-        rows.push(scaling_in_child(exe, size)?);
+        sizes.push(scaling_repeated(exe, size, options.repeats)?);
     }
-    figures.extend(scaling_figures(&rows));
+    figures.extend(scaling_figures(&sizes));
     progress("fuzz");
     figures.extend(fuzz_figures(options, &basic));
     progress("sweep");
@@ -717,10 +841,20 @@ pub fn run(
     Ok(figures)
 }
 
-/// The figures as CSV: `benchmark,parameter,metric,value,unit`.
+/// The figures as CSV: `benchmark,parameter,metric,value,unit,min,max,repeats` (`value` is the
+/// median of the repeats).
 pub fn to_csv(figures: &[Figure]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(["benchmark", "parameter", "metric", "value", "unit"]);
+    let _ = writer.write_record([
+        "benchmark",
+        "parameter",
+        "metric",
+        "value",
+        "unit",
+        "min",
+        "max",
+        "repeats",
+    ]);
     for figure in figures {
         let _ = writer.write_record([
             figure.benchmark,
@@ -728,6 +862,9 @@ pub fn to_csv(figures: &[Figure]) -> String {
             figure.metric,
             &format_value(figure.value),
             figure.unit,
+            &format_value(figure.min),
+            &format_value(figure.max),
+            &figure.repeats.to_string(),
         ]);
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
@@ -741,15 +878,15 @@ fn format_value(value: f64) -> String {
     }
 }
 
-fn find(figures: &[Figure], benchmark: &str, parameter: &str, metric: &str) -> Option<f64> {
-    figures
-        .iter()
-        .find(|figure| {
-            figure.benchmark == benchmark
-                && figure.parameter == parameter
-                && figure.metric == metric
-        })
-        .map(|figure| figure.value)
+fn find<'a>(
+    figures: &'a [Figure],
+    benchmark: &str,
+    parameter: &str,
+    metric: &str,
+) -> Option<&'a Figure> {
+    figures.iter().find(|figure| {
+        figure.benchmark == benchmark && figure.parameter == parameter && figure.metric == metric
+    })
 }
 
 fn si(value: f64) -> String {
@@ -762,21 +899,115 @@ fn si(value: f64) -> String {
     }
 }
 
-/// The human table.
+/// A figure's median, and its range when it was measured more than once.
+fn with_range(figure: &Figure, show: impl Fn(f64) -> String) -> String {
+    if figure.repeats > 1 {
+        format!(
+            "{} [{} .. {}]",
+            show(figure.value),
+            show(figure.min),
+            show(figure.max)
+        )
+    } else {
+        show(figure.value)
+    }
+}
+
+/// One target of issue 6, judged on the median.
+pub struct Target {
+    pub text: &'static str,
+    pub measured: String,
+    pub met: bool,
+}
+
+/// The targets whose figures were measured in this run.
+pub fn targets(figures: &[Figure]) -> Vec<Target> {
+    let mut targets = Vec::new();
+    if let Some(ratio) = find(figures, "engine", "synthetic/bare-heap", "ratio") {
+        targets.push(Target {
+            text: "engine loop at least half as fast as a bare BinaryHeap loop",
+            measured: format!("{:.2} x", ratio.value),
+            met: ratio.value >= 0.5,
+        });
+    }
+    if let Some(speed) = find(figures, "scaling", "1000", "simulated_over_wall") {
+        targets.push(Target {
+            text: "1 000-machine deploy at least 1 000 x faster than real time",
+            measured: format!("{:.0} x", speed.value),
+            met: speed.value >= 1_000.0,
+        });
+    }
+    if let Some(memory) = find(figures, "scaling", "10000", "peak_memory") {
+        targets.push(Target {
+            text: "10 000-machine deploy under 1 GiB of memory",
+            measured: format!("{:.0} MiB", memory.value),
+            met: memory.value < 1_024.0,
+        });
+    }
+    if let Some(sweep) = figures
+        .iter()
+        .find(|figure| figure.benchmark == "sweep" && figure.metric == "seeds_per_s")
+    {
+        targets.push(Target {
+            text: "basic scenario at least 500 seeds/s in sweep --jobs 1",
+            measured: format!("{:.0} seeds/s", sweep.value),
+            met: sweep.value >= 500.0,
+        });
+    }
+    targets
+}
+
+/// The human table: medians, with [lowest .. highest] of the repeats.
 pub fn table_text(figures: &[Figure]) -> String {
     let mut text = String::new();
+    let repeats = figures
+        .iter()
+        .map(|figure| figure.repeats)
+        .max()
+        .unwrap_or(1);
+    let _ = writeln!(
+        text,
+        "(medians of {repeats} repeats; [lowest .. highest] beside them)\n"
+    );
     let _ = writeln!(text, "engine (events/s; limit = bare BinaryHeap loop)");
     for figure in figures.iter().filter(|figure| figure.benchmark == "engine") {
         let value = match figure.unit {
-            "events/s" | "events" => format!("{} {}", si(figure.value), figure.unit),
-            _ => format!("{:.3} {}", figure.value, figure.unit),
+            "events/s" | "events" => with_range(figure, si),
+            _ => with_range(figure, |value| format!("{value:.3}")),
         };
         let _ = writeln!(
             text,
-            "  {:<26} {:<20} {value}",
-            figure.parameter, figure.metric
+            "  {:<26} {:<20} {value} {}",
+            figure.parameter, figure.metric, figure.unit
         );
     }
+    scaling_table(&mut text, figures);
+    for benchmark in ["fuzz", "sweep"] {
+        let _ = writeln!(text, "\n{benchmark}");
+        for figure in figures
+            .iter()
+            .filter(|figure| figure.benchmark == benchmark)
+        {
+            let value = with_range(figure, |value| format!("{value:.1}"));
+            let _ = writeln!(
+                text,
+                "  {:<30} {:<12} {value} {}",
+                figure.parameter, figure.metric, figure.unit
+            );
+        }
+    }
+    let targets = targets(figures);
+    if !targets.is_empty() {
+        let _ = writeln!(text, "\ntargets (issue 6; judged on the medians)");
+        for target in targets {
+            let mark = if target.met { "met    " } else { "NOT MET" };
+            let _ = writeln!(text, "  {mark} {:<62} {}", target.text, target.measured);
+        }
+    }
+    text
+}
+
+fn scaling_table(text: &mut String, figures: &[Figure]) {
     let mut sizes: Vec<&str> = Vec::new();
     for figure in figures
         .iter()
@@ -792,45 +1023,37 @@ pub fn table_text(figures: &[Figure]) -> String {
     );
     let _ = writeln!(
         text,
-        "  {:>8} {:>9} {:>10} {:>12} {:>12} {:>12} {:>11} {:>10} {:>6}",
+        "  {:>8} {:>24} {:>8} {:>22} {:>10} {:>11} {:>9} {:>9} {:>6}",
         "machines",
         "wall s",
         "sim s",
         "sim/wall",
         "events",
-        "events/s",
-        "µs/machine",
+        "events/mach",
+        "ns/event",
         "peak MiB",
         "passed"
     );
     for size in sizes {
-        let get = |metric| find(figures, "scaling", size, metric).unwrap_or(f64::NAN);
+        let get = |metric| find(figures, "scaling", size, metric);
+        let value = |metric| get(metric).map_or(f64::NAN, |figure| figure.value);
+        let ranged = |metric, decimals: usize| {
+            get(metric).map_or_else(String::new, |figure| {
+                with_range(figure, |value| format!("{value:.decimals$}"))
+            })
+        };
         let _ = writeln!(
             text,
-            "  {:>8} {:>9.3} {:>10.1} {:>12.0} {:>12.0} {:>12} {:>11.1} {:>10.1} {:>6}",
+            "  {:>8} {:>24} {:>8.1} {:>22} {:>10.0} {:>11.0} {:>9.0} {:>9.1} {:>6}",
             size,
-            get("wall"),
-            get("simulated"),
-            get("simulated_over_wall"),
-            get("events"),
-            si(get("events_per_s")),
-            get("wall_per_machine"),
-            get("peak_memory"),
-            if get("passed") == 1.0 { "yes" } else { "NO" },
+            ranged("wall", 3),
+            value("simulated"),
+            ranged("simulated_over_wall", 0),
+            value("events"),
+            value("events_per_machine"),
+            value("wall_per_event"),
+            value("peak_memory"),
+            if value("passed") == 1.0 { "yes" } else { "NO" },
         );
     }
-    for benchmark in ["fuzz", "sweep"] {
-        let _ = writeln!(text, "\n{benchmark}");
-        for figure in figures
-            .iter()
-            .filter(|figure| figure.benchmark == benchmark)
-        {
-            let _ = writeln!(
-                text,
-                "  {:<30} {:<12} {:.1} {}",
-                figure.parameter, figure.metric, figure.value, figure.unit
-            );
-        }
-    }
-    text
 }

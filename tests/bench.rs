@@ -9,7 +9,15 @@ fn quick_bench_runs_and_writes_the_csv() {
     let directory = std::env::temp_dir().join(format!("fleetsim-bench-{}", std::process::id()));
     let csv = directory.join("bench").join("latest.csv");
     let output = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["bench", "--quick", "--sizes", "5,12", "--csv"])
+        .args([
+            "bench",
+            "--quick",
+            "--repeats",
+            "2",
+            "--sizes",
+            "5,12",
+            "--csv",
+        ])
         .arg(&csv)
         .output()
         .expect("the fleetsim binary runs");
@@ -20,18 +28,29 @@ fn quick_bench_runs_and_writes_the_csv() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for heading in ["engine", "scaling", "fuzz", "sweep"] {
+    for heading in [
+        "engine",
+        "scaling",
+        "fuzz",
+        "sweep",
+        "targets",
+        "medians of 2 repeats",
+    ] {
         assert!(stdout.contains(heading), "no {heading} in\n{stdout}");
     }
     let text = std::fs::read_to_string(&csv).expect("the CSV is written");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("benchmark,parameter,metric,value,unit"));
+    assert_eq!(
+        lines.next(),
+        Some("benchmark,parameter,metric,value,unit,min,max,repeats")
+    );
     for wanted in [
         "engine,synthetic,events_per_s,",
         "engine,bare-heap,events_per_s,",
         "scaling,5,events,",
         "scaling,12,peak_memory,",
-        "scaling,12,passed,1,bool",
+        "scaling,12,passed,1,bool,1,1,1",
+        "scaling,12,wall_per_event,",
         "sweep,",
         "fuzz,",
     ] {
@@ -55,4 +74,13 @@ fn scaling_scenario_has_the_fleet_size_and_room() {
         fleetsim::bench::ScalingRow::from_line(&row.to_line()).map(|parsed| parsed.events),
         Some(row.events)
     );
+}
+
+// Guards the reported value: the median of the repeats, not the best or the last one.
+#[test]
+fn samples_report_the_median() {
+    use fleetsim::bench::Samples;
+    assert_eq!(Samples::new(vec![3.0, 1.0, 2.0]).median(), 2.0);
+    assert_eq!(Samples::new(vec![4.0, 1.0, 3.0, 2.0]).median(), 2.5);
+    assert_eq!(Samples::new(vec![7.0]).median(), 7.0);
 }

@@ -119,6 +119,10 @@ enum CommandArguments {
         /// Write the figures as CSV here.
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Measure each timed figure this many times and report the median (default 5; 1 with
+        /// --quick).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+        repeats: Option<u32>,
         /// Internal: run the scaling deploy of one fleet size in this process and print one line.
         #[arg(long, value_name = "SIZE", hide = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         one: Option<u32>,
@@ -284,6 +288,7 @@ fn into_command(arguments: Arguments) -> Command {
             quick,
             sizes,
             csv,
+            repeats,
             one,
         } => {
             let mut options = if quick {
@@ -293,6 +298,9 @@ fn into_command(arguments: Arguments) -> Command {
             };
             if let Some(sizes) = sizes {
                 options.sizes = sizes;
+            }
+            if let Some(repeats) = repeats {
+                options.repeats = repeats;
             }
             Command::Bench(BenchConfig { options, csv, one })
         }

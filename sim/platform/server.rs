@@ -474,9 +474,7 @@ impl World {
         let waiters = std::mem::take(&mut self.machines[machine as usize].waiters);
         let mut still_waiting = Vec::new();
         for call in waiters {
-            let wanted = self.calls[call]
-                .waiting_for
-                .map(|(_, wanted)| wanted);
+            let wanted = self.calls[call].waiting_for.map(|(_, wanted)| wanted);
             if wanted == Some(state) {
                 self.calls[call].waiting_for = None;
                 self.reply(call, Ok(CallReply::Unit));
