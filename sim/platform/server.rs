@@ -106,6 +106,13 @@ impl CallRequest {
     }
 }
 
+/// The machine a call names: its ID, and its index when the platform knows that ID.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    id: &'a MachineId,
+    machine: Option<MachineIndex>,
+}
+
 /// A call's successful result.
 #[derive(Clone, Debug)]
 pub enum CallReply {
@@ -123,6 +130,8 @@ pub struct PendingCall {
     pub number: u32,
     pub client: u32,
     pub operation: Operation,
+    /// The machine the call names, looked up once when it is sent (IDs never change owner).
+    pub machine: Option<MachineIndex>,
     pub request: Option<CallRequest>,
     pub reply: Option<ApiResult<CallReply>>,
     pub delivered: bool,
@@ -148,13 +157,20 @@ pub struct CallTable {
 }
 
 impl CallTable {
-    fn insert(&mut self, client: u32, operation: Operation, request: CallRequest) -> u32 {
+    fn insert(
+        &mut self,
+        client: u32,
+        operation: Operation,
+        machine: Option<MachineIndex>,
+        request: CallRequest,
+    ) -> u32 {
         let number = self.made;
         self.made = self.made.checked_add(1).expect("calls fit in u32");
         let call = PendingCall {
             number,
             client,
             operation,
+            machine,
             request: Some(request),
             reply: None,
             delivered: false,
@@ -215,7 +231,7 @@ impl World {
         let machine = request
             .machine_id()
             .and_then(|id| self.machine_ids.get(&id.0));
-        let call = self.calls.insert(client, operation, request);
+        let call = self.calls.insert(client, operation, machine, request);
         self.record(Step::ApiCall {
             call: self.calls[call].number,
             client,
@@ -249,16 +265,19 @@ impl World {
             .take()
             .expect("a call arrives once");
         let client = self.calls[call].client;
-        let machine = request
-            .machine_id()
-            .and_then(|id| self.machine_ids.get(&id.0));
+        // An ID unknown when the call was sent may name a machine created since.
+        let machine = self.calls[call].machine.or_else(|| {
+            request
+                .machine_id()
+                .and_then(|id| self.machine_ids.get(&id.0))
+        });
         if let Some(error) = self.injected_api_error(request.operation(), client, machine) {
             self.reply(call, Err(error));
             return;
         }
         let operation = request.operation();
         // None: a parked wait, answered when the machine changes state or the timeout ends.
-        if let Some(result) = self.apply(call, client, request) {
+        if let Some(result) = self.apply(call, client, machine, request) {
             // F2: applied, but the reply is lost on the way back.
             let lost = self.ambiguous_reply(operation, client, machine);
             self.reply(call, lost.map_or(result, Err));
@@ -316,33 +335,35 @@ impl World {
         &mut self,
         call: u32,
         client: u32,
+        machine: Option<MachineIndex>,
         request: CallRequest,
     ) -> Option<ApiResult<CallReply>> {
+        let target = |id| Target { id, machine };
         let result = match request {
             CallRequest::List => Ok(CallReply::Machines(self.list_machines())),
             CallRequest::Get(id) => self
-                .find(&id)
+                .find(target(&id))
                 .map(|machine| CallReply::Machine(Box::new(self.machine_as_listed(machine)))),
             CallRequest::Launch(input) => self.launch(client, *input),
             CallRequest::Wait { id, state, timeout } => {
-                return self.wait(call, &id, state, timeout);
+                return self.wait(call, target(&id), state, timeout);
             }
-            CallRequest::AcquireLease { id, ttl } => self.acquire_lease(client, &id, ttl),
+            CallRequest::AcquireLease { id, ttl } => self.acquire_lease(client, target(&id), ttl),
             CallRequest::RefreshLease { id, ttl, nonce } => {
-                self.refresh_lease(client, &id, ttl, &nonce)
+                self.refresh_lease(client, target(&id), ttl, &nonce)
             }
-            CallRequest::ReleaseLease { id, nonce } => self.release_lease(client, &id, &nonce),
-            CallRequest::Cordon { id, nonce } => self.cordon(client, &id, nonce.as_deref(), true),
+            CallRequest::ReleaseLease { id, nonce } => self.release_lease(client, target(&id), &nonce),
+            CallRequest::Cordon { id, nonce } => self.cordon(client, target(&id), nonce.as_deref(), true),
             CallRequest::Uncordon { id, nonce } => {
-                self.cordon(client, &id, nonce.as_deref(), false)
+                self.cordon(client, target(&id), nonce.as_deref(), false)
             }
-            CallRequest::Stop { id, nonce } => self.stop(client, &id, nonce.as_deref()),
+            CallRequest::Stop { id, nonce } => self.stop(client, target(&id), nonce.as_deref()),
             CallRequest::Destroy { id, kill, nonce } => {
-                self.destroy(client, &id, kill, nonce.as_deref())
+                self.destroy(client, target(&id), kill, nonce.as_deref())
             }
-            CallRequest::SetMetadata { id, key, value } => self.set_metadata(&id, key, value),
+            CallRequest::SetMetadata { id, key, value } => self.set_metadata(target(&id), key, value),
             CallRequest::Update { id, input, nonce } => {
-                self.update(client, &id, *input, nonce.as_deref())
+                self.update(client, target(&id), *input, nonce.as_deref())
             }
             CallRequest::CanPerformBluegreen => {
                 Ok(CallReply::Bool(self.org_allows_bluegreen(client)))
@@ -358,12 +379,15 @@ impl World {
     }
 
     /// A machine the API knows: 404 when unknown or destroyed.
-    fn find(&self, id: &MachineId) -> ApiResult<MachineIndex> {
-        match self.machine_ids.get(&id.0) {
+    fn find(&self, target: Target<'_>) -> ApiResult<MachineIndex> {
+        match target.machine {
             Some(machine) if self.machines[machine as usize].state != MachineState::Destroyed => {
                 Ok(machine)
             }
-            _ => Err(ApiError::not_found(format!("machine not found: {id}"))),
+            _ => Err(ApiError::not_found(format!(
+                "machine not found: {}",
+                target.id
+            ))),
         }
     }
 
@@ -441,14 +465,14 @@ impl World {
     fn wait(
         &mut self,
         call: u32,
-        id: &MachineId,
+        target: Target<'_>,
         state: WaitState,
         timeout: Duration,
     ) -> Option<ApiResult<CallReply>> {
         let wanted = state.as_machine_state();
-        let machine = match self.machine_ids.get(&id.0) {
-            Some(machine) => machine,
-            None => return Some(Err(ApiError::not_found(format!("machine not found: {id}")))),
+        let id = target.id;
+        let Some(machine) = target.machine else {
+            return Some(Err(ApiError::not_found(format!("machine not found: {id}"))));
         };
         let current = self.machines[machine as usize].state;
         if current == wanted {
@@ -533,10 +557,10 @@ impl World {
     fn acquire_lease(
         &mut self,
         client: u32,
-        id: &MachineId,
+        target: Target<'_>,
         ttl: Duration,
     ) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+        let machine = self.find(target)?;
         if let Some(lease) = self.active_lease(machine) {
             let owner = lease.owner.clone();
             self.record(Step::Lease {
@@ -569,11 +593,11 @@ impl World {
     fn refresh_lease(
         &mut self,
         client: u32,
-        id: &MachineId,
+        target: Target<'_>,
         ttl: Duration,
         nonce: &str,
     ) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+        let machine = self.find(target)?;
         match self.active_lease(machine) {
             Some(lease) if lease.nonce == nonce => {}
             Some(lease) => {
@@ -597,8 +621,8 @@ impl World {
         Ok(self.lease_reply(machine))
     }
 
-    fn release_lease(&mut self, client: u32, id: &MachineId, nonce: &str) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+    fn release_lease(&mut self, client: u32, target: Target<'_>, nonce: &str) -> ApiResult<CallReply> {
+        let machine = self.find(target)?;
         match self.active_lease(machine) {
             Some(lease) if lease.nonce == nonce => {}
             _ => return Err(ApiError::not_found("lease not found")),
@@ -627,11 +651,11 @@ impl World {
     fn cordon(
         &mut self,
         client: u32,
-        id: &MachineId,
+        target: Target<'_>,
         nonce: Option<&str>,
         cordoned: bool,
     ) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+        let machine = self.find(target)?;
         self.check_nonce(machine, nonce)?;
         let mutation = if cordoned {
             Mutation::Cordon
@@ -644,8 +668,8 @@ impl World {
         Ok(CallReply::Unit)
     }
 
-    fn stop(&mut self, client: u32, id: &MachineId, nonce: Option<&str>) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+    fn stop(&mut self, client: u32, target: Target<'_>, nonce: Option<&str>) -> ApiResult<CallReply> {
+        let machine = self.find(target)?;
         self.check_nonce(machine, nonce)?;
         self.note_mutation(client, machine, Mutation::Stop);
         self.stop_machine(machine);
@@ -655,11 +679,11 @@ impl World {
     fn destroy(
         &mut self,
         client: u32,
-        id: &MachineId,
+        target: Target<'_>,
         kill: bool,
         nonce: Option<&str>,
     ) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+        let machine = self.find(target)?;
         self.check_nonce(machine, nonce)?;
         let state = self.machines[machine as usize].state;
         if !kill && matches!(state, MachineState::Started | MachineState::Starting) {
@@ -673,8 +697,8 @@ impl World {
         Ok(CallReply::Unit)
     }
 
-    fn set_metadata(&mut self, id: &MachineId, key: String, value: String) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+    fn set_metadata(&mut self, target: Target<'_>, key: String, value: String) -> ApiResult<CallReply> {
+        let machine = self.find(target)?;
         self.machines[machine as usize]
             .config
             .metadata
@@ -686,11 +710,11 @@ impl World {
     fn update(
         &mut self,
         client: u32,
-        id: &MachineId,
+        target: Target<'_>,
         input: LaunchInput,
         nonce: Option<&str>,
     ) -> ApiResult<CallReply> {
-        let machine = self.find(id)?;
+        let machine = self.find(target)?;
         self.check_nonce(machine, nonce)?;
         self.note_mutation(client, machine, Mutation::Update);
         let record = &mut self.machines[machine as usize];
