@@ -352,8 +352,12 @@ impl World {
             CallRequest::RefreshLease { id, ttl, nonce } => {
                 self.refresh_lease(client, target(&id), ttl, &nonce)
             }
-            CallRequest::ReleaseLease { id, nonce } => self.release_lease(client, target(&id), &nonce),
-            CallRequest::Cordon { id, nonce } => self.cordon(client, target(&id), nonce.as_deref(), true),
+            CallRequest::ReleaseLease { id, nonce } => {
+                self.release_lease(client, target(&id), &nonce)
+            }
+            CallRequest::Cordon { id, nonce } => {
+                self.cordon(client, target(&id), nonce.as_deref(), true)
+            }
             CallRequest::Uncordon { id, nonce } => {
                 self.cordon(client, target(&id), nonce.as_deref(), false)
             }
@@ -361,7 +365,9 @@ impl World {
             CallRequest::Destroy { id, kill, nonce } => {
                 self.destroy(client, target(&id), kill, nonce.as_deref())
             }
-            CallRequest::SetMetadata { id, key, value } => self.set_metadata(target(&id), key, value),
+            CallRequest::SetMetadata { id, key, value } => {
+                self.set_metadata(target(&id), key, value)
+            }
             CallRequest::Update { id, input, nonce } => {
                 self.update(client, target(&id), *input, nonce.as_deref())
             }
@@ -621,7 +627,12 @@ impl World {
         Ok(self.lease_reply(machine))
     }
 
-    fn release_lease(&mut self, client: u32, target: Target<'_>, nonce: &str) -> ApiResult<CallReply> {
+    fn release_lease(
+        &mut self,
+        client: u32,
+        target: Target<'_>,
+        nonce: &str,
+    ) -> ApiResult<CallReply> {
         let machine = self.find(target)?;
         match self.active_lease(machine) {
             Some(lease) if lease.nonce == nonce => {}
@@ -668,7 +679,12 @@ impl World {
         Ok(CallReply::Unit)
     }
 
-    fn stop(&mut self, client: u32, target: Target<'_>, nonce: Option<&str>) -> ApiResult<CallReply> {
+    fn stop(
+        &mut self,
+        client: u32,
+        target: Target<'_>,
+        nonce: Option<&str>,
+    ) -> ApiResult<CallReply> {
         let machine = self.find(target)?;
         self.check_nonce(machine, nonce)?;
         self.note_mutation(client, machine, Mutation::Stop);
@@ -697,7 +713,12 @@ impl World {
         Ok(CallReply::Unit)
     }
 
-    fn set_metadata(&mut self, target: Target<'_>, key: String, value: String) -> ApiResult<CallReply> {
+    fn set_metadata(
+        &mut self,
+        target: Target<'_>,
+        key: String,
+        value: String,
+    ) -> ApiResult<CallReply> {
         let machine = self.find(target)?;
         self.machines[machine as usize]
             .config
