@@ -812,3 +812,47 @@ impl Mutation {
 pub fn client_name(client: u32) -> String {
     format!("deployer-{client}@fleetsim")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered(table: &mut CallTable, slot: u32) {
+        table[slot].reply = Some(Ok(CallReply::Unit));
+        table[slot].delivered = true;
+    }
+
+    // Guards slot reuse: a freed slot serves the next call, and the old call's number no longer
+    // finds it (so a stale `wait` timeout cannot answer the newer call).
+    #[test]
+    fn a_reused_slot_does_not_answer_to_the_old_call() {
+        let mut table = CallTable::default();
+        let first = table.insert(0, Operation::Wait, Some(0), CallRequest::List);
+        let first_number = table[first].number;
+        delivered(&mut table, first);
+        table.release(first);
+        let second = table.insert(0, Operation::Wait, Some(0), CallRequest::List);
+        assert_eq!(second, first, "the freed slot is reused");
+        assert!(table.get(second, first_number).is_none());
+        let second_number = table[second].number;
+        assert_eq!(second_number, first_number + 1, "numbers count every call");
+        assert!(table.get(second, second_number).is_some());
+    }
+
+    // Guards the bound on the table: calls that finish give their slots back, so a long run
+    // keeps as many slots as calls in flight at once.
+    #[test]
+    fn finished_calls_give_their_slots_back() {
+        let mut table = CallTable::default();
+        for _ in 0..1_000 {
+            let slots: Vec<u32> = (0..3)
+                .map(|_| table.insert(0, Operation::List, None, CallRequest::List))
+                .collect();
+            for slot in slots {
+                delivered(&mut table, slot);
+                table.release(slot);
+            }
+        }
+        assert_eq!(table.slots.len(), 3);
+    }
+}

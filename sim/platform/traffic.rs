@@ -250,3 +250,39 @@ impl World {
             .request_done(now, step_index, proxy, failure, latency, retried);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            proxy: 0,
+            arrived_at: SimTime::ZERO,
+            refusals: 0,
+            refused_by: Vec::new(),
+            hold_deadline: None,
+            done: false,
+        }
+    }
+
+    // Guards the request window: requests that finish out of order leave only once every older
+    // one has finished, and a finished request is never confused with a newer one.
+    #[test]
+    fn the_window_keeps_requests_until_all_older_ones_finished() {
+        let mut window = RequestWindow::default();
+        let numbers: Vec<u32> = (0..4).map(|_| window.push(record())).collect();
+        assert_eq!(numbers, vec![0, 1, 2, 3]);
+        window.record_mut(1).done = true;
+        window.trim();
+        assert!(window.get(0).is_some_and(|record| !record.done));
+        assert!(window.get(1).is_some_and(|record| record.done));
+        window.record_mut(0).done = true;
+        window.trim();
+        assert!(window.get(0).is_none() && window.get(1).is_none());
+        assert!(window.get(2).is_some());
+        assert_eq!(window.push(record()), 4, "numbers keep counting");
+        assert_eq!(window.arrived(), 5);
+        assert!(window.get(9).is_none());
+    }
+}
