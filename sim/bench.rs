@@ -427,10 +427,44 @@ const SCALING_REGIONS: [&str; 4] = ["iad", "ams", "sin", "syd"];
 /// Total requests per second of the scaling runs, split evenly across the regions.
 pub const SCALING_RATE: f64 = 1_000.0;
 
+/// What runs beside the scaling deploy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// 1 000 requests/s across the four regions (issue 6's scaling figure).
+    Traffic,
+    /// No requests: only the deploy and the platform. Separates the cost of the deploy's own
+    /// work, which grows with the fleet, from the traffic's, which does not.
+    DeployOnly,
+}
+
+impl Load {
+    /// How a size is labelled in the figures: `1000`, or `1000 deploy-only`.
+    pub fn label(self, machines: u32) -> String {
+        match self {
+            Load::Traffic => machines.to_string(),
+            Load::DeployOnly => format!("{machines} deploy-only"),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Load::Traffic => "traffic",
+            Load::DeployOnly => "deploy-only",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Load> {
+        [Load::Traffic, Load::DeployOnly]
+            .into_iter()
+            .find(|load| load.as_str() == text)
+    }
+}
+
 /// The scaling scenario for a fleet of `machines`: the basic scenario's machines, API and
-/// propagation (lognormal, median 1.5 s, p99 5 s), four regions, 1 000 requests/s in total, one
-/// `bluegreen` deploy; the run's limits are raised for the big fleets.
-pub fn scaling_scenario(machines: u32) -> Scenario {
+/// propagation (lognormal, median 1.5 s, p99 5 s), four regions, 1 000 requests/s in total (none
+/// with [`Load::DeployOnly`]), one `bluegreen` deploy; the run's limits are raised for the big
+/// fleets.
+pub fn scaling_scenario(machines: u32, load: Load) -> Scenario {
     assert!(machines >= 1);
     let regions = SCALING_REGIONS.len() as u32;
     let mut text = format!(
@@ -474,6 +508,9 @@ service_time = {{ kind = "lognormal", median = "20ms", p99 = "150ms", max = "2s"
                 text,
                 "\n[[fleet]]\nregion = \"{region}\"\ncount = {count}\n"
             );
+        }
+        if load == Load::DeployOnly {
+            continue;
         }
         let _ = write!(
             text,
@@ -529,6 +566,7 @@ pub fn scaling_holds() -> Vec<crate::check::Invariant> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalingRow {
     pub machines: u32,
+    pub load: Load,
     pub wall_seconds: f64,
     pub simulated_seconds: f64,
     pub events: u64,
@@ -539,8 +577,8 @@ pub struct ScalingRow {
 }
 
 /// Runs the scaling scenario for one fleet size in this process.
-pub fn scaling_one(machines: u32) -> ScalingRow {
-    let scenario = scaling_scenario(machines);
+pub fn scaling_one(machines: u32, load: Load) -> ScalingRow {
+    let scenario = scaling_scenario(machines, load);
     let (result, wall_seconds) = timed(|| crate::sim::Simulation::new(&scenario).run());
     let outcome = match (&result.limit_hit, result.deploys.first()) {
         (Some(limit), _) => format!("limit: {limit}"),
@@ -560,6 +598,7 @@ pub fn scaling_one(machines: u32) -> ScalingRow {
     };
     ScalingRow {
         machines,
+        load,
         wall_seconds,
         simulated_seconds: result.end_time_ms as f64 / 1e3,
         events: result.events,
@@ -586,8 +625,9 @@ impl ScalingRow {
     /// The one line `fleetsim bench --one SIZE` prints for its parent.
     pub fn to_line(&self) -> String {
         format!(
-            "scaling machines={} wall_s={} sim_s={} events={} peak_kib={} passed={} outcome={}",
+            "scaling machines={} load={} wall_s={} sim_s={} events={} peak_kib={} passed={} outcome={}",
             self.machines,
+            self.load.as_str(),
             self.wall_seconds,
             self.simulated_seconds,
             self.events,
@@ -608,6 +648,7 @@ impl ScalingRow {
         };
         Some(ScalingRow {
             machines: value("machines")?.parse().ok()?,
+            load: Load::parse(value("load")?)?,
             wall_seconds: value("wall_s")?.parse().ok()?,
             simulated_seconds: value("sim_s")?.parse().ok()?,
             events: value("events")?.parse().ok()?,
@@ -618,10 +659,14 @@ impl ScalingRow {
     }
 }
 
-/// Runs `EXE bench --one SIZE` and reads its line.
-pub fn scaling_in_child(exe: &Path, machines: u32) -> Result<ScalingRow, String> {
-    let output = std::process::Command::new(exe)
-        .args(["bench", "--one", &machines.to_string()])
+/// Runs `EXE bench --one SIZE [--deploy-only]` and reads its line.
+pub fn scaling_in_child(exe: &Path, machines: u32, load: Load) -> Result<ScalingRow, String> {
+    let mut command = std::process::Command::new(exe);
+    command.args(["bench", "--one", &machines.to_string()]);
+    if load == Load::DeployOnly {
+        command.arg("--deploy-only");
+    }
+    let output = command
         .output()
         .map_err(|error| format!("cannot run {}: {error}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -643,11 +688,12 @@ pub fn scaling_in_child(exe: &Path, machines: u32) -> Result<ScalingRow, String>
 pub fn scaling_repeated(
     exe: &Path,
     machines: u32,
+    load: Load,
     repeats: u32,
 ) -> Result<Vec<ScalingRow>, String> {
     let mut rows: Vec<ScalingRow> = Vec::new();
     for _ in 0..repeats {
-        let row = scaling_in_child(exe, machines)?;
+        let row = scaling_in_child(exe, machines, load)?;
         if let Some(first) = rows.first() {
             let same = (first.events, first.simulated_seconds, first.passed)
                 == (row.events, row.simulated_seconds, row.passed);
@@ -668,7 +714,7 @@ fn scaling_figures(sizes: &[Vec<ScalingRow>]) -> Vec<Figure> {
     let mut figures = Vec::new();
     for repeats in sizes {
         let row = &repeats[0];
-        let size = row.machines.to_string();
+        let size = row.load.label(row.machines);
         let walls = Samples::new(repeats.iter().map(|row| row.wall_seconds).collect());
         let peak_mib = repeats
             .iter()
@@ -829,9 +875,11 @@ pub fn run(
     progress("engine");
     figures.extend(engine_figures(options, &basic));
     let mut sizes = Vec::new();
-    for &size in &options.sizes {
-        progress(&format!("scaling {size}"));
-        sizes.push(scaling_repeated(exe, size, options.repeats)?);
+    for load in [Load::Traffic, Load::DeployOnly] {
+        for &size in &options.sizes {
+            progress(&format!("scaling {}", load.label(size)));
+            sizes.push(scaling_repeated(exe, size, load, options.repeats)?);
+        }
     }
     figures.extend(scaling_figures(&sizes));
     progress("fuzz");
@@ -1008,19 +1056,25 @@ pub fn table_text(figures: &[Figure]) -> String {
 }
 
 fn scaling_table(text: &mut String, figures: &[Figure]) {
-    let mut sizes: Vec<&str> = Vec::new();
-    for figure in figures
-        .iter()
-        .filter(|figure| figure.benchmark == "scaling")
-    {
-        if !sizes.contains(&figure.parameter.as_str()) {
-            sizes.push(&figure.parameter);
+    for load in [Load::Traffic, Load::DeployOnly] {
+        let title = match load {
+            Load::Traffic => format!("one bluegreen deploy, 4 regions, {SCALING_RATE} requests/s"),
+            Load::DeployOnly => "the same deploy without traffic".to_string(),
+        };
+        let sizes: Vec<&str> = figures
+            .iter()
+            .filter(|figure| figure.benchmark == "scaling" && figure.metric == "wall")
+            .map(|figure| figure.parameter.as_str())
+            .filter(|size| size.ends_with(" deploy-only") == (load == Load::DeployOnly))
+            .collect();
+        if !sizes.is_empty() {
+            scaling_block(text, figures, &title, &sizes);
         }
     }
-    let _ = writeln!(
-        text,
-        "\nscaling (one bluegreen deploy, 4 regions, {SCALING_RATE} requests/s)"
-    );
+}
+
+fn scaling_block(text: &mut String, figures: &[Figure], title: &str, sizes: &[&str]) {
+    let _ = writeln!(text, "\nscaling ({title})");
     let _ = writeln!(
         text,
         "  {:>8} {:>24} {:>8} {:>22} {:>10} {:>11} {:>9} {:>9} {:>6}",
@@ -1036,6 +1090,7 @@ fn scaling_table(text: &mut String, figures: &[Figure]) {
     );
     for size in sizes {
         let get = |metric| find(figures, "scaling", size, metric);
+        let machines = size.trim_end_matches(" deploy-only");
         let value = |metric| get(metric).map_or(f64::NAN, |figure| figure.value);
         let ranged = |metric, decimals: usize| {
             get(metric).map_or_else(String::new, |figure| {
@@ -1045,7 +1100,7 @@ fn scaling_table(text: &mut String, figures: &[Figure]) {
         let _ = writeln!(
             text,
             "  {:>8} {:>24} {:>8.1} {:>22} {:>10.0} {:>11.0} {:>9.0} {:>9.1} {:>6}",
-            size,
+            machines,
             ranged("wall", 3),
             value("simulated"),
             ranged("simulated_over_wall", 0),

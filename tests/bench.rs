@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use fleetsim::bench::Load;
+
 // Guards the benchmark harness: `bench --quick` runs every figure, scaling sizes in child
 // processes, prints the table and writes the CSV.
 #[test]
@@ -51,6 +53,7 @@ fn quick_bench_runs_and_writes_the_csv() {
         "scaling,12,peak_memory,",
         "scaling,12,passed,1,bool,1,1,1",
         "scaling,12,wall_per_event,",
+        "scaling,12 deploy-only,events,",
         "sweep,",
         "fuzz,",
     ] {
@@ -63,17 +66,25 @@ fn quick_bench_runs_and_writes_the_csv() {
 #[test]
 fn scaling_scenario_has_the_fleet_size_and_room() {
     for machines in [1, 10, 10_000] {
-        let scenario = fleetsim::bench::scaling_scenario(machines);
+        let scenario = fleetsim::bench::scaling_scenario(machines, Load::Traffic);
         let total: u32 = scenario.fleet.iter().map(|group| group.count).sum();
         assert_eq!(total, machines);
         assert!(scenario.run.machine_limit >= 2 * machines);
     }
-    let row = fleetsim::bench::scaling_one(6);
-    assert!(row.passed, "{row:?}");
-    assert_eq!(
-        fleetsim::bench::ScalingRow::from_line(&row.to_line()).map(|parsed| parsed.events),
-        Some(row.events)
+    let quiet = fleetsim::bench::scaling_scenario(10, Load::DeployOnly);
+    assert!(
+        quiet.traffic.regions.is_empty(),
+        "deploy-only has no traffic"
     );
+    for load in [Load::Traffic, Load::DeployOnly] {
+        let row = fleetsim::bench::scaling_one(6, load);
+        assert!(row.passed, "{row:?}");
+        let parsed = fleetsim::bench::ScalingRow::from_line(&row.to_line());
+        assert_eq!(
+            parsed.map(|parsed| (parsed.events, parsed.load)),
+            Some((row.events, load))
+        );
+    }
 }
 
 // Guards the reported value: the median of the repeats, not the best or the last one.

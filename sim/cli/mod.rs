@@ -126,6 +126,9 @@ enum CommandArguments {
         /// Internal: run the scaling deploy of one fleet size in this process and print one line.
         #[arg(long, value_name = "SIZE", hide = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         one: Option<u32>,
+        /// Internal, with --one: the deploy without traffic.
+        #[arg(long, hide = true, requires = "one")]
+        deploy_only: bool,
     },
     /// List every strategy and version.
     Strategies,
@@ -162,8 +165,9 @@ pub enum Command {
 pub struct BenchConfig {
     pub options: crate::bench::BenchOptions,
     pub csv: Option<PathBuf>,
-    /// Run only the scaling deploy of this fleet size (the child process of a benchmark).
-    pub one: Option<u32>,
+    /// Run only the scaling deploy of this fleet size under this load (the child process of a
+    /// benchmark).
+    pub one: Option<(u32, crate::bench::Load)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,6 +294,7 @@ fn into_command(arguments: Arguments) -> Command {
             csv,
             repeats,
             one,
+            deploy_only,
         } => {
             let mut options = if quick {
                 crate::bench::BenchOptions::quick()
@@ -302,6 +307,12 @@ fn into_command(arguments: Arguments) -> Command {
             if let Some(repeats) = repeats {
                 options.repeats = repeats;
             }
+            let load = if deploy_only {
+                crate::bench::Load::DeployOnly
+            } else {
+                crate::bench::Load::Traffic
+            };
+            let one = one.map(|size| (size, load));
             Command::Bench(BenchConfig { options, csv, one })
         }
         CommandArguments::Strategies => Command::Strategies,
@@ -329,8 +340,8 @@ pub fn execute(command: Command) -> i32 {
 }
 
 fn execute_bench(config: &BenchConfig) -> i32 {
-    if let Some(size) = config.one {
-        println!("{}", crate::bench::scaling_one(size).to_line());
+    if let Some((size, load)) = config.one {
+        println!("{}", crate::bench::scaling_one(size, load).to_line());
         return EXIT_OK;
     }
     let exe = match std::env::current_exe() {
