@@ -1077,7 +1077,7 @@ fn scaling_block(text: &mut String, figures: &[Figure], title: &str, sizes: &[&s
     let _ = writeln!(text, "\nscaling ({title})");
     let _ = writeln!(
         text,
-        "  {:>8} {:>24} {:>8} {:>22} {:>10} {:>11} {:>9} {:>9} {:>6}",
+        "  {:>8} {:>24} {:>8} {:>26} {:>10} {:>11} {:>9} {:>9} {:>6}",
         "machines",
         "wall s",
         "sim s",
@@ -1099,7 +1099,7 @@ fn scaling_block(text: &mut String, figures: &[Figure], title: &str, sizes: &[&s
         };
         let _ = writeln!(
             text,
-            "  {:>8} {:>24} {:>8.1} {:>22} {:>10.0} {:>11.0} {:>9.0} {:>9.1} {:>6}",
+            "  {:>8} {:>24} {:>8.1} {:>26} {:>10.0} {:>11.0} {:>9.0} {:>9.1} {:>6}",
             machines,
             ranged("wall", 3),
             value("simulated"),
