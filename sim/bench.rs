@@ -467,10 +467,14 @@ impl Load {
 pub fn scaling_scenario(machines: u32, load: Load) -> Scenario {
     assert!(machines >= 1);
     let regions = SCALING_REGIONS.len() as u32;
+    let load_text = match load {
+        Load::Traffic => format!("{SCALING_RATE} requests/s"),
+        Load::DeployOnly => "no traffic".to_string(),
+    };
     let mut text = format!(
         r#"[scenario]
 name = "bench-scaling-{machines}"
-description = "fleetsim bench: one bluegreen deploy of {machines} machines under {SCALING_RATE} requests/s"
+description = "fleetsim bench: one bluegreen deploy of {machines} machines, {load_text}"
 
 [app]
 name = "bench"

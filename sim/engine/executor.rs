@@ -42,7 +42,7 @@ struct ReadyQueue {
 
 /// The wake queue and a flag saying whether it may hold a task. The event loop asks for ready
 /// tasks after every event and almost always finds none: reading the flag instead of locking was
-/// 6 % of a basic run (issue 6). The flag only changes under the lock.
+/// 6 % of a basic run's profile (issue 6). The flag only changes under the lock.
 #[derive(Default)]
 struct Ready {
     queue: Mutex<ReadyQueue>,

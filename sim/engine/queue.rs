@@ -49,7 +49,7 @@ pub struct Key {
 impl Key {
     /// `(time, seq)` as one integer whose order is the key's order. Heaps compare keys in their
     /// innermost loop; one 128-bit comparison compiles to two instructions without the branch of
-    /// a field-by-field comparison (issue 6: about 8 % of a 10 000-machine run).
+    /// a field-by-field comparison (issue 6: the timers' heap was 8 % of a 10 000-machine profile).
     fn packed(self) -> u128 {
         (u128::from(self.time.as_micros()) << 64) | u128::from(self.seq)
     }
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(order, vec!['a', 'b', 'c', 'd']);
     }
 
-    // Guards the packed comparison: it orders keys exactly as (time, seq) does, at the extremes too.
+    // Guards the packed comparison: it orders keys exactly as (time, seq) does, extremes included.
     #[test]
     fn key_order_is_time_then_seq() {
         let values = [0, 1, 2, u64::from(u32::MAX), u64::MAX - 1, u64::MAX];

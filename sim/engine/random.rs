@@ -171,7 +171,7 @@ impl Distribution {
 }
 
 /// A log-normal's parameters in log-seconds, computed once: two logarithms per sample were 3 %
-/// of a basic run (issue 6).
+/// of a basic run's profile (issue 6).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LogNormalShape {
     mu: f64,
@@ -203,8 +203,9 @@ fn seconds_to_duration(seconds: f64) -> Duration {
 }
 
 /// `value.round()` (halves away from zero) as a u64, saturating, without the libm call that
-/// `f64::round` compiles to on baseline x86-64 (2 % of a basic run, issue 6). Exact: below 2^53,
-/// `value - whole` is computed without error (Sterbenz), and above it every f64 is whole.
+/// `f64::round` compiles to on baseline x86-64 (2 % of a basic run's profile, issue 6). Exact:
+/// below 2^53, `value - whole` is computed without error (Sterbenz), and above it every f64 is
+/// whole.
 fn round_to_u64(value: f64) -> u64 {
     assert!(value >= 0.0);
     if value >= u64::MAX as f64 {

@@ -2,10 +2,10 @@
 //! canonical encoding of each step as a sequence of 64-bit words. Same scenario + seed + build ⇒
 //! same fingerprint.
 //!
-//! The hash takes a whole word per step (`h ← rotl((h ⊕ w) · K, 31)`) rather than a byte at a
-//! time as FNV-1a did until issue 6: hashing was 18 % of a basic run. Each word's step is a
-//! bijection of the state, and so is the final avalanche, so two traces of equal length that
-//! differ in a single word always get different fingerprints.
+//! The hash takes a whole word per step (`h ← rotl((h ⊕ w) · K, 31)`) rather than a byte at a time
+//! as FNV-1a did until issue 6: hashing was 18 % of a basic run's profile. Each word's step is a
+//! bijection of the state, and so is the final avalanche, so two traces of equal length that differ
+//! in a single word always get different fingerprints.
 
 use crate::engine::time::SimTime;
 

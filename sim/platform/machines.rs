@@ -139,8 +139,8 @@ impl MachineRecord {
 ///
 /// IDs are short (flyctl's are 14 hex digits), so each is packed into one integer: its bytes
 /// big-endian, then its length. A lookup compares integers instead of chasing string pointers,
-/// which was 17 % of a 10 000-machine deploy (issue 6). Longer IDs (only ever seen in tests) go to
-/// a string-keyed map, so the lookup is exact for any ID.
+/// which was 17 % of a 10 000-machine deploy's profile (issue 6). Longer IDs (only ever seen in
+/// tests) go to a string-keyed map, so the lookup is exact for any ID.
 #[derive(Debug, Default)]
 pub struct MachineIds {
     packed: BTreeMap<u128, MachineIndex>,

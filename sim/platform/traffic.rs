@@ -24,11 +24,11 @@ pub struct RequestRecord {
     pub done: bool,
 }
 
-/// The requests not yet known finished: a window over request numbers, from the oldest one still
-/// in flight to the newest. Finished requests leave from the front, so the window holds about
-/// rate × (longest service or hold) records however long the run; keeping every request was 6 %
-/// of a basic run in reallocation alone (issue 6). Numbers stay unique, so an event about a
-/// request that already finished finds no record rather than a newer request's.
+/// The requests not yet known finished: a window over request numbers, from the oldest one still in
+/// flight to the newest. Finished requests leave from the front, so the window holds about rate ×
+/// (longest service or hold) records however long the run; keeping every request was 6 % of a basic
+/// run's profile in reallocation alone (issue 6). Numbers stay unique, so an event about a request
+/// that already finished finds no record rather than a newer request's.
 #[derive(Clone, Debug, Default)]
 pub struct RequestWindow {
     records: VecDeque<RequestRecord>,
