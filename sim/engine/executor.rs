@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use slab::Slab;
+
 use crate::engine::queue::{Clock, Key};
 use crate::engine::time::SimTime;
 
@@ -373,8 +375,7 @@ struct TimerSlot {
 pub struct Timers {
     clock: Rc<Clock>,
     heap: BinaryHeap<std::cmp::Reverse<(Key, usize)>>,
-    slots: Vec<Option<TimerSlot>>,
-    free: Vec<usize>,
+    slots: Slab<TimerSlot>,
 }
 
 impl Timers {
@@ -382,8 +383,7 @@ impl Timers {
         Timers {
             clock,
             heap: BinaryHeap::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: Slab::new(),
         }
     }
 
@@ -392,16 +392,7 @@ impl Timers {
             waker: Some(waker),
             cancelled: false,
         };
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index] = Some(slot);
-                index
-            }
-            None => {
-                self.slots.push(Some(slot));
-                self.slots.len() - 1
-            }
-        };
+        let index = self.slots.insert(slot);
         let key = Key {
             time: deadline,
             seq: self.clock.next_seq(),
@@ -413,7 +404,7 @@ impl Timers {
     /// Skips cancelled timers, so the caller never advances time for a sleep nobody awaits.
     fn peek_key(&mut self) -> Option<Key> {
         while let Some(std::cmp::Reverse((key, index))) = self.heap.peek().copied() {
-            let cancelled = self.slots[index].as_ref().is_none_or(|slot| slot.cancelled);
+            let cancelled = self.slots.get(index).is_none_or(|slot| slot.cancelled);
             if !cancelled {
                 return Some(key);
             }
@@ -425,14 +416,12 @@ impl Timers {
 
     fn pop_waker(&mut self) -> Option<Waker> {
         let std::cmp::Reverse((_, index)) = self.heap.pop()?;
-        let slot = self.slots[index].as_mut()?;
+        let slot = self.slots.get_mut(index)?;
         slot.waker.take()
     }
 
     fn release(&mut self, index: usize) {
-        if self.slots[index].take().is_some() {
-            self.free.push(index);
-        }
+        let _ = self.slots.try_remove(index);
     }
 
     pub fn pending(&self) -> usize {
@@ -461,7 +450,7 @@ impl Future for Sleep {
         match self.timer {
             Some(index) => {
                 let mut timers = self.timers.borrow_mut();
-                if let Some(slot) = timers.slots[index].as_mut() {
+                if let Some(slot) = timers.slots.get_mut(index) {
                     slot.waker = Some(context.waker().clone());
                 }
             }
@@ -482,7 +471,7 @@ impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(index) = self.timer.take() {
             let mut timers = self.timers.borrow_mut();
-            if let Some(slot) = timers.slots[index].as_mut() {
+            if let Some(slot) = timers.slots.get_mut(index) {
                 // The heap entry stays until it surfaces; peek_key then frees the slot.
                 slot.cancelled = true;
                 slot.waker = None;

@@ -5,6 +5,8 @@
 use std::task::Waker;
 use std::time::Duration;
 
+use slab::Slab;
+
 use crate::api::{
     ApiError, ApiResult, LaunchInput, Lease, Machine, MachineId, MachineState, WaitState,
     METADATA_PLATFORM_VERSION,
@@ -150,8 +152,7 @@ pub struct PendingCall {
 /// executor's task limit bounds.
 #[derive(Debug, Default)]
 pub struct CallTable {
-    slots: Vec<Option<PendingCall>>,
-    free: Vec<u32>,
+    slots: Slab<PendingCall>,
     /// Calls made so far: the next call's number.
     made: u32,
 }
@@ -166,7 +167,7 @@ impl CallTable {
     ) -> u32 {
         let number = self.made;
         self.made = self.made.checked_add(1).expect("calls fit in u32");
-        let call = PendingCall {
+        let slot = self.slots.insert(PendingCall {
             number,
             client,
             operation,
@@ -177,32 +178,21 @@ impl CallTable {
             abandoned: false,
             waker: None,
             waiting_for: None,
-        };
-        match self.free.pop() {
-            Some(slot) => {
-                assert!(self.slots[slot as usize].is_none(), "a free slot is empty");
-                self.slots[slot as usize] = Some(call);
-                slot
-            }
-            None => {
-                self.slots.push(Some(call));
-                u32::try_from(self.slots.len() - 1).expect("slots fit in u32")
-            }
-        }
+        });
+        u32::try_from(slot).expect("slots fit in u32")
     }
 
     /// The call in `slot`, if that slot still holds the call numbered `number`.
     pub fn get(&self, slot: u32, number: u32) -> Option<&PendingCall> {
-        self.slots[slot as usize]
-            .as_ref()
+        self.slots
+            .get(slot as usize)
             .filter(|call| call.number == number)
     }
 
     /// Frees a slot whose reply was delivered.
     pub fn release(&mut self, slot: u32) {
-        let call = self.slots[slot as usize].take().expect("released once");
+        let call = self.slots.remove(slot as usize);
         assert!(call.delivered, "a call is released only after its reply");
-        self.free.push(slot);
     }
 }
 
@@ -210,17 +200,13 @@ impl std::ops::Index<u32> for CallTable {
     type Output = PendingCall;
 
     fn index(&self, slot: u32) -> &PendingCall {
-        self.slots[slot as usize]
-            .as_ref()
-            .expect("a call in flight")
+        &self.slots[slot as usize]
     }
 }
 
 impl std::ops::IndexMut<u32> for CallTable {
     fn index_mut(&mut self, slot: u32) -> &mut PendingCall {
-        self.slots[slot as usize]
-            .as_mut()
-            .expect("a call in flight")
+        &mut self.slots[slot as usize]
     }
 }
 
@@ -844,15 +830,17 @@ mod tests {
     #[test]
     fn finished_calls_give_their_slots_back() {
         let mut table = CallTable::default();
+        let mut slot_max = 0;
         for _ in 0..1_000 {
             let slots: Vec<u32> = (0..3)
                 .map(|_| table.insert(0, Operation::List, None, CallRequest::List))
                 .collect();
             for slot in slots {
+                slot_max = slot_max.max(slot);
                 delivered(&mut table, slot);
                 table.release(slot);
             }
         }
-        assert_eq!(table.slots.len(), 3);
+        assert_eq!(slot_max, 2, "three slots serve three calls at a time");
     }
 }
