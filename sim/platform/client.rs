@@ -67,7 +67,6 @@ impl Future for CallFuture {
             world.call_dropped(call, true);
             drop(world);
             self.call = None;
-            self.request = None;
             return Poll::Ready(reply);
         }
         pending.waker = Some(context.waker().clone());
