@@ -210,6 +210,7 @@ impl Runner {
                 params.max_unavailable = max_unavailable;
             }
             params.signal = spec.signal.clone();
+            params.settings = spec.settings;
             params.release_version = deploy + 2;
             (params, world.seed, spec.clock_skew_seconds)
         };

@@ -612,6 +612,7 @@ fn default_deploy(image: &str, start: DeployStart) -> DeploySpec {
         clock_skew_seconds: 0,
         expect_outcome: None,
         expect_error: None,
+        settings: Default::default(),
     }
 }
 
@@ -878,6 +879,7 @@ fn full_example_parses_to_the_expected_values() {
                 clock_skew_seconds: -3,
                 expect_outcome: Some(DeployOutcome::RolledBack),
                 expect_error: Some("timeout".into()),
+                settings: Default::default(),
             },
             DeploySpec {
                 expect_outcome: Some(DeployOutcome::Succeeded),

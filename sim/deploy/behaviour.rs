@@ -10,6 +10,13 @@ use std::time::Duration;
 use crate::deploy::retry::RetryPolicy;
 use crate::deploy::BluegreenVersion;
 
+/// §2: image-ref refetch, 3 attempts, 1 s base, 5 s cap, any error retried.
+const IMAGE_REFETCH: RetryPolicy = RetryPolicy {
+    attempts: 3,
+    delay_base: Duration::from_secs(1),
+    delay_max: Duration::from_secs(5),
+};
+
 /// A single call: retry-go with one attempt.
 const SINGLE_CALL: RetryPolicy = RetryPolicy {
     attempts: 1,
@@ -117,6 +124,9 @@ pub struct Behaviour {
     /// Skip machines whose host is not ok in the image check, cordon, stop and stop-wait, and
     /// destroy them without a nonce (`fdf2ba6d2`).
     pub skip_unhealthy_hosts: bool,
+    /// GET retry of the image check when `list` gave an empty image ref (`fdf2ba6d2`; only with
+    /// `skip_unhealthy_hosts`, which came in the same commit).
+    pub image_refetch_retry: RetryPolicy,
     /// Uncordon retry (any error retried); attempts = 1 means a single call.
     pub uncordon_retry: RetryPolicy,
     pub checkpoint: CheckpointMode,
@@ -265,6 +275,7 @@ impl Behaviour {
             force_start_representatives: true,
             image_check: true,
             skip_unhealthy_hosts: true,
+            image_refetch_retry: IMAGE_REFETCH,
             uncordon_retry: RetryPolicy {
                 attempts: 5,
                 delay_base: Duration::from_millis(500),
@@ -304,6 +315,56 @@ impl Behaviour {
         }
     }
 
+    /// This version with a deploy's `settings` applied. A setting changes a step only where the
+    /// version has it: a version that made a single call (2024's uncordon, tag and teardown)
+    /// keeps making one, and a version without the drain has no waits to change.
+    pub fn with_settings(mut self, settings: &BluegreenSettings) -> Behaviour {
+        if let Some(policy) = self.launch_retry.as_mut() {
+            override_policy(policy, settings.launch_attempts, settings.launch_backoff);
+            if let Some(delay) = settings.launch_lookup_delay {
+                self.launch_lookup_delay = delay;
+            }
+        }
+        if let CheckpointMode::RetriedNonFatal(policy) = &mut self.checkpoint {
+            override_policy(
+                policy,
+                settings.checkpoint_attempts,
+                settings.checkpoint_backoff,
+            );
+        }
+        if let Some(policy) = self.teardown_retry.as_mut() {
+            override_policy(
+                policy,
+                settings.teardown_attempts,
+                settings.teardown_backoff,
+            );
+        }
+        if self.skip_unhealthy_hosts {
+            override_policy(
+                &mut self.image_refetch_retry,
+                settings.image_refetch_attempts,
+                settings.image_refetch_backoff,
+            );
+        }
+        // versions §3.1 step 9: a single Uncordon call before `d9b20ae08`.
+        if self.uncordon_retry.attempts > 1 {
+            override_policy(
+                &mut self.uncordon_retry,
+                settings.uncordon_attempts,
+                settings.uncordon_backoff,
+            );
+        }
+        if self.drain {
+            if let Some(wait) = settings.wait_before_cordon {
+                self.wait_before_cordon = wait;
+            }
+            if let Some(wait) = settings.wait_before_stop {
+                self.wait_before_stop = wait;
+            }
+        }
+        self
+    }
+
     /// Pool size for creating greens.
     pub fn create_concurrency(&self, blue_count: usize, max_concurrent: usize) -> usize {
         assert!(max_concurrent >= 1);
@@ -311,6 +372,79 @@ impl Behaviour {
             CreateMode::Sequential => 1,
             CreateMode::PoolThird => blue_count.div_ceil(3).min(max_concurrent).max(1),
         }
+    }
+}
+
+fn override_policy(policy: &mut RetryPolicy, attempts: Option<u32>, backoff: Option<Duration>) {
+    if let Some(attempts) = attempts {
+        assert!(attempts >= 1, "at least one attempt");
+        policy.attempts = attempts;
+    }
+    if let Some(backoff) = backoff {
+        assert!(backoff <= policy.delay_max, "validated against the cap");
+        policy.delay_base = backoff;
+    }
+}
+
+/// A deploy's overrides of flyctl's retry budgets and waits (`[[deploy]]` in a scenario file).
+///
+/// flyctl sets these as fields of its strategy object (`blueGreen.initialize` at HEAD:
+/// `uncordonRetryAttempts`, `tagRetryDelay`, `waitBeforeCordon`, …) and its own unit tests change
+/// them (`strategy_bluegreen_test.go` sets the waits and delays to 0 and `timeout` to 500 ms); a
+/// scenario does the same here. None keeps the version's own value: HEAD's constants of
+/// reference §2 for `bluegreen`. Each back-off is retry-go's base delay (doubling after each
+/// failed attempt) and may not exceed the cap HEAD gives it ([`BluegreenSettings::BACKOFF_CAPS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BluegreenSettings {
+    /// Launch attempts per green (HEAD: 3), the wait before the next one (500 ms, doubling while
+    /// under 5 s) and the pause before the launch-ID lookup (500 ms).
+    pub launch_attempts: Option<u32>,
+    pub launch_backoff: Option<Duration>,
+    pub launch_lookup_delay: Option<Duration>,
+    /// The `safe_to_destroy` checkpoint tag (HEAD: 5 attempts, 500 ms, capped at 10 s).
+    pub checkpoint_attempts: Option<u32>,
+    pub checkpoint_backoff: Option<Duration>,
+    /// Blue cordon, stop and destroy (HEAD: 5 attempts, 500 ms, capped at 10 s).
+    pub teardown_attempts: Option<u32>,
+    pub teardown_backoff: Option<Duration>,
+    /// The image check's GET of a machine listed without an image (HEAD: 3 attempts, 1 s,
+    /// capped at 5 s).
+    pub image_refetch_attempts: Option<u32>,
+    pub image_refetch_backoff: Option<Duration>,
+    /// Green uncordon (HEAD: 5 attempts, 500 ms, capped at 30 s).
+    pub uncordon_attempts: Option<u32>,
+    pub uncordon_backoff: Option<Duration>,
+    /// The sleeps around the blue cordon (HEAD: 10 s each).
+    pub wait_before_cordon: Option<Duration>,
+    pub wait_before_stop: Option<Duration>,
+    /// The budget of the wait for stopped blues and of the health wait (default: the deploy's
+    /// `wait_timeout`, which every wait phase uses in flyctl).
+    pub stop_wait_timeout: Option<Duration>,
+    pub health_timeout: Option<Duration>,
+}
+
+impl BluegreenSettings {
+    /// The most attempts a retry may be given.
+    pub const ATTEMPTS_MAX: u32 = 20;
+    /// The longest pause before the launch-ID lookup and the longest wait before cordon or stop.
+    pub const LOOKUP_DELAY_MAX: Duration = Duration::from_secs(60);
+    pub const WAIT_MAX: Duration = Duration::from_secs(600);
+    /// The longest stop-wait or health timeout.
+    pub const TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3600);
+    /// HEAD's cap on each back-off (reference §2): launch doubles while under 5 s, the image
+    /// refetch is capped at 5 s, the tag and teardown retries at 10 s, uncordon at 30 s.
+    pub const BACKOFF_CAPS: [(&'static str, Duration); 5] = [
+        ("launch", Duration::from_secs(5)),
+        ("checkpoint", Duration::from_secs(10)),
+        ("teardown", Duration::from_secs(10)),
+        ("image_refetch", Duration::from_secs(5)),
+        ("uncordon", Duration::from_secs(30)),
+    ];
+
+    /// The cap on the back-off of retry `step` (a name of [`BluegreenSettings::BACKOFF_CAPS`]).
+    pub fn backoff_cap(step: &str) -> Duration {
+        let found = Self::BACKOFF_CAPS.iter().find(|(name, _)| *name == step);
+        found.expect("a known retry step").1
     }
 }
 

@@ -150,6 +150,8 @@ pub struct DeployParams {
     /// ≥ 1 is an absolute count of started machines updated at once, a value in (0, 1) a fraction
     /// of them (rounded up). bluegreen and immediate ignore it.
     pub max_unavailable: f64,
+    /// Overrides of bluegreen's retry budgets and waits (None: the version's own).
+    pub settings: behaviour::BluegreenSettings,
 }
 
 impl DeployParams {
@@ -177,6 +179,17 @@ impl DeployParams {
             signal: None,
             release_version: 2,
             max_unavailable: DeployParams::DEFAULT_MAX_UNAVAILABLE,
+            settings: behaviour::BluegreenSettings::default(),
         }
+    }
+
+    /// The budget of bluegreen's wait for stopped blues (§3.13): `wait_timeout` unless set.
+    pub fn stop_wait_timeout(&self) -> Duration {
+        self.settings.stop_wait_timeout.unwrap_or(self.wait_timeout)
+    }
+
+    /// The budget of bluegreen's health wait (§3.6): `wait_timeout` unless set.
+    pub fn health_timeout(&self) -> Duration {
+        self.settings.health_timeout.unwrap_or(self.wait_timeout)
     }
 }

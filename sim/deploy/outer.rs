@@ -75,7 +75,7 @@ pub async fn run_deploy<A: MachinesApi + 'static, R: Runtime>(
     let StrategyName::Bluegreen(version) = params.strategy else {
         return crate::deploy::rivals::run_rival(api, runtime, params).await;
     };
-    let behaviour = Behaviour::of(version);
+    let behaviour = Behaviour::of(version).with_settings(&params.settings);
 
     let machines = match list_fly_apps_machines(&*api, &runtime).await {
         Ok(machines) => machines,

@@ -9,6 +9,7 @@ mod error;
 mod faults;
 pub mod model;
 mod raw;
+mod settings;
 mod validate;
 mod values;
 pub mod writer;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::api::{CheckConfig, MachineState};
 use crate::check::Invariant;
+use crate::deploy::behaviour::BluegreenSettings;
 use crate::deploy::{DeployOutcome, StrategyName};
 use crate::engine::random::Distribution;
 
@@ -151,6 +152,8 @@ pub struct DeploySpec {
     pub expect_outcome: Option<DeployOutcome>,
     /// A substring the deploy's error must contain.
     pub expect_error: Option<String>,
+    /// Overrides of flyctl's retry budgets and waits (None: the strategy version's own).
+    pub settings: BluegreenSettings,
 }
 
 /// Which machine a fault targets, resolved at run time.

@@ -170,6 +170,22 @@ pub struct RawDeploy {
     pub clock_skew_seconds: Option<i64>,
     pub expect_outcome: Option<Text>,
     pub expect_error: Option<String>,
+    // flyctl's retry budgets and waits (`deploy::behaviour::BluegreenSettings`).
+    pub launch_attempts: Option<Spanned<i64>>,
+    pub launch_backoff: Option<Text>,
+    pub launch_lookup_delay: Option<Text>,
+    pub checkpoint_attempts: Option<Spanned<i64>>,
+    pub checkpoint_backoff: Option<Text>,
+    pub teardown_attempts: Option<Spanned<i64>>,
+    pub teardown_backoff: Option<Text>,
+    pub image_refetch_attempts: Option<Spanned<i64>>,
+    pub image_refetch_backoff: Option<Text>,
+    pub uncordon_attempts: Option<Spanned<i64>>,
+    pub uncordon_backoff: Option<Text>,
+    pub wait_before_cordon: Option<Text>,
+    pub wait_before_stop: Option<Text>,
+    pub stop_wait_timeout: Option<Text>,
+    pub health_timeout: Option<Text>,
 }
 
 /// One `[[faults]]` entry: which fields apply depends on `kind`.

@@ -450,6 +450,7 @@ fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
             .map(|text| outcome(src, &format!("{field}.expect_outcome"), text))
             .transpose()?,
         expect_error: raw.expect_error.clone(),
+        settings: super::settings::settings(src, &field, raw)?,
     })
 }
 

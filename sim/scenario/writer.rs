@@ -279,6 +279,38 @@ fn deploy(out: &mut String, index: usize, deploy: &DeploySpec) {
     if let Some(error) = &deploy.expect_error {
         line(out, "expect_error", string(error));
     }
+    settings(out, &deploy.settings);
+}
+
+/// The overrides of flyctl's retry budgets and waits that are set.
+fn settings(out: &mut String, settings: &crate::deploy::behaviour::BluegreenSettings) {
+    let counts = [
+        ("launch_attempts", settings.launch_attempts),
+        ("checkpoint_attempts", settings.checkpoint_attempts),
+        ("teardown_attempts", settings.teardown_attempts),
+        ("image_refetch_attempts", settings.image_refetch_attempts),
+        ("uncordon_attempts", settings.uncordon_attempts),
+    ];
+    for (key, value) in counts {
+        if let Some(value) = value {
+            line(out, key, value.to_string());
+        }
+    }
+    let durations = [
+        ("launch_backoff", settings.launch_backoff),
+        ("launch_lookup_delay", settings.launch_lookup_delay),
+        ("checkpoint_backoff", settings.checkpoint_backoff),
+        ("teardown_backoff", settings.teardown_backoff),
+        ("image_refetch_backoff", settings.image_refetch_backoff),
+        ("uncordon_backoff", settings.uncordon_backoff),
+        ("wait_before_cordon", settings.wait_before_cordon),
+        ("wait_before_stop", settings.wait_before_stop),
+        ("stop_wait_timeout", settings.stop_wait_timeout),
+        ("health_timeout", settings.health_timeout),
+    ];
+    for (key, value) in durations {
+        optional_duration(out, key, value);
+    }
 }
 
 fn window(out: &mut String, window: &Window) {

@@ -1,8 +1,6 @@
 //! Preflight (§3.0–§3.2): the org-limit query, the single-image check and the checks requirement.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
-
 use std::rc::Rc;
 
 use super::{formatted_id, BlueEntry, Bluegreen};
@@ -12,14 +10,7 @@ use crate::api::{
 };
 use crate::deploy::behaviour::ImageReport;
 use crate::deploy::errors::{DeployError, Sentinel};
-use crate::deploy::retry::{retry, RetryPolicy};
-
-/// §2: image-ref refetch, 3 attempts, 1 s base, 5 s cap, any error retried.
-const IMAGE_REF_RETRY: RetryPolicy = RetryPolicy {
-    attempts: 3,
-    delay_base: Duration::from_secs(1),
-    delay_max: Duration::from_secs(5),
-};
+use crate::deploy::retry::retry;
 
 /// Machines grouped by image key, in the order the images were first seen.
 ///
@@ -100,10 +91,11 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.print(&format!(
             "  Machine {id} has no image data — retrying lookup..."
         ));
-        let attempts = IMAGE_REF_RETRY.attempts;
+        let policy = self.behaviour.image_refetch_retry;
+        let attempts = policy.attempts;
         let fetched = retry(
             &self.runtime,
-            IMAGE_REF_RETRY,
+            policy,
             |_| true,
             |attempt, error| {
                 self.print(&format!(

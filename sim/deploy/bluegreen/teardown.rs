@@ -141,7 +141,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                     restart_policy: blue.leased.machine.config.restart_policy,
                     state: WaitState::Stopped,
                 };
-                let timeout = strategy.params.wait_timeout;
+                let timeout = strategy.params.stop_wait_timeout();
                 let api = &*strategy.api;
                 match wait_for_start_or_stop(api, &strategy.runtime, target, timeout, &cancelled)
                     .await
@@ -155,7 +155,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 }
             }));
         }
-        let deadline = self.runtime.now() + self.params.wait_timeout;
+        let deadline = self.runtime.now() + self.params.stop_wait_timeout();
         let mut failures = Vec::new();
         loop {
             if stopped.get() + failures.len() == waitable.len() {

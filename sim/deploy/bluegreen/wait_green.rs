@@ -89,8 +89,11 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 }
             }));
         }
-        self.phase_loop(&shared, |entries| entries.iter().all(|started| *started))
-            .await
+        let timeout = self.params.wait_timeout;
+        self.phase_loop(&shared, timeout, |entries| {
+            entries.iter().all(|started| *started)
+        })
+        .await
     }
 
     /// `WaitForGreenMachinesToBeHealthy`: greens with configured checks are polled until seen
@@ -120,7 +123,8 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 }
             }));
         }
-        self.phase_loop(&shared, |entries| {
+        let timeout = self.params.health_timeout();
+        self.phase_loop(&shared, timeout, |entries| {
             entries.iter().all(|status| status.healthy())
         })
         .await
@@ -156,7 +160,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         slot: usize,
         shared: &PhaseShared<HealthStatus>,
     ) -> Result<(), DeployError> {
-        let deadline = self.runtime.now() + self.params.wait_timeout;
+        let deadline = self.runtime.now() + self.params.health_timeout();
         let (interval, grace) = min_interval_and_grace(green);
         self.runtime.sleep(grace).await;
         loop {
@@ -187,17 +191,18 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         }
     }
 
-    /// The 90 ms phase loop of §3.5/§3.6: done, then abort, then the ticker (one full wait
-    /// timeout after the phase began), then the first task error.
+    /// The 90 ms phase loop of §3.5/§3.6: done, then abort, then the ticker (one full `timeout`
+    /// after the phase began), then the first task error.
     ///
     /// Go's `select` picks at random when the ticker and an error are both ready; checking the
     /// ticker first (source order) is the deterministic choice.
     async fn phase_loop<T>(
         &self,
         shared: &PhaseShared<T>,
+        timeout: Duration,
         done: impl Fn(&[T]) -> bool,
     ) -> Result<(), DeployError> {
-        let deadline = self.runtime.now() + self.params.wait_timeout;
+        let deadline = self.runtime.now() + timeout;
         loop {
             if done(&shared.entries.borrow()) {
                 return Ok(());
