@@ -1,5 +1,5 @@
 //! Prints, for each incident scenario and each strategy it lists, the invariants violated and the
-//! median and worst downtime, failed requests and peak machines over 20 seeds.
+//! median and worst outage, failed requests and peak machines over 20 seeds.
 //!
 //! cargo run --release --example incident_table
 
@@ -20,7 +20,7 @@ fn main() {
         .map(|entry| entry.expect("entry").path())
         .collect();
     files.sort();
-    println!("| incident | strategy | violated (seeds) | downtime ms p50 / worst | failed requests p50 / worst | peak machines p50 / worst | expectations |");
+    println!("| incident | strategy | violated (seeds) | outage ms p50 / worst | failed requests p50 / worst | peak machines p50 / worst | expectations |");
     println!("|---|---|---|---|---|---|---|");
     for path in files {
         let scenario = load(&path).expect("valid");
@@ -35,7 +35,7 @@ fn main() {
                 .collect();
             let mut violated = std::collections::BTreeMap::<String, u32>::new();
             for result in &results {
-                for verdict in result.verdicts.iter().filter(|verdict| !verdict.held) {
+                for verdict in result.verdicts.iter().filter(|verdict| verdict.violated()) {
                     *violated.entry(verdict.invariant.clone()).or_default() += 1;
                 }
             }
@@ -43,12 +43,8 @@ fn main() {
                 .iter()
                 .map(|(name, count)| format!("{name} ({count}/20)"))
                 .collect();
-            let downtime = median_and_worst(
-                results
-                    .iter()
-                    .map(|r| r.metrics.downtime_total_ms)
-                    .collect(),
-            );
+            let outage =
+                median_and_worst(results.iter().map(|r| r.metrics.outage_total_ms).collect());
             let failed =
                 median_and_worst(results.iter().map(|r| r.metrics.requests_failed).collect());
             let peak = median_and_worst(
@@ -67,8 +63,8 @@ fn main() {
                 } else {
                     violated.join(", ")
                 },
-                downtime.0,
-                downtime.1,
+                outage.0,
+                outage.1,
                 failed.0,
                 failed.1,
                 peak.0,

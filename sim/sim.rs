@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::api::{CheckConfig, MachineConfig, MachineState, RestartPolicy};
-use crate::check::{Checkers, Invariant, Metrics, Verdict};
+use crate::check::{Checkers, Invariant, InvariantSet, Metrics, Verdict};
 use crate::deploy::{run_deploy, DeployParams, StrategyName};
 use crate::engine::executor::{Executor, ExecutorError, ProcessId};
 use crate::engine::trace::{Fingerprint, Record, Trace};
@@ -235,10 +235,11 @@ impl Runner {
         let step = world.trace.count();
         let (leases, unconverged) = world.liveness_facts();
         world.checks.liveness(now, step, &leases, &unconverged);
-        let (verdicts, metrics) = world.checks.finish(now, step);
+        let applicable = applicable_invariants(&world.scenario);
+        let (verdicts, metrics) = world.checks.finish(now, step, applicable);
         let coverage = world.checks.coverage();
         let deploys = deploy_results(&world);
-        let expectations = check_expectations(
+        let (expectations, expectations_not_applicable) = check_expectations(
             &world.scenario,
             strategy,
             &verdicts,
@@ -260,6 +261,7 @@ impl Runner {
             verdicts,
             metrics,
             expectations,
+            expectations_not_applicable,
             passed,
             coverage,
             trace: std::mem::replace(&mut world.trace, Trace::new(false, 0)).into_records(),
@@ -301,6 +303,16 @@ fn machine_infos(world: &World) -> Vec<MachineInfo> {
         infos[*machine as usize].images.push((*time, image.clone()));
     }
     infos
+}
+
+/// The invariants that apply to a run: those any of its deploys' strategies declares.
+fn applicable_invariants(scenario: &Scenario) -> InvariantSet {
+    scenario
+        .deploys
+        .iter()
+        .fold(InvariantSet::EMPTY, |set, deploy| {
+            set.union(deploy.strategy.invariants())
+        })
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
@@ -561,6 +573,7 @@ pub struct ExpectationCheck {
 /// `[expect.strategies."<strategy>"]` entry when it has one.
 struct Applicable<'a> {
     hold: &'a [Invariant],
+    hold_explicit: bool,
     violate: &'a [Invariant],
     exit_status: Option<i32>,
     /// Per deploy (None: nothing expected of it).
@@ -574,6 +587,7 @@ fn applicable(scenario: &Scenario, strategy: Option<StrategyName>) -> Applicable
     match entry {
         Some(entry) => Applicable {
             hold: &entry.hold,
+            hold_explicit: entry.hold_explicit,
             violate: &entry.violate,
             exit_status: entry.exit_status,
             outcomes: if entry.outcomes.is_empty() {
@@ -585,6 +599,7 @@ fn applicable(scenario: &Scenario, strategy: Option<StrategyName>) -> Applicable
         },
         None => Applicable {
             hold: &scenario.expect.hold,
+            hold_explicit: scenario.expect.hold_explicit,
             violate: &scenario.expect.violate,
             exit_status: scenario.expect.exit_status,
             outcomes: scenario
@@ -597,13 +612,16 @@ fn applicable(scenario: &Scenario, strategy: Option<StrategyName>) -> Applicable
     }
 }
 
+/// The expectations checked, and those not judged because their invariant does not apply to the
+/// run's strategies (an invariant expected to hold that is `n/a`; one expected to be violated
+/// that cannot be fails, since the run cannot show it).
 fn check_expectations(
     scenario: &Scenario,
     strategy: Option<StrategyName>,
     verdicts: &[Verdict],
     deploys: &[DeployResult],
     limit_hit: &Option<LimitHit>,
-) -> Vec<ExpectationCheck> {
+) -> (Vec<ExpectationCheck>, Vec<String>) {
     let expected = applicable(scenario, strategy);
     let mut checks = Vec::new();
     if let Some(limit) = limit_hit {
@@ -619,11 +637,20 @@ fn check_expectations(
             .find(|verdict| verdict.invariant == invariant.as_str())
             .expect("a verdict per invariant")
     };
+    let mut not_applicable = Vec::new();
     for invariant in expected.hold {
         let verdict = verdict(*invariant);
+        if !verdict.applies() {
+            // A default `hold` means "every invariant that applies"; only a written one is
+            // reported as not judged.
+            if expected.hold_explicit {
+                not_applicable.push(format!("{invariant} holds"));
+            }
+            continue;
+        }
         checks.push(ExpectationCheck {
             expectation: format!("{invariant} holds"),
-            ok: verdict.held,
+            ok: verdict.held(),
             detail: violation_detail(verdict),
         });
     }
@@ -631,17 +658,19 @@ fn check_expectations(
         let verdict = verdict(*invariant);
         checks.push(ExpectationCheck {
             expectation: format!("{invariant} is violated"),
-            ok: !verdict.held,
-            detail: if verdict.held {
+            ok: verdict.violated(),
+            detail: if verdict.violated() {
+                violation_detail(verdict)
+            } else if verdict.applies() {
                 "no violation seen".to_string()
             } else {
-                violation_detail(verdict)
+                "n/a: the invariant does not apply to the run's strategies".to_string()
             },
         });
     }
     check_deploy_expectations(scenario, &expected, deploys, &mut checks);
     check_output_expectations(scenario, deploys, &mut checks);
-    checks
+    (checks, not_applicable)
 }
 
 fn violation_detail(verdict: &Verdict) -> String {
@@ -748,6 +777,9 @@ pub struct RunResult {
     pub verdicts: Vec<Verdict>,
     pub metrics: Metrics,
     pub expectations: Vec<ExpectationCheck>,
+    /// Expectations not judged: invariants expected to hold that do not apply to the run's
+    /// strategies (`drain-order holds` in a rolling run).
+    pub expectations_not_applicable: Vec<String>,
     pub passed: bool,
     /// Rare situations the run reached (reported, never a failure).
     pub coverage: BTreeMap<String, u64>,

@@ -49,7 +49,7 @@ fn held(result: &RunResult, invariant: &str) -> bool {
         .iter()
         .find(|verdict| verdict.invariant == invariant)
         .unwrap_or_else(|| panic!("no verdict for {invariant}"))
-        .held
+        .held()
 }
 
 // Guards SIGKILL semantics: nothing runs after the kill, the greens it made stay (no rollback),

@@ -136,14 +136,12 @@ fn requests_are_held_then_fail_when_nothing_is_routable() {
         "{:?}",
         result.metrics
     );
-    assert!(
-        !result
-            .verdicts
-            .iter()
-            .find(|v| v.invariant == "no-downtime")
-            .expect("verdict")
-            .held
-    );
+    assert!(!result
+        .verdicts
+        .iter()
+        .find(|v| v.invariant == "no-downtime")
+        .expect("verdict")
+        .held());
 }
 
 // Guards drain on stop: in-flight requests finish if they end before the kill timeout, and are

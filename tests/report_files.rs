@@ -102,7 +102,8 @@ fn run_out_files_parse_and_agree_with_the_summary() {
     assert_eq!(Some(events.len() as u64), summary["steps"].as_u64());
     assert_eq!(summary["events_written"], summary["steps"]);
 
-    // timeline.csv: failed and ok requests per window sum to the summary's; so does downtime.
+    // timeline.csv: failed and ok requests per window sum to the summary's; so do outage and
+    // degraded time.
     let (header, windows) = read_csv(&directory.join("timeline.csv"));
     for name in [
         "window_start_ms",
@@ -115,7 +116,8 @@ fn run_out_files_parse_and_agree_with_the_summary() {
         "routable_iad",
         "requests_failed",
         "latency_p99_ms",
-        "downtime_ms",
+        "outage_ms",
+        "degraded_ms",
         "faults_active",
     ] {
         column(&header, name);
@@ -134,13 +136,19 @@ fn run_out_files_parse_and_agree_with_the_summary() {
     .map(|name| sum(&windows, column(&header, name)))
     .sum();
     assert_eq!(reasons as u64, failed);
-    let downtime = sum(&windows, column(&header, "downtime_ms"));
-    let expected = metrics["downtime_total_ms"].as_f64().expect("downtime");
+    let outage = sum(&windows, column(&header, "outage_ms"));
+    let expected = metrics["outage_total_ms"].as_f64().expect("outage");
     assert!(
-        (downtime - expected).abs() < 1.0,
-        "timeline downtime {downtime} vs summary {expected}"
+        (outage - expected).abs() < 1.0,
+        "timeline outage {outage} vs summary {expected}"
     );
     assert!(expected > 0.0);
+    let degraded = sum(&windows, column(&header, "degraded_ms"));
+    let expected = metrics["degraded_total_ms"].as_f64().expect("degraded");
+    assert!(
+        (degraded - expected).abs() < 1.0,
+        "timeline degraded {degraded} vs summary {expected}"
+    );
     let first_start: f64 = windows[0][0].parse().expect("a time");
     let window_end: f64 = windows[0][1].parse().expect("a time");
     assert_eq!(
@@ -322,7 +330,11 @@ fn report_html_is_well_formed_with_one_svg_per_chart() {
     for invariant in fleetsim::check::Invariant::ALL {
         assert!(html.contains(invariant.as_str()));
     }
-    assert!(html.contains("downtime_total_ms") && html.contains("machine_seconds"));
+    assert!(html.contains("outage_total_ms") && html.contains("machine_seconds"));
+    assert!(
+        html.contains("class=\"headline\""),
+        "the page opens with the headline"
+    );
 }
 
 // Guards parallel sweeps against depending on thread scheduling: --jobs 2 writes the same

@@ -302,7 +302,7 @@ fn verdict_held(result: &RunResult, invariant: &str) -> bool {
         .iter()
         .find(|verdict| verdict.invariant == invariant)
         .unwrap_or_else(|| panic!("no verdict {invariant}"))
-        .held
+        .held()
 }
 
 // Guards rolling's availability budget: in a fault-free run no more than max_unavailable (0.33 of
@@ -422,4 +422,47 @@ fn simulated_immediate_ends_before_the_machines_are_back() {
     }
     assert!(down_at_end.expect("the deploy finished") > 0);
     assert!(verdict_held(&result, "single-image-at-rest"));
+}
+
+// Guards invariant applicability: a rival strategy never uncordons a green or drains a blue, so
+// the bluegreen-only invariants are `n/a` in its runs, never a vacuous ✓; the ones it declares are
+// judged; and a default `[expect] hold` does not count the n/a ones as expectations.
+#[test]
+fn bluegreen_only_invariants_are_not_applicable_to_rivals() {
+    for name in ["rolling", "canary", "immediate"] {
+        let strategy: StrategyName = name.parse().expect("known");
+        let result = simulate(name);
+        for verdict in &result.verdicts {
+            let invariant: fleetsim::check::Invariant = verdict.invariant.parse().expect("known");
+            assert_eq!(
+                verdict.applies(),
+                strategy.invariants().contains(invariant),
+                "{name}: {invariant}"
+            );
+        }
+        for invariant in [
+            "drain-order",
+            "health-gated-switch",
+            "green-kept-after-switch",
+        ] {
+            let verdict = result
+                .verdicts
+                .iter()
+                .find(|verdict| verdict.invariant == invariant)
+                .expect("a verdict");
+            assert!(!verdict.held() && !verdict.applies(), "{name}: {invariant}");
+        }
+        assert!(result
+            .expectations
+            .iter()
+            .all(|check| !check.expectation.starts_with("drain-order")));
+        assert!(result.expectations_not_applicable.is_empty(), "{name}");
+    }
+    let scenario = fleetsim::scenario::parse(Path::new("rivals.toml"), BASIC).expect("valid");
+    let bluegreen = Simulation::new(&scenario).run();
+    assert!(bluegreen
+        .verdicts
+        .iter()
+        .filter(|verdict| verdict.invariant != "max-unavailable")
+        .all(|verdict| verdict.held()));
 }

@@ -591,6 +591,7 @@ fn minimal_file_gets_every_default() {
         scenario.expect,
         Expectations {
             hold: Invariant::ALL.to_vec(),
+            hold_explicit: false,
             violate: vec![],
             output_contains: vec![],
             exit_status: None,
@@ -953,6 +954,7 @@ fn full_example_parses_to_the_expected_values() {
         scenario.expect,
         Expectations {
             hold,
+            hold_explicit: false,
             violate: vec![Invariant::RollbackSparesBlue],
             output_contains: vec!["Found 2 different images".into()],
             exit_status: Some(1),
@@ -1300,6 +1302,7 @@ exit_status = 1
             bluegreen,
             StrategyExpectations {
                 hold,
+                hold_explicit: false,
                 violate: vec![Invariant::NoMachineExplosion],
                 outcomes: vec![Some(DeployOutcome::Failed), None],
                 exit_status: Some(1),
@@ -1317,6 +1320,7 @@ exit_status = 1
         scenario.expect.by_strategy[&bluegreen],
         StrategyExpectations {
             hold: vec![Invariant::NoDowntime],
+            hold_explicit: true,
             violate: vec![],
             outcomes: vec![],
             exit_status: None,

@@ -173,11 +173,70 @@ impl Invariant {
         }
     }
 
-    fn index(self) -> usize {
+    /// Its position in [`Invariant::ALL`] (the enum is declared in that order; a test checks it).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A set of invariants: what a strategy declares applicable to it. Where an invariant does not
+/// apply (a rolling deploy never uncordons a green, so `health-gated-switch` could only hold
+/// vacuously), its verdict is `n/a`, never a ✓.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct InvariantSet(u32);
+
+impl InvariantSet {
+    pub const EMPTY: InvariantSet = InvariantSet(0);
+
+    /// Every invariant.
+    pub const ALL: InvariantSet = InvariantSet::of(&Invariant::ALL);
+
+    /// What every deploy strategy must keep, whatever its method: invariants about the fleet, the
+    /// requests, the leases and the end state, which hold or break the same way for any way of
+    /// replacing machines. A strategy adds the ones about its own method (`drain-order` for one
+    /// that cordons and stops blues, `max-unavailable` for one that updates in place…).
+    pub const EVERY_STRATEGY: InvariantSet = InvariantSet::of(&[
+        Invariant::NoMachineExplosion,
+        Invariant::NeverAllDeleted,
+        Invariant::DeployerNeverDeletesAll,
+        Invariant::NoDowntime,
+        Invariant::SingleImageAtRest,
+        Invariant::DeployTerminates,
+        Invariant::NoLeftovers,
+        Invariant::LeaseExclusion,
+        Invariant::BoundedMixing,
+        Invariant::LeasesReleased,
+        Invariant::FleetConverges,
+        Invariant::FleetSizeKept,
+    ]);
+
+    pub const fn of(invariants: &[Invariant]) -> InvariantSet {
+        let mut set = InvariantSet::EMPTY;
+        let mut index = 0;
+        while index < invariants.len() {
+            set = set.with(invariants[index]);
+            index += 1;
+        }
+        set
+    }
+
+    pub const fn with(self, invariant: Invariant) -> InvariantSet {
+        InvariantSet(self.0 | 1 << invariant.index())
+    }
+
+    pub const fn union(self, other: InvariantSet) -> InvariantSet {
+        InvariantSet(self.0 | other.0)
+    }
+
+    pub const fn contains(self, invariant: Invariant) -> bool {
+        self.0 & (1 << invariant.index()) != 0
+    }
+
+    /// The members, in [`Invariant::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Invariant> {
         Invariant::ALL
-            .iter()
-            .position(|invariant| *invariant == self)
-            .expect("every invariant is in ALL")
+            .into_iter()
+            .filter(move |invariant| self.contains(*invariant))
     }
 }
 
@@ -210,23 +269,67 @@ pub struct Violation {
     pub detail: String,
 }
 
+/// How an invariant fared in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Status {
+    #[serde(rename = "held")]
+    Held,
+    #[serde(rename = "violated")]
+    Violated,
+    /// The invariant does not apply to the run's strategies (they do not declare it): not judged.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Held => "held",
+            Status::Violated => "violated",
+            Status::NotApplicable => "n/a",
+        }
+    }
+}
+
 /// An invariant's verdict for a run.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     pub invariant: String,
-    pub held: bool,
+    pub status: Status,
     pub first_violation: Option<Violation>,
 }
 
-/// The run's metrics.
+impl Verdict {
+    pub fn held(&self) -> bool {
+        self.status == Status::Held
+    }
+
+    pub fn violated(&self) -> bool {
+        self.status == Status::Violated
+    }
+
+    pub fn applies(&self) -> bool {
+        self.status != Status::NotApplicable
+    }
+}
+
+/// The run's metrics. Each is named for what it measures (reports/README.md has every unit):
+/// an *outage* is time with nothing to route to; *failed requests* are what users saw.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Metrics {
-    pub downtime_total_ms: u64,
-    pub downtime_windows: u32,
-    pub downtime_longest_ms: u64,
+    /// Time during which some proxy (that had served) had no live routable machine.
+    pub outage_total_ms: u64,
+    pub outage_windows: u32,
+    pub outage_longest_ms: u64,
+    /// Time outside outages during which requests were failing: the union of the failed
+    /// requests' lifetimes (arrival to failure), less the outage windows. Outage and degraded
+    /// time never overlap.
+    pub degraded_total_ms: u64,
     pub requests_total: u64,
     pub requests_ok: u64,
     pub requests_failed: u64,
+    /// `requests_failed / requests_total` (0 when no request finished).
+    pub error_rate: f64,
     /// Requests that needed a proxy retry or hold (they may still have succeeded).
     pub requests_retried: u64,
     pub failures_by_reason: BTreeMap<String, u64>,
@@ -249,6 +352,74 @@ pub struct Metrics {
     /// Blues some proxy still routed to after they stopped accepting connections.
     pub blues_routed_after_stop: u32,
     pub routed_after_stop_max_ms: u64,
+}
+
+/// Intervals of virtual time, kept disjoint and sorted, for intervals that arrive in order of
+/// their end (a request's lifetime is known when it ends, and requests end in time order).
+#[derive(Clone, Debug, Default)]
+pub struct Intervals(Vec<(SimTime, SimTime)>);
+
+impl Intervals {
+    /// Adds `[start, end]`; `end` is at or after the end of every interval added before.
+    pub fn add(&mut self, start: SimTime, end: SimTime) {
+        assert!(start <= end, "an interval ends after it starts");
+        assert!(
+            self.0.last().is_none_or(|last| last.1 <= end),
+            "intervals are added in order of their end"
+        );
+        let mut start = start;
+        // Every interval that overlaps the new one ends at or after `start`: they are the last ones.
+        while let Some(last) = self.0.last() {
+            if last.1 < start {
+                break;
+            }
+            start = start.min(last.0);
+            self.0.pop();
+        }
+        self.0.push((start, end));
+    }
+
+    pub fn as_slice(&self) -> &[(SimTime, SimTime)] {
+        &self.0
+    }
+
+    /// Total length.
+    pub fn total(&self) -> Duration {
+        self.0.iter().map(|(start, end)| *end - *start).sum()
+    }
+
+    /// The parts of these intervals that lie outside `others` (sorted and disjoint too).
+    pub fn outside(&self, others: &[(SimTime, SimTime)]) -> Vec<(SimTime, SimTime)> {
+        let mut parts = Vec::new();
+        let mut next = 0;
+        for (start, end) in &self.0 {
+            // Others that end before this interval starts end before every later one too.
+            while next < others.len() && others[next].1 <= *start {
+                next += 1;
+            }
+            let mut from = *start;
+            let mut index = next;
+            while index < others.len() && others[index].0 < *end {
+                if others[index].0 > from {
+                    parts.push((from, others[index].0));
+                }
+                from = from.max(others[index].1);
+                index += 1;
+            }
+            if from < *end {
+                parts.push((from, *end));
+            }
+        }
+        parts
+    }
+
+    /// Length of the part of these intervals that lies outside `others`.
+    pub fn total_outside(&self, others: &[(SimTime, SimTime)]) -> Duration {
+        self.outside(others)
+            .iter()
+            .map(|(start, end)| *end - *start)
+            .sum()
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -278,10 +449,12 @@ pub struct Checkers {
     /// Per proxy: serving now, and whether it ever served.
     proxy_serving: Vec<(bool, bool)>,
     proxies_down: u32,
-    downtime_since: Option<SimTime>,
-    downtime_total: Duration,
-    downtime_windows: u32,
-    downtime_longest: Duration,
+    outage_since: Option<SimTime>,
+    /// Closed outage windows, in time order.
+    outages: Vec<(SimTime, SimTime)>,
+    outage_longest: Duration,
+    /// Lifetimes of the requests that failed.
+    failing: Intervals,
     requests_ok: u64,
     requests_retried: u64,
     failures: BTreeMap<FailureReason, u64>,
@@ -310,10 +483,10 @@ impl Checkers {
             app_served: false,
             proxy_serving: vec![(false, false); proxies],
             proxies_down: 0,
-            downtime_since: None,
-            downtime_total: Duration::ZERO,
-            downtime_windows: 0,
-            downtime_longest: Duration::ZERO,
+            outage_since: None,
+            outages: Vec::new(),
+            outage_longest: Duration::ZERO,
+            failing: Intervals::default(),
             requests_ok: 0,
             requests_retried: 0,
             failures: BTreeMap::new(),
@@ -462,7 +635,7 @@ impl Checkers {
             if counted {
                 self.proxies_down -= 1;
                 if self.proxies_down == 0 {
-                    self.close_downtime(now);
+                    self.close_outage(now);
                 }
             }
             return;
@@ -470,18 +643,16 @@ impl Checkers {
         assert!(*ever, "a proxy stopped serving before it served");
         self.proxies_down += 1;
         if self.proxies_down == 1 {
-            self.downtime_since = Some(now);
-            self.downtime_windows += 1;
+            self.outage_since = Some(now);
             let detail = format!("proxy {proxy} has no live routable machine");
             self.violate(Invariant::NoDowntime, now, step, detail);
         }
     }
 
-    fn close_downtime(&mut self, now: SimTime) {
-        if let Some(since) = self.downtime_since.take() {
-            let window = now - since;
-            self.downtime_total += window;
-            self.downtime_longest = self.downtime_longest.max(window);
+    fn close_outage(&mut self, now: SimTime) {
+        if let Some(since) = self.outage_since.take() {
+            self.outage_longest = self.outage_longest.max(now - since);
+            self.outages.push((since, now));
         }
     }
 
@@ -507,6 +678,11 @@ impl Checkers {
             }
             Some(reason) => {
                 *self.failures.entry(reason).or_default() += 1;
+                let arrived = SimTime::from_micros(
+                    now.as_micros()
+                        .saturating_sub(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)),
+                );
+                self.failing.add(arrived, now);
                 let detail = format!("a request at proxy {proxy} failed: {}", reason.as_str());
                 self.violate(Invariant::NoDowntime, now, step, detail);
             }
@@ -743,8 +919,14 @@ impl Checkers {
     }
 
     /// Closes open windows and checks what only the end can tell (a deploy that never ended).
-    pub fn finish(&mut self, now: SimTime, step: u64) -> (Vec<Verdict>, Metrics) {
-        self.close_downtime(now);
+    /// Invariants outside `applicable` (what the run's strategies declare) are `n/a`.
+    pub fn finish(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        applicable: InvariantSet,
+    ) -> (Vec<Verdict>, Metrics) {
+        self.close_outage(now);
         self.integrate_alive(now);
         for deploy in 0..self.deploys.len() {
             let track = &self.deploys[deploy];
@@ -758,10 +940,15 @@ impl Checkers {
             .iter()
             .map(|invariant| {
                 let violation = self.violations[invariant.index()].clone();
+                let status = match &violation {
+                    _ if !applicable.contains(*invariant) => Status::NotApplicable,
+                    None => Status::Held,
+                    Some(_) => Status::Violated,
+                };
                 Verdict {
                     invariant: invariant.as_str().to_string(),
-                    held: violation.is_none(),
-                    first_violation: violation,
+                    status,
+                    first_violation: violation.filter(|_| status == Status::Violated),
                 }
             })
             .collect();
@@ -800,13 +987,21 @@ impl Checkers {
                 self.latency_micros.value_at_quantile(quantile) as f64 / 1_000.0
             }
         };
+        let total = self.requests_ok + failed;
+        let outage_total: Duration = self.outages.iter().map(|(start, end)| *end - *start).sum();
         Metrics {
-            downtime_total_ms: millis(self.downtime_total),
-            downtime_windows: self.downtime_windows,
-            downtime_longest_ms: millis(self.downtime_longest),
-            requests_total: self.requests_ok + failed,
+            outage_total_ms: millis(outage_total),
+            outage_windows: self.outages.len() as u32,
+            outage_longest_ms: millis(self.outage_longest),
+            degraded_total_ms: millis(self.failing.total_outside(&self.outages)),
+            requests_total: total,
             requests_ok: self.requests_ok,
             requests_failed: failed,
+            error_rate: if total == 0 {
+                0.0
+            } else {
+                failed as f64 / total as f64
+            },
             requests_retried: self.requests_retried,
             failures_by_reason: self
                 .failures
@@ -851,4 +1046,176 @@ const LATENCY_MICROS_MAX: u64 = 3_600_000_000;
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64) -> SimTime {
+        SimTime::from_micros(seconds * 1_000_000)
+    }
+
+    // Guards `Invariant::index`: the enum is declared in `ALL`'s order, so the cast is the position.
+    #[test]
+    fn invariant_index_is_the_position_in_all() {
+        for (position, invariant) in Invariant::ALL.iter().enumerate() {
+            assert_eq!(invariant.index(), position, "{invariant}");
+        }
+    }
+
+    // Guards the set: membership, union, and iteration in ALL order.
+    #[test]
+    fn invariant_sets() {
+        let set = InvariantSet::EMPTY
+            .with(Invariant::DrainOrder)
+            .with(Invariant::NoMachineExplosion);
+        assert!(set.contains(Invariant::DrainOrder));
+        assert!(!set.contains(Invariant::MaxUnavailable));
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![Invariant::NoMachineExplosion, Invariant::DrainOrder]
+        );
+        assert_eq!(InvariantSet::ALL.iter().count(), Invariant::ALL.len());
+        assert!(InvariantSet::EVERY_STRATEGY
+            .union(set)
+            .contains(Invariant::DrainOrder));
+    }
+
+    // Guards the merging of failed requests' lifetimes: overlapping ones merge, later ones that
+    // start before an earlier one swallow it, disjoint ones stay apart.
+    #[test]
+    fn intervals_merge_in_order_of_their_end() {
+        let mut intervals = Intervals::default();
+        intervals.add(at(1), at(2));
+        intervals.add(at(4), at(5));
+        intervals.add(at(3), at(6)); // swallows [4, 5]
+        intervals.add(at(10), at(11));
+        assert_eq!(
+            intervals.as_slice(),
+            &[(at(1), at(2)), (at(3), at(6)), (at(10), at(11))]
+        );
+        intervals.add(at(0), at(12)); // swallows everything
+        assert_eq!(intervals.as_slice(), &[(at(0), at(12))]);
+        assert_eq!(intervals.total(), Duration::from_secs(12));
+    }
+
+    // Guards degraded time: the part of the failing intervals outside the outage windows.
+    #[test]
+    fn time_outside_other_intervals() {
+        let mut failing = Intervals::default();
+        failing.add(at(1), at(3));
+        failing.add(at(5), at(9));
+        let outages = [(at(2), at(6)), (at(8), at(20))];
+        // [1,3] loses [2,3]; [5,9] loses [5,6] and [8,9]: 1 s + 2 s remain.
+        assert_eq!(
+            failing.outside(&outages),
+            vec![(at(1), at(2)), (at(6), at(8))]
+        );
+        assert_eq!(failing.total_outside(&outages), Duration::from_secs(3));
+        assert_eq!(failing.total_outside(&[]), Duration::from_secs(6));
+    }
+
+    fn millis(value: u64) -> SimTime {
+        SimTime::from_micros(value * 1_000)
+    }
+
+    /// A request that ends at `done_ms` after `lasting_ms`, failed or not.
+    fn request(checks: &mut Checkers, done_ms: u64, lasting_ms: u64, failed: bool) {
+        let failure = failed.then_some(FailureReason::ConnectionRefused);
+        let latency = Duration::from_millis(lasting_ms);
+        checks.request_done(millis(done_ms), 0, 0, failure, latency, failed);
+    }
+
+    /// Two proxies that serve from the start; the run ends at 60 s.
+    fn serving_checkers() -> Checkers {
+        let mut checks = Checkers::new(2, 2, 0);
+        checks.proxy_serving(millis(0), 0, 0, true);
+        checks.proxy_serving(millis(0), 0, 1, true);
+        checks
+    }
+
+    fn metrics_at_end(mut checks: Checkers) -> Metrics {
+        checks.finish(millis(60_000), 0, InvariantSet::ALL).1
+    }
+
+    // Guards the outage definition: time during which some proxy has nothing to route to; a request
+    // that fails inside the outage adds no degraded time.
+    #[test]
+    fn an_outage_is_time_a_proxy_has_nothing_to_route_to() {
+        let mut checks = serving_checkers();
+        checks.proxy_serving(millis(10_000), 0, 0, false);
+        request(&mut checks, 12_500, 2_000, true); // in flight 10.5 s .. 12.5 s
+        checks.proxy_serving(millis(13_000), 0, 0, true);
+        request(&mut checks, 20_000, 20, false);
+        let metrics = metrics_at_end(checks);
+        assert_eq!(metrics.outage_total_ms, 3_000);
+        assert_eq!(metrics.outage_windows, 1);
+        assert_eq!(metrics.degraded_total_ms, 0);
+        assert_eq!((metrics.requests_failed, metrics.requests_total), (1, 2));
+        assert_eq!(metrics.error_rate, 0.5);
+    }
+
+    // Guards the degraded definition: requests failing while every proxy still had something to
+    // route to (refused connections to machines a proxy wrongly believed alive) count as degraded
+    // time, the union of the failing requests' lifetimes, and never as outage.
+    #[test]
+    fn degraded_is_failing_requests_without_an_outage() {
+        let mut checks = serving_checkers();
+        request(&mut checks, 20_200, 200, true); // 20.0 .. 20.2
+        request(&mut checks, 20_500, 400, true); // 20.1 .. 20.5: overlaps the first
+        request(&mut checks, 30_000, 100, true); // 29.9 .. 30.0
+        for done in 31_000..31_010 {
+            request(&mut checks, done, 20, false);
+        }
+        let metrics = metrics_at_end(checks);
+        assert_eq!(metrics.outage_total_ms, 0);
+        assert_eq!(metrics.outage_windows, 0);
+        assert_eq!(metrics.degraded_total_ms, 600);
+        assert_eq!((metrics.requests_failed, metrics.requests_total), (3, 13));
+    }
+
+    // Guards the split: a failing request that straddles the end of an outage is outage time up
+    // to the recovery and degraded time after it; the two never overlap.
+    #[test]
+    fn outage_and_degraded_never_overlap() {
+        let mut checks = serving_checkers();
+        checks.proxy_serving(millis(10_000), 0, 1, false);
+        checks.proxy_serving(millis(13_000), 0, 1, true);
+        request(&mut checks, 14_000, 2_000, true); // 12 s .. 14 s: 1 s inside, 1 s after
+                                                   // A second outage still open at the end of the run is closed there.
+        checks.proxy_serving(millis(50_000), 0, 0, false);
+        let metrics = metrics_at_end(checks);
+        assert_eq!(metrics.outage_total_ms, 3_000 + 10_000);
+        assert_eq!(metrics.outage_windows, 2);
+        assert_eq!(metrics.outage_longest_ms, 10_000);
+        assert_eq!(metrics.degraded_total_ms, 1_000);
+    }
+
+    // Guards applicability: an invariant outside the strategy's set is n/a, never held, even
+    // when nothing broke it; inside the set a verdict is held or violated.
+    #[test]
+    fn invariants_outside_the_applicable_set_are_not_judged() {
+        let mut checks = serving_checkers();
+        checks.proxy_serving(millis(10_000), 0, 0, false);
+        let applicable = InvariantSet::EVERY_STRATEGY;
+        let (verdicts, _) = checks.finish(millis(60_000), 0, applicable);
+        for verdict in &verdicts {
+            let invariant: Invariant = verdict.invariant.parse().expect("known");
+            if !applicable.contains(invariant) {
+                assert_eq!(verdict.status, Status::NotApplicable, "{invariant}");
+                assert!(verdict.first_violation.is_none());
+            }
+        }
+        let no_downtime = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == "no-downtime")
+            .expect("a verdict");
+        assert!(no_downtime.violated());
+        let drain = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == "drain-order")
+            .expect("a verdict");
+        assert!(!drain.held() && !drain.violated() && !drain.applies());
+    }
 }

@@ -400,7 +400,7 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
             if let Some(directory) = &config.out {
                 eprintln!("sweep files written to {}", directory.display());
             }
-            if summary.passed == summary.runs {
+            if summary.across.passed == summary.across.runs {
                 EXIT_OK
             } else {
                 EXIT_EXPECTATION_FAILED

@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::check::InvariantSet;
+
 pub mod behaviour;
 pub mod bluegreen;
 pub mod errors;
@@ -89,6 +91,17 @@ impl StrategyName {
             }
             StrategyName::Canary => "one extra canary machine per process group, then rolling",
             StrategyName::Immediate => "every machine updated in place at once, no waits",
+        }
+    }
+
+    /// The invariants that apply to this strategy, as the strategy itself declares them (each
+    /// strategy's module has its `INVARIANTS`). The others are `n/a` in its runs.
+    pub fn invariants(self) -> InvariantSet {
+        match self {
+            StrategyName::Bluegreen(_) => bluegreen::INVARIANTS,
+            StrategyName::Rolling => rivals::rolling::INVARIANTS,
+            StrategyName::Canary => rivals::canary::INVARIANTS,
+            StrategyName::Immediate => rivals::immediate::INVARIANTS,
         }
     }
 

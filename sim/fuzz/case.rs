@@ -412,6 +412,7 @@ impl FuzzCase {
             .collect();
         scenario.run.seed = seed;
         scenario.expect.hold = super::SAFETY.to_vec();
+        scenario.expect.hold_explicit = true;
         scenario.expect.violate = Vec::new();
         scenario
     }

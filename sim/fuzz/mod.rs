@@ -165,7 +165,7 @@ pub fn check_scenario(
     let fingerprint = result.fingerprint.to_string();
     if violated.is_empty() && result.limit_hit.is_none() {
         let mut coverage = coverage(&result);
-        if verdict(&result, Invariant::NeverAllDeleted).is_some_and(|verdict| !verdict.held) {
+        if verdict(&result, Invariant::NeverAllDeleted).is_some_and(|verdict| verdict.violated()) {
             coverage.insert("runs emptied by the platform (never-all-deleted)", 1);
         }
         return Ok(RunSummary {
@@ -205,7 +205,7 @@ pub fn violated_safety(result: &RunResult, judged: &[Invariant]) -> Vec<Invarian
     judged
         .iter()
         .copied()
-        .filter(|invariant| verdict(result, *invariant).is_some_and(|verdict| !verdict.held))
+        .filter(|invariant| verdict(result, *invariant).is_some_and(|verdict| verdict.violated()))
         .collect()
 }
 

@@ -1,5 +1,5 @@
 //! A run's trace turned into what the report files show: per-window rows (`timeline.csv`), one
-//! row per request (`requests.csv`), downtime and fault intervals, deploy phase marks, and
+//! row per request (`requests.csv`), outage, degraded and fault intervals, deploy phase marks, and
 //! coverage counters. Everything is derived from the trace in trace order, so the same run gives
 //! the same analysis, byte for byte once rendered.
 
@@ -53,7 +53,9 @@ pub struct WindowRow {
     /// Latency of the successful requests that finished in the window (µs): p50, p99, max.
     pub latency_us: Option<(u64, u64, u64)>,
     /// Time in the window during which some proxy had no live routable machine (µs).
-    pub downtime_us: u64,
+    pub outage_us: u64,
+    /// Time in the window outside outages during which a request that failed was in flight (µs).
+    pub degraded_us: u64,
     /// Windowed faults (API errors, propagation tails) active during part of the window.
     pub faults_active: u32,
     /// Instant faults that fired in the window (crashes, kills, aborts, leases taken...).
@@ -114,7 +116,9 @@ pub struct Analysis {
     pub windows: Vec<WindowRow>,
     pub requests: Vec<RequestRow>,
     /// Intervals (µs) during which some proxy that had served had no live routable machine.
-    pub downtime: Vec<(u64, u64)>,
+    pub outages: Vec<(u64, u64)>,
+    /// Intervals (µs) outside outages during which some request that failed was in flight.
+    pub degraded: Vec<(u64, u64)>,
     pub fault_windows: Vec<FaultWindow>,
     /// Instant faults: (time µs, description).
     pub fault_events: Vec<(u64, String)>,
@@ -223,7 +227,7 @@ struct Walker<'a> {
     proxy_serving: Vec<(bool, bool)>,
     proxies_down: u32,
     down_since: Option<u64>,
-    downtime: Vec<(u64, u64)>,
+    outages: Vec<(u64, u64)>,
     pending: BTreeMap<u32, Pending>,
     requests: Vec<RequestRow>,
     current: WindowRow,
@@ -258,7 +262,8 @@ impl<'a> Walker<'a> {
             requests_retried: 0,
             failed_by_reason: vec![0; FAILURE_REASONS.len()],
             latency_us: None,
-            downtime_us: 0,
+            outage_us: 0,
+            degraded_us: 0,
             faults_active: 0,
             fault_events: 0,
         };
@@ -275,7 +280,7 @@ impl<'a> Walker<'a> {
             proxy_serving: vec![(false, false); proxies],
             proxies_down: 0,
             down_since: None,
-            downtime: Vec::new(),
+            outages: Vec::new(),
             pending: BTreeMap::new(),
             requests: Vec::new(),
             current: empty,
@@ -344,7 +349,8 @@ impl<'a> Walker<'a> {
             requests_retried: 0,
             failed_by_reason: vec![0; FAILURE_REASONS.len()],
             latency_us: None,
-            downtime_us: 0,
+            outage_us: 0,
+            degraded_us: 0,
             faults_active: 0,
             fault_events: 0,
         };
@@ -424,7 +430,7 @@ impl<'a> Walker<'a> {
                 self.proxies_down -= 1;
                 if self.proxies_down == 0 {
                     if let Some(since) = self.down_since.take() {
-                        self.downtime.push((since, time));
+                        self.outages.push((since, time));
                     }
                 }
             }
@@ -670,8 +676,9 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         walker.close_window();
     }
     if let Some(since) = walker.down_since.take() {
-        walker.downtime.push((since, end_us));
+        walker.outages.push((since, end_us));
     }
+    let degraded = degraded_intervals(&walker.requests, &walker.outages);
     let fault_windows: Vec<FaultWindow> = scenario
         .faults
         .iter()
@@ -690,11 +697,14 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         .collect();
     let mut windows = walker.windows;
     for row in &mut windows {
-        row.downtime_us = walker
-            .downtime
-            .iter()
-            .map(|(start, end)| overlap((*start, *end), (row.start_us, row.end_us)))
-            .sum();
+        let within = |intervals: &[(u64, u64)]| -> u64 {
+            intervals
+                .iter()
+                .map(|(start, end)| overlap((*start, *end), (row.start_us, row.end_us)))
+                .sum()
+        };
+        row.outage_us = within(&walker.outages);
+        row.degraded_us = within(&degraded);
         row.faults_active = fault_windows
             .iter()
             .filter(|fault| {
@@ -720,7 +730,8 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         proxies: result.proxy_regions.clone(),
         windows,
         requests: walker.requests,
-        downtime: walker.downtime,
+        outages: walker.outages,
+        degraded,
         fault_windows,
         fault_events: walker.fault_events,
         phases: walker.phases,
@@ -728,6 +739,28 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         coverage: walker.coverage,
         machines_initial: result.metrics.machines_initial,
     }
+}
+
+/// Degraded time as the checkers define it: the failed requests' lifetimes (arrival to failure),
+/// merged, outside the outage windows. Requests are in the order they finished.
+fn degraded_intervals(requests: &[RequestRow], outages: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    use crate::engine::SimTime;
+    let mut failing = crate::check::Intervals::default();
+    for request in requests.iter().filter(|request| request.failure.is_some()) {
+        failing.add(
+            SimTime::from_micros(request.arrived_us),
+            SimTime::from_micros(request.done_us),
+        );
+    }
+    let outages: Vec<(SimTime, SimTime)> = outages
+        .iter()
+        .map(|(start, end)| (SimTime::from_micros(*start), SimTime::from_micros(*end)))
+        .collect();
+    failing
+        .outside(&outages)
+        .into_iter()
+        .map(|(start, end)| (start.as_micros(), end.as_micros()))
+        .collect()
 }
 
 fn overlap(a: (u64, u64), b: (u64, u64)) -> u64 {

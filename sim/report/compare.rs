@@ -10,10 +10,10 @@ use std::time::Duration;
 use crate::deploy::StrategyName;
 use crate::report::analysis::{analyse, Analysis};
 use crate::report::files::write_atomic;
-use crate::report::html::{page_end, page_start, run_charts, CHART_TITLES};
+use crate::report::html::{page_end, page_start, run_charts, ChartScales, CHART_TITLES};
 use crate::report::svg::escape;
 use crate::report::sweep::{
-    nearest_rank, replay_command, run_seeds, summarise, SweepRow, SweepSummary, SWEEP_HEADER,
+    replay_command, run_seeds, summarise, SweepRow, SweepSummary, SWEEP_HEADER,
 };
 use crate::scenario::Scenario;
 use crate::sim::{RunResult, Simulation};
@@ -44,16 +44,24 @@ pub struct Comparison {
 }
 
 /// The header of `compare.csv`.
-pub const COMPARE_HEADER: [&str; 17] = [
+pub const COMPARE_HEADER: [&str; 25] = [
     "strategy",
     "runs",
     "passed",
     "invariants_held",
     "invariant_pass_rate",
-    "downtime_total_ms_p50",
-    "downtime_total_ms_max",
+    "lost_request_runs",
+    "lost_request_fraction",
+    "lost_request_low",
+    "lost_request_high",
     "requests_failed_p50",
     "requests_failed_max",
+    "error_rate_p50",
+    "error_rate_max",
+    "outage_total_ms_p50",
+    "outage_total_ms_max",
+    "degraded_total_ms_p50",
+    "degraded_total_ms_max",
     "latency_p99_ms_p50",
     "latency_p99_ms_max",
     "deploy_duration_ms_p50",
@@ -64,53 +72,57 @@ pub const COMPARE_HEADER: [&str; 17] = [
     "first_failing_replay",
 ];
 
-fn spread(rows: &[SweepRow], metric: &str) -> (f64, f64) {
-    let mut values: Vec<f64> = rows.iter().map(|row| row.metric(metric)).collect();
-    values.sort_by(f64::total_cmp);
-    (
-        nearest_rank(&values, 0.5),
-        values.last().copied().unwrap_or(0.0),
-    )
-}
-
 impl StrategyRuns {
     fn invariant_pass_rate(&self) -> f64 {
         if self.rows.is_empty() {
             0.0
         } else {
-            self.summary.invariants_held as f64 / self.rows.len() as f64
+            self.summary.across.invariants_held as f64 / self.rows.len() as f64
         }
     }
 
-    fn panics(&self) -> usize {
-        self.rows.iter().filter(|row| !row.panic.is_empty()).count()
+    fn spread(&self, metric: &str) -> (f64, f64) {
+        let distribution = self.summary.across.metric(metric);
+        (distribution.p50, distribution.max)
     }
 
     /// The `compare.csv` fields, in [`COMPARE_HEADER`] order.
     pub fn fields(&self) -> Vec<String> {
-        let (downtime_p50, downtime_max) = spread(&self.rows, "downtime_total_ms");
-        let (failed_p50, failed_max) = spread(&self.rows, "requests_failed");
-        let (p99_p50, p99_max) = spread(&self.rows, "latency_p99_ms");
-        let (deploy_p50, deploy_max) = spread(&self.rows, "deploy_duration_ms");
-        let (_, peak_max) = spread(&self.rows, "machines_peak");
-        let (machine_seconds_p50, _) = spread(&self.rows, "machine_seconds");
+        let across = &self.summary.across;
+        let lost = across.lost_request_runs;
+        let (failed_p50, failed_max) = self.spread("requests_failed");
+        let (error_p50, error_max) = self.spread("error_rate");
+        let (outage_p50, outage_max) = self.spread("outage_total_ms");
+        let (degraded_p50, degraded_max) = self.spread("degraded_total_ms");
+        let (p99_p50, p99_max) = self.spread("latency_p99_ms");
+        let (deploy_p50, deploy_max) = self.spread("deploy_duration_ms");
+        let (_, peak_max) = self.spread("machines_peak");
+        let (machine_seconds_p50, _) = self.spread("machine_seconds");
         vec![
             self.strategy.to_string(),
             self.rows.len().to_string(),
-            self.summary.passed.to_string(),
-            self.summary.invariants_held.to_string(),
+            across.passed.to_string(),
+            across.invariants_held.to_string(),
             format!("{:.3}", self.invariant_pass_rate()),
-            format!("{downtime_p50:.0}"),
-            format!("{downtime_max:.0}"),
+            lost.count.to_string(),
+            format!("{:.6}", lost.fraction),
+            format!("{:.6}", lost.low),
+            format!("{:.6}", lost.high),
             format!("{failed_p50:.0}"),
             format!("{failed_max:.0}"),
+            format!("{error_p50:.6}"),
+            format!("{error_max:.6}"),
+            format!("{outage_p50:.0}"),
+            format!("{outage_max:.0}"),
+            format!("{degraded_p50:.0}"),
+            format!("{degraded_max:.0}"),
             format!("{p99_p50:.3}"),
             format!("{p99_max:.3}"),
             format!("{deploy_p50:.0}"),
             format!("{deploy_max:.0}"),
             format!("{peak_max:.0}"),
             format!("{machine_seconds_p50:.3}"),
-            self.panics().to_string(),
+            across.panics.to_string(),
             self.summary.replay.clone().unwrap_or_default(),
         ]
     }
@@ -244,70 +256,62 @@ pub fn table_text(comparison: &Comparison) -> String {
 /// (label with unit, one value per strategy).
 fn table_rows(comparison: &Comparison) -> Vec<(String, Vec<String>)> {
     let multi = comparison.seeds.end - comparison.seeds.start > 1;
-    let pair = |rows: &[SweepRow], metric: &str, decimals: usize| {
-        let (p50, max) = spread(rows, metric);
-        if multi {
-            format!("{p50:.decimals$} / {max:.decimals$}")
-        } else {
-            format!("{p50:.decimals$}")
-        }
-    };
     let suffix = if multi { " (p50 / max)" } else { "" };
-    let metric_row = |label: &str, metric: &str, decimals: usize| {
+    let metric_row = |label: &str, metric: &str, decimals: usize, scale: f64| {
         (
             format!("{label}{suffix}"),
             comparison
                 .strategies
                 .iter()
-                .map(|strategy| pair(&strategy.rows, metric, decimals))
+                .map(|strategy| {
+                    let (p50, max) = strategy.spread(metric);
+                    let (p50, max) = (p50 * scale, max * scale);
+                    if multi {
+                        format!("{p50:.decimals$} / {max:.decimals$}")
+                    } else {
+                        format!("{p50:.decimals$}")
+                    }
+                })
                 .collect(),
         )
     };
+    let per_strategy = |label: &str, value: &dyn Fn(&StrategyRuns) -> String| {
+        (
+            label.to_string(),
+            comparison.strategies.iter().map(value).collect::<Vec<_>>(),
+        )
+    };
     vec![
-        metric_row("downtime (ms)", "downtime_total_ms", 0),
-        metric_row("failed requests", "requests_failed", 0),
-        metric_row("p99 latency (ms)", "latency_p99_ms", 1),
-        metric_row("deploy duration (ms)", "deploy_duration_ms", 0),
-        metric_row("peak machines", "machines_peak", 0),
-        metric_row("machine-seconds", "machine_seconds", 1),
-        (
-            "invariant pass rate".to_string(),
-            comparison
-                .strategies
-                .iter()
-                .map(|strategy| {
-                    format!(
-                        "{}/{} ({:.0}%)",
-                        strategy.summary.invariants_held,
-                        strategy.rows.len(),
-                        strategy.invariant_pass_rate() * 100.0
-                    )
-                })
-                .collect(),
-        ),
-        (
-            "expectations pass rate".to_string(),
-            comparison
-                .strategies
-                .iter()
-                .map(|strategy| {
-                    format!(
-                        "{}/{} ({:.0}%)",
-                        strategy.summary.passed,
-                        strategy.rows.len(),
-                        strategy.summary.pass_rate * 100.0
-                    )
-                })
-                .collect(),
-        ),
-        (
-            "runs that panicked".to_string(),
-            comparison
-                .strategies
-                .iter()
-                .map(|strategy| strategy.panics().to_string())
-                .collect(),
-        ),
+        per_strategy("runs that lost requests", &|strategy| {
+            strategy.summary.across.lost_request_runs.to_string()
+        }),
+        metric_row("failed requests", "requests_failed", 0, 1.0),
+        metric_row("error rate (%)", "error_rate", 3, 100.0),
+        metric_row("outage (ms)", "outage_total_ms", 0, 1.0),
+        metric_row("degraded (ms)", "degraded_total_ms", 0, 1.0),
+        metric_row("p99 latency (ms)", "latency_p99_ms", 1, 1.0),
+        metric_row("deploy time (ms)", "deploy_duration_ms", 0, 1.0),
+        metric_row("peak machines", "machines_peak", 0, 1.0),
+        metric_row("machine-seconds", "machine_seconds", 1, 1.0),
+        per_strategy("no invariant violated", &|strategy| {
+            format!(
+                "{}/{} ({:.0}%)",
+                strategy.summary.across.invariants_held,
+                strategy.rows.len(),
+                strategy.invariant_pass_rate() * 100.0
+            )
+        }),
+        per_strategy("expectations held", &|strategy| {
+            format!(
+                "{}/{} ({:.0}%)",
+                strategy.summary.across.passed,
+                strategy.rows.len(),
+                strategy.summary.across.pass_rate * 100.0
+            )
+        }),
+        per_strategy("runs that panicked", &|strategy| {
+            strategy.summary.across.panics.to_string()
+        }),
     ]
 }
 
@@ -341,10 +345,16 @@ pub fn compare_html(scenario: &Scenario, comparison: &Comparison) -> String {
     let columns = comparison.strategies.len().max(1);
     let _ = write!(
         out,
-        "<h2>Charts (seed {})</h2><p>Each column is one strategy; shaded: downtime (orange) and \
+        "<h2>Charts (seed {})</h2><p>Each column is one strategy; shaded: outage (orange), degraded (pink) and \
          fault windows (grey); dotted lines: deploy phases and instant faults.</p>",
         comparison.seeds.start
     );
+    let analyses: Vec<&Analysis> = comparison
+        .strategies
+        .iter()
+        .filter_map(|strategy| strategy.example.as_ref().map(|(_, analysis)| analysis))
+        .collect();
+    let scales = ChartScales::fitting(&analyses);
     let charts: Vec<Option<Vec<String>>> = comparison
         .strategies
         .iter()
@@ -352,7 +362,7 @@ pub fn compare_html(scenario: &Scenario, comparison: &Comparison) -> String {
             strategy
                 .example
                 .as_ref()
-                .map(|(_, analysis)| run_charts(analysis, 480.0))
+                .map(|(_, analysis)| run_charts(analysis, 480.0, &scales))
         })
         .collect();
     for (index, title) in CHART_TITLES.iter().enumerate() {

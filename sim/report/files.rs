@@ -473,7 +473,8 @@ pub fn timeline_header(analysis: &Analysis) -> Vec<String> {
             "latency_p50_ms",
             "latency_p99_ms",
             "latency_max_ms",
-            "downtime_ms",
+            "outage_ms",
+            "degraded_ms",
             "faults_active",
             "fault_events",
         ]
@@ -508,7 +509,8 @@ pub fn timeline_csv(analysis: &Analysis) -> Vec<u8> {
             Some((p50, p99, max)) => fields.extend([ms(p50), ms(p99), ms(max)]),
             None => fields.extend([String::new(), String::new(), String::new()]),
         }
-        fields.push(ms(row.downtime_us));
+        fields.push(ms(row.outage_us));
+        fields.push(ms(row.degraded_us));
         fields.push(row.faults_active.to_string());
         fields.push(row.fault_events.to_string());
         fields

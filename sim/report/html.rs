@@ -3,25 +3,75 @@
 
 use std::fmt::Write as _;
 
-use crate::check::Invariant;
+use crate::check::{Invariant, Status};
 use crate::report::analysis::Analysis;
 use crate::report::svg::{escape, Band, Chart, Mark, Series, Style, PALETTE};
 use crate::scenario::Scenario;
 use crate::sim::RunResult;
 
-const DOWNTIME_COLOR: &str = "#D55E00";
+const OUTAGE_COLOR: &str = "#D55E00";
+const DEGRADED_COLOR: &str = "#CC79A7";
 const FAULT_COLOR: &str = "#999999";
 
-/// The charts of a run, in order: machines by image, routable per proxy, success rate, latency.
+/// The charts of a run, in order: machines by image, routable per proxy, failed requests, latency.
 pub const CHART_TITLES: [&str; 4] = [
     "Machines alive by image",
     "Machines each proxy believes routable",
-    "Request success rate",
+    "Failed and retried requests",
     "Request latency (successful requests)",
 ];
 
 fn seconds(micros: u64) -> f64 {
     micros as f64 / 1e6
+}
+
+/// Axes shared by the charts of several runs (compare puts strategies side by side on the same
+/// scales, so that a taller line means more, not a different axis).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartScales {
+    /// The time axis, in seconds.
+    pub x_max: f64,
+    /// Per chart of [`CHART_TITLES`]: the top of the y axis.
+    pub y_max: [f64; 4],
+    /// The bottom of the latency chart's log axis, in ms.
+    pub latency_min_ms: f64,
+}
+
+impl ChartScales {
+    /// Scales that fit every one of `analyses`.
+    pub fn fitting(analyses: &[&Analysis]) -> ChartScales {
+        let mut scales = ChartScales {
+            x_max: 0.0,
+            y_max: [1.0; 4],
+            latency_min_ms: f64::INFINITY,
+        };
+        for analysis in analyses {
+            scales.x_max = scales
+                .x_max
+                .max(seconds(analysis.end_us).max(seconds(analysis.window_us)));
+            let bound = f64::from(2 * analysis.machines_initial);
+            for row in &analysis.windows {
+                let per_proxy = row.routable_by_proxy.iter().copied().max().unwrap_or(0);
+                let requests = row.requests_failed.max(row.requests_retried) as f64;
+                let values = [
+                    bound.max(f64::from(row.alive_max)) + 1.0,
+                    f64::from(per_proxy),
+                    requests,
+                    row.latency_us.map_or(0.0, |(_, _, max)| max as f64 / 1e3),
+                ];
+                for (top, value) in scales.y_max.iter_mut().zip(values) {
+                    *top = top.max(value);
+                }
+                if let Some((p50, _, _)) = row.latency_us {
+                    scales.latency_min_ms = scales.latency_min_ms.min(p50 as f64 / 1e3);
+                }
+            }
+        }
+        if !scales.latency_min_ms.is_finite() {
+            scales.latency_min_ms = 1.0;
+        }
+        scales
+    }
 }
 
 fn shading(analysis: &Analysis) -> Vec<Band> {
@@ -35,11 +85,17 @@ fn shading(analysis: &Analysis) -> Vec<Band> {
             label: "fault active".to_string(),
         })
         .collect();
-    bands.extend(analysis.downtime.iter().map(|(start, end)| Band {
+    bands.extend(analysis.outages.iter().map(|(start, end)| Band {
         start: seconds(*start),
         end: seconds(*end),
-        color: DOWNTIME_COLOR.to_string(),
-        label: "downtime (a proxy has no live routable machine)".to_string(),
+        color: OUTAGE_COLOR.to_string(),
+        label: "outage (a proxy has no live routable machine)".to_string(),
+    }));
+    bands.extend(analysis.degraded.iter().map(|(start, end)| Band {
+        start: seconds(*start),
+        end: seconds(*end),
+        color: DEGRADED_COLOR.to_string(),
+        label: "degraded (failing requests in flight, no outage)".to_string(),
     }));
     bands
 }
@@ -84,9 +140,9 @@ fn phase_marks(analysis: &Analysis) -> Vec<Mark> {
     marks
 }
 
-/// The four charts of a run as SVG.
-pub fn run_charts(analysis: &Analysis, width: f64) -> Vec<String> {
-    let x_max = seconds(analysis.end_us).max(seconds(analysis.window_us));
+/// The four charts of a run as SVG, on `scales` (see [`ChartScales::fitting`]).
+pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<String> {
+    let x_max = scales.x_max;
     let x_label = "virtual time (s)";
     let window_x = |row: &crate::report::analysis::WindowRow| seconds(row.start_us);
     let window_s = seconds(analysis.window_us);
@@ -112,31 +168,22 @@ pub fn run_charts(analysis: &Analysis, width: f64) -> Vec<String> {
                 .collect(),
         });
     }
+    let bound = f64::from(2 * analysis.machines_initial);
     machines.series.push(Series {
         name: "2 × N (explosion bound)".to_string(),
         color: "#D55E00".to_string(),
         style: Style::Line,
         dashed: true,
-        points: vec![
-            (0.0, Some(f64::from(2 * analysis.machines_initial))),
-            (x_max, Some(f64::from(2 * analysis.machines_initial))),
-        ],
+        points: vec![(0.0, Some(bound)), (x_max, Some(bound))],
     });
-    machines.y_max = Some(
-        f64::from(2 * analysis.machines_initial).max(
-            analysis
-                .windows
-                .iter()
-                .map(|row| f64::from(row.alive_max))
-                .fold(0.0, f64::max),
-        ) + 1.0,
-    );
+    machines.y_max = Some(scales.y_max[0]);
     machines.marks = phase_marks(analysis);
     charts.push(machines.render());
 
     // 2. Routable machines per proxy.
     let mut routable = Chart::new(CHART_TITLES[1], x_label, "machines (proxy's view)", x_max);
     routable.width = width;
+    routable.y_max = Some(scales.y_max[1]);
     for (index, region) in analysis.proxies.iter().enumerate() {
         routable.series.push(Series {
             name: format!("proxy {region}"),
@@ -154,44 +201,42 @@ pub fn run_charts(analysis: &Analysis, width: f64) -> Vec<String> {
     routable.marks = fault_marks(analysis);
     charts.push(routable.render());
 
-    // 3. Success rate.
-    let mut success = Chart::new(
+    // 3. Failed and retried requests, as counts: one failure among thousands is a visible step
+    // off zero here, where a success rate would show it as a dip to 99.9 %. A window in which no
+    // request finished counts zero of each (held requests count when they end).
+    let mut failures = Chart::new(
         CHART_TITLES[2],
         x_label,
-        &format!("% of requests finished in each {window_s} s window"),
+        &format!("requests finished per {window_s} s window"),
         x_max,
     );
-    success.width = width;
-    success.y_max = Some(100.0);
-    let rate = |part: u64, row: &crate::report::analysis::WindowRow| {
-        let finished = row.requests_ok + row.requests_failed;
-        (finished > 0).then(|| part as f64 * 100.0 / finished as f64)
-    };
-    success.series.push(Series {
-        name: "succeeded".to_string(),
-        color: PALETTE[2].to_string(),
+    failures.width = width;
+    failures.y_max = Some(scales.y_max[2]);
+    failures.series.push(Series {
+        name: "failed".to_string(),
+        color: OUTAGE_COLOR.to_string(),
         style: Style::Step,
         dashed: false,
         points: analysis
             .windows
             .iter()
-            .map(|row| (window_x(row), rate(row.requests_ok, row)))
+            .map(|row| (window_x(row), Some(row.requests_failed as f64)))
             .collect(),
     });
-    success.series.push(Series {
-        name: "retried or held".to_string(),
+    failures.series.push(Series {
+        name: "retried or held (may have succeeded)".to_string(),
         color: PALETTE[1].to_string(),
         style: Style::Step,
         dashed: true,
         points: analysis
             .windows
             .iter()
-            .map(|row| (window_x(row), rate(row.requests_retried, row)))
+            .map(|row| (window_x(row), Some(row.requests_retried as f64)))
             .collect(),
     });
-    success.bands = shading(analysis);
-    success.marks = fault_marks(analysis);
-    charts.push(success.render());
+    failures.bands = shading(analysis);
+    failures.marks = fault_marks(analysis);
+    charts.push(failures.render());
 
     // 4. Latency percentiles.
     let mut latency = Chart::new(
@@ -202,6 +247,8 @@ pub fn run_charts(analysis: &Analysis, width: f64) -> Vec<String> {
     );
     latency.width = width;
     latency.y_log = true;
+    latency.y_max = Some(scales.y_max[3]);
+    latency.y_min = Some(scales.latency_min_ms);
     for (index, (name, pick)) in [("p50", 0usize), ("p99", 1usize), ("max", 2usize)]
         .into_iter()
         .enumerate()
@@ -236,13 +283,23 @@ text-align:left;font-size:13px;vertical-align:top}th{background:#f3f3f3}\
 .num{text-align:right;font-variant-numeric:tabular-nums}\
 pre{background:#f6f6f6;padding:8px;font-size:12px;overflow-x:auto}\
 figure{margin:12px 0}.grid{display:grid;gap:12px}\
-.meta td:first-child{font-weight:bold}";
+.meta td:first-child{font-weight:bold}.na{color:#777}\
+.headline{font-size:15px;border:1px solid #ccc;padding:8px 12px;background:#fafafa}\
+.headline td{border:none;padding:2px 14px 2px 0;font-size:15px}";
 
 fn mark(ok: bool) -> &'static str {
     if ok {
         "<span class=\"ok\">✓</span>"
     } else {
         "<span class=\"bad\">✗</span>"
+    }
+}
+
+fn verdict_mark(status: Status) -> &'static str {
+    match status {
+        Status::Held => mark(true),
+        Status::Violated => mark(false),
+        Status::NotApplicable => "<span class=\"na\">n/a</span>",
     }
 }
 
@@ -267,11 +324,17 @@ fn write_verdicts(out: &mut String, result: &RunResult) {
                     escape(&violation.detail)
                 )
             })
-            .unwrap_or_default();
+            .unwrap_or_else(|| {
+                if verdict.applies() {
+                    String::new()
+                } else {
+                    "does not apply to the run's strategy (not judged)".to_string()
+                }
+            });
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            mark(verdict.held),
+            verdict_mark(verdict.status),
             escape(&verdict.invariant),
             escape(description),
             violation
@@ -285,18 +348,23 @@ pub fn metric_rows(result: &RunResult) -> Vec<(String, String, &'static str)> {
     let metrics = &result.metrics;
     let mut rows = vec![
         (
-            "downtime_total_ms".to_string(),
-            metrics.downtime_total_ms.to_string(),
+            "outage_total_ms".to_string(),
+            metrics.outage_total_ms.to_string(),
             "ms",
         ),
         (
-            "downtime_windows".to_string(),
-            metrics.downtime_windows.to_string(),
+            "outage_windows".to_string(),
+            metrics.outage_windows.to_string(),
             "windows",
         ),
         (
-            "downtime_longest_ms".to_string(),
-            metrics.downtime_longest_ms.to_string(),
+            "outage_longest_ms".to_string(),
+            metrics.outage_longest_ms.to_string(),
+            "ms",
+        ),
+        (
+            "degraded_total_ms".to_string(),
+            metrics.degraded_total_ms.to_string(),
             "ms",
         ),
         (
@@ -313,6 +381,11 @@ pub fn metric_rows(result: &RunResult) -> Vec<(String, String, &'static str)> {
             "requests_failed".to_string(),
             metrics.requests_failed.to_string(),
             "requests",
+        ),
+        (
+            "error_rate".to_string(),
+            format!("{:.6}", metrics.error_rate),
+            "fraction",
         ),
         (
             "requests_retried".to_string(),
@@ -484,6 +557,63 @@ fn write_expectations(out: &mut String, result: &RunResult) {
     out.push_str("</table>");
 }
 
+/// Seconds with milliseconds: `12.345 s`.
+fn seconds_text(millis: u64) -> String {
+    format!("{}.{:03} s", millis / 1_000, millis % 1_000)
+}
+
+/// The answer first: the result, what users saw (failed requests, error rate, outage, degraded
+/// time), the deploy's time and the peak machine count. A run that passed its expectations but
+/// lost requests says both.
+pub fn write_headline(out: &mut String, result: &RunResult) {
+    let metrics = &result.metrics;
+    let held = result.expectations.iter().filter(|check| check.ok).count();
+    let verdict = if result.passed {
+        "<span class=\"ok\">PASS</span>"
+    } else {
+        "<span class=\"bad\">FAIL</span>"
+    };
+    let lost = if metrics.requests_failed > 0 {
+        "bad"
+    } else {
+        "ok"
+    };
+    let durations: Vec<String> = metrics
+        .deploy_duration_ms
+        .iter()
+        .map(|duration| duration.map_or("-".to_string(), seconds_text))
+        .collect();
+    let _ = write!(
+        out,
+        "<div class=\"headline\"><table><tr><td>result</td><td>{verdict} ({held} of {} \
+         expectations hold)</td></tr>\
+         <tr><td>failed requests</td><td class=\"{lost}\">{} of {}</td></tr>\
+         <tr><td>error rate</td><td>{} %</td></tr>\
+         <tr><td>outage</td><td>{} in {} window(s) (a proxy had no live routable machine)</td></tr>\
+         <tr><td>degraded</td><td>{} (requests failing while no proxy was without one)</td></tr>\
+         <tr><td>deploy time</td><td>{}</td></tr>\
+         <tr><td>peak machines</td><td>{} (N = {})</td></tr></table>",
+        result.expectations.len(),
+        metrics.requests_failed,
+        metrics.requests_total,
+        crate::report::stats::percent_number(metrics.error_rate),
+        seconds_text(metrics.outage_total_ms),
+        metrics.outage_windows,
+        seconds_text(metrics.degraded_total_ms),
+        escape(&durations.join(" + ")),
+        metrics.machines_peak,
+        metrics.machines_initial
+    );
+    if result.passed && metrics.requests_failed > 0 {
+        let _ = write!(
+            out,
+            "<p class=\"bad\">The run passed its expectations but lost {} request(s).</p>",
+            metrics.requests_failed
+        );
+    }
+    out.push_str("</div>");
+}
+
 /// Opens a page: doctype, head with title and style, body.
 pub fn page_start(out: &mut String, title: &str) {
     let _ = write!(
@@ -509,18 +639,8 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
     );
     page_start(&mut out, &title);
     let _ = write!(out, "<h1>{}</h1>", escape(&title));
-    let _ = write!(
-        out,
-        "<p>{} — result: {} ({} of {} expectations hold)</p>",
-        escape(&scenario.description),
-        if result.passed {
-            "<span class=\"ok\">PASS</span>"
-        } else {
-            "<span class=\"bad\">FAIL</span>"
-        },
-        result.expectations.iter().filter(|check| check.ok).count(),
-        result.expectations.len()
-    );
+    let _ = write!(out, "<p>{}</p>", escape(&scenario.description));
+    write_headline(&mut out, result);
     let build = crate::report::files::build();
     let _ = write!(
         out,
@@ -569,12 +689,14 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
         .collect();
     let _ = write!(
         out,
-        "<p>Images: {}. Shaded: <span style=\"color:{DOWNTIME_COLOR}\">downtime</span> \
-         (some proxy has no live routable machine) and <span style=\"color:#777\">fault \
-         windows</span>; dotted lines mark deploy phases (top chart) and instant faults (⚡).</p>",
+        "<p>Images: {}. Shaded: <span style=\"color:{OUTAGE_COLOR}\">outage</span> \
+         (some proxy has no live routable machine), <span style=\"color:{DEGRADED_COLOR}\">\
+         degraded</span> (requests that failed were in flight, no outage) and \
+         <span style=\"color:#777\">fault windows</span>; dotted lines mark deploy phases (top \
+         chart) and instant faults (⚡).</p>",
         images.join(", ")
     );
-    for svg in run_charts(analysis, 1200.0) {
+    for svg in run_charts(analysis, 1200.0, &ChartScales::fitting(&[analysis])) {
         let _ = write!(out, "<figure>{svg}</figure>");
     }
     out.push_str("<h2>Invariants</h2>");

@@ -9,10 +9,11 @@ pub mod compare;
 pub mod files;
 pub mod hgrm;
 pub mod html;
+pub mod stats;
 pub mod svg;
 pub mod sweep;
 
-use crate::check::Invariant;
+use crate::check::{Invariant, Status};
 use crate::deploy::StrategyName;
 use crate::engine::SimTime;
 use crate::sim::RunResult;
@@ -47,6 +48,25 @@ fn mark(ok: bool) -> &'static str {
     }
 }
 
+/// ✓ held, ✗ violated, – not applicable.
+fn verdict_mark(status: Status) -> &'static str {
+    match status {
+        Status::Held => "✓",
+        Status::Violated => "✗",
+        Status::NotApplicable => "–",
+    }
+}
+
+/// Seconds with milliseconds, for people: `12.345 s`.
+fn seconds(millis: u64) -> String {
+    format!("{}.{:03} s", millis / 1_000, millis % 1_000)
+}
+
+/// A fraction in percent with enough digits to show a few failures among many requests.
+fn error_rate(rate: f64) -> String {
+    format!("{} %", crate::report::stats::percent_number(rate))
+}
+
 /// The human summary; its last line is `fingerprint: <16 hex digits>`.
 pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     let mut out = String::new();
@@ -60,6 +80,7 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
         "scenario {} ({}), seed {}{strategy}",
         result.scenario, result.path, result.seed
     );
+    write_headline(&mut out, result);
     write_deploys(&mut out, result, show_output);
     write_invariants(&mut out, result);
     write_metrics(&mut out, result);
@@ -67,6 +88,35 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     write_expectations(&mut out, result);
     let _ = writeln!(out, "fingerprint: {}", result.fingerprint);
     out
+}
+
+/// The answer first: did the run pass, did users see failures, how long did it take.
+fn write_headline(out: &mut String, result: &RunResult) {
+    let metrics = &result.metrics;
+    let durations: Vec<String> = metrics
+        .deploy_duration_ms
+        .iter()
+        .map(|duration| duration.map_or("-".to_string(), seconds))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  {}; {} of {} requests failed (error rate {}); outage {}, degraded {}; deploy {}; peak {} machines",
+        if result.passed { "PASS" } else { "FAIL" },
+        metrics.requests_failed,
+        metrics.requests_total,
+        error_rate(metrics.error_rate),
+        seconds(metrics.outage_total_ms),
+        seconds(metrics.degraded_total_ms),
+        durations.join(" + "),
+        metrics.machines_peak
+    );
+    if result.passed && metrics.requests_failed > 0 {
+        let _ = writeln!(
+            out,
+            "  note: the run passed its expectations but lost {} request(s)",
+            metrics.requests_failed
+        );
+    }
 }
 
 fn write_deploys(out: &mut String, result: &RunResult, show_output: bool) {
@@ -116,12 +166,17 @@ fn write_invariants(out: &mut String, result: &RunResult) {
             .parse::<Invariant>()
             .map(Invariant::description)
             .unwrap_or("");
-        let _ = write!(out, "  {} {:<24}", mark(verdict.held), verdict.invariant);
-        match &verdict.first_violation {
-            None => {
-                let _ = writeln!(out, " {description}");
+        let _ = write!(
+            out,
+            "  {} {:<24}",
+            verdict_mark(verdict.status),
+            verdict.invariant
+        );
+        match (&verdict.first_violation, verdict.status) {
+            (_, Status::NotApplicable) => {
+                let _ = writeln!(out, " n/a: does not apply to the run's strategy");
             }
-            Some(violation) => {
+            (Some(violation), _) => {
                 let _ = writeln!(
                     out,
                     " first violated at {} (step {}): {}",
@@ -129,6 +184,9 @@ fn write_invariants(out: &mut String, result: &RunResult) {
                     violation.step,
                     violation.detail
                 );
+            }
+            (None, _) => {
+                let _ = writeln!(out, " {description}");
             }
         }
     }
@@ -139,10 +197,15 @@ fn write_metrics(out: &mut String, result: &RunResult) {
     let _ = writeln!(out, "\nmetrics");
     let _ = writeln!(
         out,
-        "  downtime    {} in {} window(s), longest {}",
-        time(metrics.downtime_total_ms),
-        metrics.downtime_windows,
-        time(metrics.downtime_longest_ms)
+        "  outage      {} in {} window(s), longest {} (some proxy had no live routable machine)",
+        time(metrics.outage_total_ms),
+        metrics.outage_windows,
+        time(metrics.outage_longest_ms)
+    );
+    let _ = writeln!(
+        out,
+        "  degraded    {} (requests failing while no proxy was without a routable machine)",
+        time(metrics.degraded_total_ms)
     );
     let reasons: Vec<String> = metrics
         .failures_by_reason
@@ -156,10 +219,11 @@ fn write_metrics(out: &mut String, result: &RunResult) {
     };
     let _ = writeln!(
         out,
-        "  requests    {} total: {} ok, {} failed{reasons}, {} retried or held",
+        "  requests    {} total: {} ok, {} failed{reasons} (error rate {}), {} retried or held",
         metrics.requests_total,
         metrics.requests_ok,
         metrics.requests_failed,
+        error_rate(metrics.error_rate),
         metrics.requests_retried
     );
     let _ = writeln!(
@@ -226,12 +290,27 @@ fn write_expectations(out: &mut String, result: &RunResult) {
         };
         let _ = writeln!(out, "  {} {}{detail}", mark(check.ok), check.expectation);
     }
+    if !result.expectations_not_applicable.is_empty() {
+        let _ = writeln!(
+            out,
+            "  – not judged (the invariant does not apply to the run's strategy): {}",
+            result.expectations_not_applicable.join(", ")
+        );
+    }
     let failed = result.expectations.iter().filter(|check| !check.ok).count();
+    let not_judged = if result.expectations_not_applicable.is_empty() {
+        String::new()
+    } else {
+        format!("; {} n/a", result.expectations_not_applicable.len())
+    };
     let verdict = if result.passed {
-        format!("PASS (all {} expectations hold)", result.expectations.len())
+        format!(
+            "PASS (all {} expectations hold{not_judged})",
+            result.expectations.len()
+        )
     } else {
         format!(
-            "FAIL ({failed} of {} expectations failed)",
+            "FAIL ({failed} of {} expectations failed{not_judged})",
             result.expectations.len()
         )
     };

@@ -70,6 +70,8 @@ pub struct Chart {
     pub x_max: f64,
     /// None: from the data.
     pub y_max: Option<f64>,
+    /// The bottom of a log axis; None: from the data.
+    pub y_min: Option<f64>,
     pub y_log: bool,
     pub width: f64,
     pub height: f64,
@@ -132,6 +134,7 @@ impl Chart {
             y_label: y_label.to_string(),
             x_max: x_max.max(1e-9),
             y_max: None,
+            y_min: None,
             y_log: false,
             width: 1200.0,
             height: 320.0,
@@ -217,12 +220,13 @@ impl Chart {
         let plot_height = height - top - BOTTOM;
         let (y_min, y_max) = if self.y_log {
             let max = self.y_max.unwrap_or_else(|| self.data_y_max()).max(1.0);
-            let min = self
-                .series
-                .iter()
-                .flat_map(|series| series.points.iter().filter_map(|(_, y)| *y))
-                .filter(|y| *y > 0.0)
-                .fold(f64::INFINITY, f64::min);
+            let min = self.y_min.unwrap_or_else(|| {
+                self.series
+                    .iter()
+                    .flat_map(|series| series.points.iter().filter_map(|(_, y)| *y))
+                    .filter(|y| *y > 0.0)
+                    .fold(f64::INFINITY, f64::min)
+            });
             let min = if min.is_finite() { min } else { 1.0 };
             (
                 10f64.powf(min.log10().floor()),

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use crate::deploy::StrategyName;
+use crate::report::stats::{nearest_rank, Proportion};
 use crate::scenario::Scenario;
 use crate::sim::{RunResult, Simulation};
 
@@ -19,7 +20,7 @@ use crate::sim::{RunResult, Simulation};
 pub struct SweepRow {
     pub seed: u64,
     pub passed: bool,
-    /// Every invariant held.
+    /// No invariant was violated (those that do not apply are not judged).
     pub invariants_held: bool,
     pub fingerprint: String,
     /// Deploy outcomes, `+`-separated.
@@ -29,12 +30,14 @@ pub struct SweepRow {
     pub violated: String,
     /// Failed expectations, `;`-separated.
     pub failed_expectations: String,
-    pub downtime_total_ms: u64,
-    pub downtime_windows: u32,
-    pub downtime_longest_ms: u64,
+    pub outage_total_ms: u64,
+    pub outage_windows: u32,
+    pub outage_longest_ms: u64,
+    pub degraded_total_ms: u64,
     pub requests_total: u64,
     pub requests_ok: u64,
     pub requests_failed: u64,
+    pub error_rate: f64,
     pub requests_retried: u64,
     pub latency_p50_ms: f64,
     pub latency_p90_ms: f64,
@@ -55,7 +58,7 @@ pub struct SweepRow {
 }
 
 /// The header of `sweep.csv`.
-pub const SWEEP_HEADER: [&str; 30] = [
+pub const SWEEP_HEADER: [&str; 32] = [
     "seed",
     "passed",
     "invariants_held",
@@ -64,12 +67,14 @@ pub const SWEEP_HEADER: [&str; 30] = [
     "exit_status",
     "violated",
     "failed_expectations",
-    "downtime_total_ms",
-    "downtime_windows",
-    "downtime_longest_ms",
+    "outage_total_ms",
+    "outage_windows",
+    "outage_longest_ms",
+    "degraded_total_ms",
     "requests_total",
     "requests_ok",
     "requests_failed",
+    "error_rate",
     "requests_retried",
     "latency_p50_ms",
     "latency_p90_ms",
@@ -88,18 +93,94 @@ pub const SWEEP_HEADER: [&str; 30] = [
     "replay",
 ];
 
-/// The metrics summarised across seeds: (column, unit).
-pub const SUMMARISED: [(&str, &str); 9] = [
-    ("downtime_total_ms", "ms"),
-    ("downtime_longest_ms", "ms"),
-    ("requests_failed", "requests"),
-    ("requests_retried", "requests"),
-    ("latency_p99_ms", "ms"),
-    ("latency_max_ms", "ms"),
-    ("deploy_duration_ms", "ms"),
-    ("machines_peak", "machines"),
-    ("machine_seconds", "machine·s"),
+/// A per-run metric summarised across seeds: its column, unit, words for people, and how to read
+/// it from a row. One table, so every report names a metric the same way.
+#[derive(Clone, Copy, Debug)]
+pub struct RowMetric {
+    pub column: &'static str,
+    pub unit: &'static str,
+    /// What it measures, in a few words (table rows, chart titles).
+    pub label: &'static str,
+    pub value: fn(&SweepRow) -> f64,
+}
+
+/// The metrics summarised across seeds, in report order.
+pub const SUMMARISED: [RowMetric; 11] = [
+    RowMetric {
+        column: "requests_failed",
+        unit: "requests",
+        label: "failed requests",
+        value: |row| row.requests_failed as f64,
+    },
+    RowMetric {
+        column: "error_rate",
+        unit: "fraction",
+        label: "error rate (failed / total)",
+        value: |row| row.error_rate,
+    },
+    RowMetric {
+        column: "outage_total_ms",
+        unit: "ms",
+        label: "outage (a proxy had nothing to route to)",
+        value: |row| row.outage_total_ms as f64,
+    },
+    RowMetric {
+        column: "outage_longest_ms",
+        unit: "ms",
+        label: "longest outage",
+        value: |row| row.outage_longest_ms as f64,
+    },
+    RowMetric {
+        column: "degraded_total_ms",
+        unit: "ms",
+        label: "degraded (requests failing, no outage)",
+        value: |row| row.degraded_total_ms as f64,
+    },
+    RowMetric {
+        column: "requests_retried",
+        unit: "requests",
+        label: "requests retried or held",
+        value: |row| row.requests_retried as f64,
+    },
+    RowMetric {
+        column: "latency_p99_ms",
+        unit: "ms",
+        label: "p99 latency",
+        value: |row| row.latency_p99_ms,
+    },
+    RowMetric {
+        column: "latency_max_ms",
+        unit: "ms",
+        label: "max latency",
+        value: |row| row.latency_max_ms,
+    },
+    RowMetric {
+        column: "deploy_duration_ms",
+        unit: "ms",
+        label: "deploy time",
+        value: |row| row.deploy_duration_ms as f64,
+    },
+    RowMetric {
+        column: "machines_peak",
+        unit: "machines",
+        label: "peak machines",
+        value: |row| f64::from(row.machines_peak),
+    },
+    RowMetric {
+        column: "machine_seconds",
+        unit: "machine·s",
+        label: "machine-seconds",
+        value: |row| row.machine_seconds,
+    },
 ];
+
+/// A summarised metric by its column name.
+pub fn row_metric(column: &str) -> &'static RowMetric {
+    SUMMARISED
+        .iter()
+        .find(|metric| metric.column == column)
+        .unwrap_or_else(|| panic!("unknown summarised metric {column}"))
+}
 
 impl SweepRow {
     pub fn from_result(result: &RunResult) -> SweepRow {
@@ -107,7 +188,7 @@ impl SweepRow {
         SweepRow {
             seed: result.seed,
             passed: result.passed,
-            invariants_held: result.verdicts.iter().all(|verdict| verdict.held),
+            invariants_held: !result.verdicts.iter().any(|verdict| verdict.violated()),
             fingerprint: result.fingerprint.to_string(),
             outcomes: result
                 .deploys
@@ -119,7 +200,7 @@ impl SweepRow {
             violated: result
                 .verdicts
                 .iter()
-                .filter(|verdict| !verdict.held)
+                .filter(|verdict| verdict.violated())
                 .map(|verdict| verdict.invariant.as_str())
                 .collect::<Vec<_>>()
                 .join(";"),
@@ -130,12 +211,14 @@ impl SweepRow {
                 .map(|check| check.expectation.as_str())
                 .collect::<Vec<_>>()
                 .join(";"),
-            downtime_total_ms: metrics.downtime_total_ms,
-            downtime_windows: metrics.downtime_windows,
-            downtime_longest_ms: metrics.downtime_longest_ms,
+            outage_total_ms: metrics.outage_total_ms,
+            outage_windows: metrics.outage_windows,
+            outage_longest_ms: metrics.outage_longest_ms,
+            degraded_total_ms: metrics.degraded_total_ms,
             requests_total: metrics.requests_total,
             requests_ok: metrics.requests_ok,
             requests_failed: metrics.requests_failed,
+            error_rate: metrics.error_rate,
             requests_retried: metrics.requests_retried,
             latency_p50_ms: metrics.latency_p50_ms,
             latency_p90_ms: metrics.latency_p90_ms,
@@ -164,12 +247,14 @@ impl SweepRow {
             exit_status: None,
             violated: String::new(),
             failed_expectations: "the run completes without a panic".to_string(),
-            downtime_total_ms: 0,
-            downtime_windows: 0,
-            downtime_longest_ms: 0,
+            outage_total_ms: 0,
+            outage_windows: 0,
+            outage_longest_ms: 0,
+            degraded_total_ms: 0,
             requests_total: 0,
             requests_ok: 0,
             requests_failed: 0,
+            error_rate: 0.0,
             requests_retried: 0,
             latency_p50_ms: 0.0,
             latency_p90_ms: 0.0,
@@ -188,20 +273,19 @@ impl SweepRow {
         }
     }
 
+    /// The run crashed (it has no metrics).
+    pub fn panicked_run(&self) -> bool {
+        !self.panic.is_empty()
+    }
+
+    /// The run lost requests: at least one failed.
+    pub fn lost_requests(&self) -> bool {
+        self.requests_failed > 0
+    }
+
     /// A summarised metric by its column name.
     pub fn metric(&self, name: &str) -> f64 {
-        match name {
-            "downtime_total_ms" => self.downtime_total_ms as f64,
-            "downtime_longest_ms" => self.downtime_longest_ms as f64,
-            "requests_failed" => self.requests_failed as f64,
-            "requests_retried" => self.requests_retried as f64,
-            "latency_p99_ms" => self.latency_p99_ms,
-            "latency_max_ms" => self.latency_max_ms,
-            "deploy_duration_ms" => self.deploy_duration_ms as f64,
-            "machines_peak" => f64::from(self.machines_peak),
-            "machine_seconds" => self.machine_seconds,
-            _ => panic!("unknown summarised metric {name}"),
-        }
+        (row_metric(name).value)(self)
     }
 
     /// The CSV fields, in [`SWEEP_HEADER`] order.
@@ -216,12 +300,14 @@ impl SweepRow {
                 .map_or(String::new(), |status| status.to_string()),
             self.violated.clone(),
             self.failed_expectations.clone(),
-            self.downtime_total_ms.to_string(),
-            self.downtime_windows.to_string(),
-            self.downtime_longest_ms.to_string(),
+            self.outage_total_ms.to_string(),
+            self.outage_windows.to_string(),
+            self.outage_longest_ms.to_string(),
+            self.degraded_total_ms.to_string(),
             self.requests_total.to_string(),
             self.requests_ok.to_string(),
             self.requests_failed.to_string(),
+            format!("{:.6}", self.error_rate),
             self.requests_retried.to_string(),
             format!("{:.3}", self.latency_p50_ms),
             format!("{:.3}", self.latency_p90_ms),
@@ -327,25 +413,21 @@ pub struct Distribution {
     pub max: f64,
 }
 
-/// Nearest-rank percentile of sorted values.
-pub fn nearest_rank(sorted: &[f64], quantile: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (quantile * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
-/// Every summarised metric's distribution across `rows`.
+/// Every summarised metric's distribution across `rows` (runs that panicked have no metrics and
+/// are left out).
 pub fn distributions(rows: &[SweepRow]) -> Vec<Distribution> {
     SUMMARISED
         .iter()
-        .map(|(metric, unit)| {
-            let mut values: Vec<f64> = rows.iter().map(|row| row.metric(metric)).collect();
+        .map(|metric| {
+            let mut values: Vec<f64> = rows
+                .iter()
+                .filter(|row| !row.panicked_run())
+                .map(metric.value)
+                .collect();
             values.sort_by(f64::total_cmp);
             Distribution {
-                metric: metric.to_string(),
-                unit: unit.to_string(),
+                metric: metric.column.to_string(),
+                unit: metric.unit.to_string(),
                 p50: nearest_rank(&values, 0.5),
                 p90: nearest_rank(&values, 0.9),
                 p99: nearest_rank(&values, 0.99),
@@ -355,6 +437,53 @@ pub fn distributions(rows: &[SweepRow]) -> Vec<Distribution> {
         .collect()
 }
 
+/// What a set of runs (one strategy over many seeds) shows: the one place where across-seed
+/// figures are computed from per-seed rows, for sweep, compare, study and tune alike.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AcrossSeeds {
+    pub runs: usize,
+    /// Runs whose expectations held.
+    pub passed: usize,
+    pub pass_rate: f64,
+    /// Runs in which no invariant was violated.
+    pub invariants_held: usize,
+    /// Runs that crashed (they count as failed and have no metrics).
+    pub panics: usize,
+    /// The headline: runs that lost any request, out of the runs that finished, with its 95 %
+    /// Wilson interval.
+    pub lost_request_runs: Proportion,
+    pub metrics: Vec<Distribution>,
+}
+
+impl AcrossSeeds {
+    pub fn of(rows: &[SweepRow]) -> AcrossSeeds {
+        let passed = rows.iter().filter(|row| row.passed).count();
+        let finished: Vec<&SweepRow> = rows.iter().filter(|row| !row.panicked_run()).collect();
+        let lost = finished.iter().filter(|row| row.lost_requests()).count();
+        AcrossSeeds {
+            runs: rows.len(),
+            passed,
+            pass_rate: if rows.is_empty() {
+                0.0
+            } else {
+                passed as f64 / rows.len() as f64
+            },
+            invariants_held: rows.iter().filter(|row| row.invariants_held).count(),
+            panics: rows.len() - finished.len(),
+            lost_request_runs: Proportion::new(lost as u64, finished.len() as u64),
+            metrics: distributions(rows),
+        }
+    }
+
+    /// A metric's distribution by its column name.
+    pub fn metric(&self, column: &str) -> &Distribution {
+        self.metrics
+            .iter()
+            .find(|metric| metric.metric == column)
+            .unwrap_or_else(|| panic!("unknown summarised metric {column}"))
+    }
+}
+
 /// What a sweep found.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SweepSummary {
@@ -362,14 +491,10 @@ pub struct SweepSummary {
     pub path: String,
     pub strategy: Option<String>,
     pub seeds: String,
-    pub runs: usize,
-    pub passed: usize,
-    pub pass_rate: f64,
-    /// Runs in which every invariant held.
-    pub invariants_held: usize,
+    #[serde(flatten)]
+    pub across: AcrossSeeds,
     pub first_failing_seed: Option<u64>,
     pub replay: Option<String>,
-    pub metrics: Vec<Distribution>,
 }
 
 pub fn summarise(
@@ -378,24 +503,15 @@ pub fn summarise(
     seeds: &Range<u64>,
     rows: &[SweepRow],
 ) -> SweepSummary {
-    let passed = rows.iter().filter(|row| row.passed).count();
     let first_failing = rows.iter().find(|row| !row.passed).map(|row| row.seed);
     SweepSummary {
         scenario: scenario.name.clone(),
         path: scenario.path.display().to_string(),
         strategy: strategy.map(|strategy| strategy.to_string()),
         seeds: format!("{}..{}", seeds.start, seeds.end),
-        runs: rows.len(),
-        passed,
-        pass_rate: if rows.is_empty() {
-            0.0
-        } else {
-            passed as f64 / rows.len() as f64
-        },
-        invariants_held: rows.iter().filter(|row| row.invariants_held).count(),
+        across: AcrossSeeds::of(rows),
         first_failing_seed: first_failing,
         replay: first_failing.map(|seed| replay_command(scenario, strategy, seed)),
-        metrics: distributions(rows),
     }
 }
 
@@ -403,6 +519,7 @@ pub fn summarise(
 pub fn summary_text(summary: &SweepSummary) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    let across = &summary.across;
     let strategy = summary
         .strategy
         .as_deref()
@@ -415,22 +532,33 @@ pub fn summary_text(summary: &SweepSummary) -> String {
     );
     let _ = writeln!(
         out,
-        "  passed {} of {} ({:.1}%); every invariant held in {}",
-        summary.passed,
-        summary.runs,
-        summary.pass_rate * 100.0,
-        summary.invariants_held
+        "  runs that lost requests: {}",
+        across.lost_request_runs
     );
     let _ = writeln!(
         out,
-        "\n  {:<22} {:>12} {:>12} {:>12} {:>12}  unit",
-        "metric", "p50", "p90", "p99", "max"
+        "  passed {} of {} ({:.1}%); no invariant violated in {}{}",
+        across.passed,
+        across.runs,
+        across.pass_rate * 100.0,
+        across.invariants_held,
+        if across.panics > 0 {
+            format!("; {} run(s) panicked", across.panics)
+        } else {
+            String::new()
+        }
     );
-    for metric in &summary.metrics {
+    let _ = writeln!(
+        out,
+        "\n  {:<42} {:>10} {:>10} {:>10} {:>10}  unit",
+        "metric (across seeds)", "p50", "p90", "p99", "max"
+    );
+    for (metric, row) in across.metrics.iter().zip(SUMMARISED.iter()) {
+        let decimals = if metric.unit == "fraction" { 4 } else { 1 };
         let _ = writeln!(
             out,
-            "  {:<22} {:>12.1} {:>12.1} {:>12.1} {:>12.1}  {}",
-            metric.metric, metric.p50, metric.p90, metric.p99, metric.max, metric.unit
+            "  {:<42} {:>10.decimals$} {:>10.decimals$} {:>10.decimals$} {:>10.decimals$}  {}",
+            row.label, metric.p50, metric.p90, metric.p99, metric.max, metric.unit
         );
     }
     match (&summary.first_failing_seed, &summary.replay) {
@@ -554,15 +682,5 @@ mod tests {
         assert!(parse_seed_range("5..2").is_err());
         assert!(parse_seed_range("a..b").is_err());
         assert!(parse_seed_range("7").is_err());
-    }
-
-    // Guards the across-seed percentiles: nearest rank, never interpolated.
-    #[test]
-    fn nearest_rank_percentiles() {
-        let values: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(nearest_rank(&values, 0.5), 5.0);
-        assert_eq!(nearest_rank(&values, 0.9), 9.0);
-        assert_eq!(nearest_rank(&values, 0.99), 10.0);
-        assert_eq!(nearest_rank(&[], 0.5), 0.0);
     }
 }

@@ -335,6 +335,9 @@ pub struct RunSpec {
 pub struct Expectations {
     /// Invariants that must hold. Defaults to every invariant not in `violate`.
     pub hold: Vec<Invariant>,
+    /// `hold` was written in the file. A default `hold` expects only what applies to the run's
+    /// strategies; an explicit one reports the invariants that do not apply as not judged.
+    pub hold_explicit: bool,
     /// Invariants that must be violated.
     pub violate: Vec<Invariant>,
     /// Lines the deploy output must contain (each a substring of one line), in order.
@@ -352,6 +355,8 @@ pub struct Expectations {
 pub struct StrategyExpectations {
     /// Defaults to every invariant not in `violate`.
     pub hold: Vec<Invariant>,
+    /// `hold` was written in the file (see [`Expectations::hold_explicit`]).
+    pub hold_explicit: bool,
     pub violate: Vec<Invariant>,
     /// Per deploy, in order; None (`"any"`) expects nothing of that deploy. Empty: no outcome
     /// expectations.

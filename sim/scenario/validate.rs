@@ -591,6 +591,7 @@ fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expe
     };
     Ok(Expectations {
         hold,
+        hold_explicit: raw.is_some_and(|expect| expect.hold.is_some()),
         violate,
         output_contains: raw
             .map(|expect| expect.output_contains.clone())
@@ -713,6 +714,7 @@ fn strategy_expectations(
     };
     Ok(StrategyExpectations {
         hold,
+        hold_explicit: raw.hold.is_some(),
         violate,
         outcomes,
         exit_status: exit_status(src, field, raw.exit_status.as_ref())?,

@@ -576,7 +576,9 @@ fn invariants(values: &[crate::check::Invariant]) -> String {
 
 fn expect(out: &mut String, expect: &Expectations) {
     out.push_str("\n[expect]\n");
-    line(out, "hold", invariants(&expect.hold));
+    if expect.hold_explicit {
+        line(out, "hold", invariants(&expect.hold));
+    }
     line(out, "violate", invariants(&expect.violate));
     if !expect.output_contains.is_empty() {
         line(
@@ -590,7 +592,9 @@ fn expect(out: &mut String, expect: &Expectations) {
     }
     for (strategy, entry) in &expect.by_strategy {
         let _ = writeln!(out, "\n[expect.strategies.{}]", string(strategy.as_str()));
-        line(out, "hold", invariants(&entry.hold));
+        if entry.hold_explicit {
+            line(out, "hold", invariants(&entry.hold));
+        }
         line(out, "violate", invariants(&entry.violate));
         if !entry.outcomes.is_empty() {
             let outcomes = list(&entry.outcomes, |outcome| {

@@ -28,6 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::api::{LaunchInput, Machine, MachineId, MachinesApi, Marker, Phase, Runtime};
+use crate::check::{Invariant, InvariantSet};
 use crate::deploy::behaviour::{Behaviour, CheckpointMode};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::lease::LeasedMachine;
@@ -35,6 +36,21 @@ use crate::deploy::wait::sleep_abortable;
 use crate::deploy::DeployParams;
 
 pub use rollback::RollbackAction;
+
+/// The invariants bluegreen answers for (every version): all of them but `max-unavailable`, which
+/// is about updating machines in place. Its method adds the switch (`health-gated-switch`,
+/// `no-vacuous-health`, `green-kept-after-switch`), the drain of blues (`drain-order`), its
+/// rollback and abort rules (`rollback-spares-blue`, `abort-safety`), its launches
+/// (`idempotent-create`) and its pools (`concurrency-limit`).
+pub const INVARIANTS: InvariantSet = InvariantSet::EVERY_STRATEGY
+    .with(Invariant::RollbackSparesBlue)
+    .with(Invariant::GreenKeptAfterSwitch)
+    .with(Invariant::DrainOrder)
+    .with(Invariant::HealthGatedSwitch)
+    .with(Invariant::IdempotentCreate)
+    .with(Invariant::AbortSafety)
+    .with(Invariant::ConcurrencyLimit)
+    .with(Invariant::NoVacuousHealth);
 
 /// A blue: the leased machine and its desired launch input (`machineUpdateEntry`).
 pub struct BlueEntry {

@@ -5,9 +5,14 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
+use crate::check::{Invariant, InvariantSet};
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool;
 use crate::deploy::rivals::rolling;
+
+/// The invariants canary answers for: rolling's, and `idempotent-create` (it launches one canary
+/// per process group, never more machines than it had).
+pub const INVARIANTS: InvariantSet = rolling::INVARIANTS.with(Invariant::IdempotentCreate);
 
 /// Metadata key and value that mark a canary machine (§9).
 pub const METADATA_CANARY: &str = "fly_canary";

@@ -5,8 +5,13 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
+use crate::check::InvariantSet;
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool;
+
+/// The invariants immediate answers for: those of every strategy. It updates every machine at
+/// once, with no limit on how many are down (so not `max-unavailable`).
+pub const INVARIANTS: InvariantSet = InvariantSet::EVERY_STRATEGY;
 
 pub async fn run<A: MachinesApi + 'static, R: Runtime>(
     rival: &Rc<Rival<A, R>>,

@@ -5,8 +5,14 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
+use crate::check::{Invariant, InvariantSet};
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool_cancel_on_error;
+
+/// The invariants rolling answers for: those of every strategy, and `max-unavailable` (it updates
+/// machines in place). It never cordons, uncordons, rolls back or launches, so the invariants about
+/// those are `n/a` in its runs rather than vacuously held.
+pub const INVARIANTS: InvariantSet = InvariantSet::EVERY_STRATEGY.with(Invariant::MaxUnavailable);
 
 /// §9: up to 16 process groups are updated concurrently (`rollingStrategyMaxConcurrentGroups`).
 pub const MAX_CONCURRENT_GROUPS: usize = 16;
