@@ -27,12 +27,39 @@ use crate::platform::traffic::Traffic;
 use crate::platform::{Action, DeployState, LimitHit, Step, Streams, World, EPOCH_UNIX_SECONDS};
 use crate::scenario::{DeployStart, Scenario};
 
-/// Bounds that are not in the scenario file: how far the engine's own structures may grow.
-const QUEUE_CAPACITY_MAX: usize = 4_000_000;
-const TASKS_MAX: usize = 200_000;
-const POLLS_WITHOUT_TIME_MAX: u64 = 10_000_000;
-const REQUESTS_MAX: usize = 20_000_000;
-const TRACE_RECORDS_MAX: usize = 5_000_000;
+/// Bounds that are not in the scenario file: how far the engine's own structures may grow. Each
+/// limit hit stops the run (and says which), except `trace_steps_kept`, which only stops keeping
+/// steps for the report files (the fingerprint still covers every step, and the files say where
+/// they end). reports/README.md, "Limits", lists them with the scenario's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Events waiting in the queue.
+    pub queue_capacity: usize,
+    /// Tasks alive in the executor at once.
+    pub tasks: usize,
+    /// Task polls at one instant of virtual time (a livelock otherwise).
+    pub polls_without_time: u64,
+    /// Requests that arrive over the run.
+    pub requests: usize,
+    /// Trace steps kept for `--out` (`Simulation::keep_trace`).
+    pub trace_steps_kept: usize,
+}
+
+impl EngineLimits {
+    pub const DEFAULT: EngineLimits = EngineLimits {
+        queue_capacity: 4_000_000,
+        tasks: 200_000,
+        polls_without_time: 10_000_000,
+        requests: 20_000_000,
+        trace_steps_kept: 5_000_000,
+    };
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits::DEFAULT
+    }
+}
 
 /// A simulation of one scenario: a builder, then [`Simulation::run`].
 pub struct Simulation<'a> {
@@ -40,6 +67,7 @@ pub struct Simulation<'a> {
     seed: Option<u64>,
     strategy: Option<StrategyName>,
     keep_trace: bool,
+    limits: EngineLimits,
 }
 
 impl<'a> Simulation<'a> {
@@ -49,7 +77,14 @@ impl<'a> Simulation<'a> {
             seed: None,
             strategy: None,
             keep_trace: false,
+            limits: EngineLimits::DEFAULT,
         }
+    }
+
+    /// Other engine limits than [`EngineLimits::DEFAULT`] (tests reach them quickly this way).
+    pub fn engine_limits(mut self, limits: EngineLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Overrides the scenario's `[run] seed`.
@@ -79,7 +114,7 @@ impl<'a> Simulation<'a> {
         }
         let seed = self.seed.unwrap_or(scenario.run.seed);
         let strategy = self.strategy.or_else(|| common_strategy(&scenario));
-        let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace);
+        let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace, self.limits);
         runner.event_loop();
         runner.finish(strategy)
     }
@@ -90,18 +125,20 @@ struct Runner {
     executor: Executor,
     clock: Rc<Clock>,
     events: u64,
+    polls_without_time_max: u64,
 }
 
 impl Runner {
-    fn build(scenario: Rc<Scenario>, seed: u64, keep_trace: bool) -> Runner {
+    fn build(scenario: Rc<Scenario>, seed: u64, keep_trace: bool, limits: EngineLimits) -> Runner {
         let clock = Clock::new();
-        let executor = Executor::new(Rc::clone(&clock), TASKS_MAX);
-        let world = build_world(Rc::clone(&clock), scenario, seed, keep_trace);
+        let executor = Executor::new(Rc::clone(&clock), limits.tasks);
+        let world = build_world(Rc::clone(&clock), scenario, (seed, keep_trace), limits);
         Runner {
             world: Rc::new(RefCell::new(world)),
             executor,
             clock,
             events: 0,
+            polls_without_time_max: limits.polls_without_time,
         }
     }
 
@@ -121,7 +158,7 @@ impl Runner {
             // tasks at this same instant, so run again until neither is left.
             let mut quiet = false;
             while !quiet {
-                if let Err(error) = self.executor.run_ready(POLLS_WITHOUT_TIME_MAX) {
+                if let Err(error) = self.executor.run_ready(self.polls_without_time_max) {
                     self.hit(executor_limit(error));
                     break;
                 }
@@ -264,6 +301,7 @@ impl Runner {
             expectations_not_applicable,
             passed,
             coverage,
+            trace_truncated_at: world.trace.truncated_at(),
             trace: std::mem::replace(&mut world.trace, Trace::new(false, 0)).into_records(),
             machine_ids: world
                 .machines
@@ -333,7 +371,12 @@ fn executor_limit(error: ExecutorError) -> LimitHit {
 }
 
 /// Builds the world at virtual time zero, converged: proxies know the initial fleet.
-fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: bool) -> World {
+fn build_world(
+    clock: Rc<Clock>,
+    scenario: Rc<Scenario>,
+    (seed, keep_trace): (u64, bool),
+    limits: EngineLimits,
+) -> World {
     let regions = all_regions(&scenario);
     let proxies: Vec<Proxy> = scenario
         .proxy
@@ -349,15 +392,15 @@ fn build_world(clock: Rc<Clock>, scenario: Rc<Scenario>, seed: u64, keep_trace: 
         .collect();
     let initial = scenario.initial_machine_count();
     let mut world = World {
-        queue: EventQueue::new(Rc::clone(&clock), QUEUE_CAPACITY_MAX),
+        queue: EventQueue::new(Rc::clone(&clock), limits.queue_capacity),
         clock,
-        trace: Trace::new(keep_trace, TRACE_RECORDS_MAX),
+        trace: Trace::new(keep_trace, limits.trace_steps_kept),
         checks: Checkers::new(initial, proxies.len(), scenario.deploys.len()),
         streams: Streams::new(seed),
         faults: FaultPlan::new(scenario.faults.clone()),
         machines: Vec::new(),
         machine_ids: MachineIds::default(),
-        traffic: Traffic::new(proxies.len(), REQUESTS_MAX),
+        traffic: Traffic::new(proxies.len(), limits.requests),
         proxies,
         regions,
         calls: CallTable::default(),
@@ -470,8 +513,11 @@ fn configure_traffic(world: &mut World) {
         else {
             continue;
         };
-        let mean = std::time::Duration::from_secs_f64(1.0 / region_traffic.rate_per_second);
-        world.traffic.interarrival_mean[proxy] = Some(mean);
+        // Validation keeps the rate within `ranges::RATE_PER_SECOND_MIN..=MAX`; a hand-built
+        // scenario whose mean gap does not fit a `Duration` sends no request, as it would not
+        // within any run.
+        let mean = std::time::Duration::try_from_secs_f64(1.0 / region_traffic.rate_per_second);
+        world.traffic.interarrival_mean[proxy] = mean.ok();
     }
 }
 
@@ -785,6 +831,10 @@ pub struct RunResult {
     pub coverage: BTreeMap<String, u64>,
     #[serde(skip)]
     pub trace: Vec<Record<Step>>,
+    /// When the trace kept for reports stopped (the time of the first step not kept, because of
+    /// [`EngineLimits::trace_steps_kept`]); None: every step was kept, or none was meant to be.
+    #[serde(skip)]
+    pub trace_truncated_at: Option<SimTime>,
     #[serde(skip)]
     pub machine_ids: Vec<String>,
     /// Per machine (by trace index): id, region, image history.

@@ -1254,7 +1254,7 @@ fn capacity_error_and_stop_hangs_values_are_checked() {
     let error = error_at(&text, 17, 17, "faults[0].after_creates");
     assert_eq!(
         error.message,
-        "-1 is out of range: must be between 0 and 4294967295"
+        "-1 is out of range: must be between 0 and 1000000"
     );
     let text = format!(
         "{MINIMAL}\n[[faults]]\nkind = \"capacity-error\"\nafter_creates = 1\nstatus = 302\n"

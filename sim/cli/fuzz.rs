@@ -22,6 +22,15 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    // Failures are saved under --out at the end: a directory that cannot take them is bad input,
+    // found before the campaign runs.
+    if let Err(error) = crate::report::files::prepare_directory(&config.out) {
+        eprintln!(
+            "error: --out {}: cannot write there: {error}",
+            config.out.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     let bar = progress_bar(config.cases);
     let failures = Cell::new(0u64);
     let on_progress = |event: Progress| match event {

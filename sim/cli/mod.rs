@@ -25,8 +25,8 @@ enum CommandArguments {
         /// Scenario files (TOML).
         #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
-        /// Override the scenario's seed.
-        #[arg(long, value_name = "N")]
+        /// Override the scenario's seed (0 to 18446744073709551614).
+        #[arg(long, value_name = "N", value_parser = parse_seed)]
         seed: Option<u64>,
         /// Run every deploy with this strategy (see `fleetsim strategies`).
         #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
@@ -42,10 +42,10 @@ enum CommandArguments {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// The timeline's window (with --out), e.g. `1s`, `500ms`.
-        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window, requires = "out")]
         window: Duration,
         /// Also write requests.csv, one row per request (with --out; it can be large).
-        #[arg(long)]
+        #[arg(long, requires = "out")]
         requests: bool,
     },
     /// Run one scenario over a range of seeds: sweep.csv (one row per seed) and the spread of
@@ -84,8 +84,8 @@ enum CommandArguments {
         /// Write compare.csv, compare-runs.csv and compare.html into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// The charts' timeline window, e.g. `1s`.
-        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window)]
+        /// The charts' timeline window (with --out), e.g. `1s`.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window, requires = "out")]
         window: Duration,
     },
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
@@ -138,14 +138,26 @@ fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
     crate::report::sweep::parse_seed_range(text)
 }
 
+fn parse_seed(text: &str) -> Result<u64, String> {
+    let highest = crate::scenario::ranges::SEED_MAX;
+    match text.parse::<u64>() {
+        Ok(seed) if seed <= highest => Ok(seed),
+        _ => Err(format!("`{text}` is not a seed: seeds are 0 to {highest}")),
+    }
+}
+
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
     text.parse()
 }
 
 fn parse_window(text: &str) -> Result<Duration, String> {
     let window = humantime::parse_duration(text).map_err(|error| error.to_string())?;
-    if window < Duration::from_millis(1) {
-        return Err("the window must be at least 1ms".to_string());
+    let longest = crate::scenario::ranges::DURATION_MAX;
+    if window < Duration::from_millis(1) || window > longest {
+        return Err(format!(
+            "the window must be between 1ms and {}",
+            humantime::format_duration(longest)
+        ));
     }
     Ok(window)
 }
@@ -375,11 +387,49 @@ fn execute_bench(config: &BenchConfig) -> i32 {
     EXIT_OK
 }
 
+/// Loads a scenario, printing its warnings; a bad one is bad input (exit status 2).
 fn load(path: &std::path::Path) -> Result<crate::scenario::Scenario, i32> {
-    crate::scenario::load(path).map_err(|error| {
-        eprintln!("error: {error}");
+    match crate::scenario::load_with_warnings(path) {
+        Ok((scenario, warnings)) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(scenario)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// `--out DIR` is checked before anything is simulated: created if needed, and writable.
+fn check_out(directory: Option<&std::path::Path>) -> Result<(), i32> {
+    let Some(directory) = directory else {
+        return Ok(());
+    };
+    crate::report::files::prepare_directory(directory).map_err(|error| {
+        eprintln!(
+            "error: --out {}: cannot write there: {error}",
+            directory.display()
+        );
         EXIT_BAD_INPUT
     })
+}
+
+/// `--strategy` (or a strategy a scenario lists) must fit the scenario's machine limit: a
+/// bluegreen deploy needs room for 2 × N machines.
+fn check_strategy_fits(
+    scenario: &crate::scenario::Scenario,
+    strategy: Option<StrategyName>,
+) -> Result<(), i32> {
+    match strategy.map(|strategy| scenario.room_for(strategy)) {
+        Some(Err(message)) => {
+            eprintln!("error: {}: --strategy: {message}", scenario.path.display());
+            Err(EXIT_BAD_INPUT)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn execute_sweep(config: &SweepConfig) -> i32 {
@@ -387,6 +437,11 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
+    if let Err(status) = check_strategy_fits(&scenario, config.strategy)
+        .and_then(|()| check_out(config.out.as_deref()))
+    {
+        return status;
+    }
     let swept = crate::report::sweep::sweep(
         &scenario,
         config.strategy,
@@ -418,10 +473,21 @@ fn execute_compare(config: &CompareConfig) -> i32 {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
-    let seeds = config
-        .seeds
-        .clone()
-        .unwrap_or(scenario.run.seed..scenario.run.seed + 1);
+    for strategy in &config.strategies {
+        if let Err(status) = check_strategy_fits(&scenario, Some(*strategy)) {
+            return status;
+        }
+    }
+    if let Err(status) = check_out(config.out.as_deref()) {
+        return status;
+    }
+    // Validation keeps a seed at most `ranges::SEED_MAX`, so the one after it exists.
+    let seeds = config.seeds.clone().unwrap_or_else(|| {
+        let seed = scenario.run.seed;
+        seed..seed
+            .checked_add(1)
+            .expect("a scenario's seed is below u64::MAX")
+    });
     let options = crate::report::compare::CompareOptions {
         strategies: config.strategies.clone(),
         seeds,
@@ -434,7 +500,15 @@ fn execute_compare(config: &CompareConfig) -> i32 {
             if let Some(directory) = &config.out {
                 eprintln!("comparison files written to {}", directory.display());
             }
-            EXIT_OK
+            let status = compare_exit_status(&comparison);
+            if status != EXIT_OK {
+                eprintln!(
+                    "error: {} run(s) panicked (the `panic` column of compare-runs.csv has the \
+                     messages)",
+                    comparison.panics()
+                );
+            }
+            status
         }
         Err(error) => {
             eprintln!("error: writing the comparison: {error}");
@@ -443,17 +517,38 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     }
 }
 
-/// Loads every scenario first (bad input stops everything with status 2), then runs them.
+/// `compare`'s exit status: a comparison is a report, not a test (0), unless a run panicked — a
+/// crash of the simulator is never a result to compare (1).
+pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i32 {
+    if comparison.panics() > 0 {
+        EXIT_EXPECTATION_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Loads every scenario and checks `--out` first (bad input stops everything with status 2),
+/// then runs them.
 fn execute_run(config: &RunConfig) -> i32 {
     let mut scenarios = Vec::new();
     for path in &config.scenarios {
-        match crate::scenario::load(path) {
+        match load(path) {
             Ok(scenario) => scenarios.push(scenario),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return EXIT_BAD_INPUT;
-            }
+            Err(status) => return status,
         }
+    }
+    for scenario in &scenarios {
+        if let Err(status) = check_strategy_fits(scenario, config.strategy) {
+            return status;
+        }
+    }
+    if let Err(status) = check_out(
+        config
+            .out
+            .as_ref()
+            .map(|(directory, _)| directory.as_path()),
+    ) {
+        return status;
     }
     let mut status = EXIT_OK;
     let runs: usize = scenarios
@@ -487,7 +582,12 @@ fn execute_run(config: &RunConfig) -> i32 {
                 };
                 match crate::report::files::write_run_files(&directory, scenario, &result, options)
                 {
-                    Ok(_) => eprintln!("report files written to {}", directory.display()),
+                    Ok(written) => {
+                        for note in written.notes {
+                            eprintln!("warning: the report in {} is {note}", directory.display());
+                        }
+                        eprintln!("report files written to {}", directory.display());
+                    }
                     Err(error) => {
                         eprintln!("error: writing {}: {error}", directory.display());
                         return EXIT_BAD_INPUT;

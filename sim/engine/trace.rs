@@ -77,6 +77,8 @@ pub struct Trace<S> {
     keep: bool,
     records_max: usize,
     count: u64,
+    /// The time of the first step hashed but not kept (`records_max` reached).
+    truncated_at: Option<SimTime>,
     encoder: Encoder,
 }
 
@@ -88,6 +90,7 @@ impl<S: Encode> Trace<S> {
             keep,
             records_max,
             count: 0,
+            truncated_at: None,
             encoder: Encoder::new(),
         }
     }
@@ -96,8 +99,12 @@ impl<S: Encode> Trace<S> {
         self.encoder.word(time.as_micros());
         step.encode(&mut self.encoder);
         self.count += 1;
-        if self.keep && self.records.len() < self.records_max {
-            self.records.push(Record { time, step });
+        if self.keep {
+            if self.records.len() < self.records_max {
+                self.records.push(Record { time, step });
+            } else {
+                self.truncated_at.get_or_insert(time);
+            }
         }
     }
 
@@ -118,9 +125,10 @@ impl<S: Encode> Trace<S> {
         self.count
     }
 
-    /// Whether some steps were hashed but not kept because of `records_max`.
-    pub fn truncated(&self) -> bool {
-        self.keep && self.count > self.records.len() as u64
+    /// When the first step was hashed but not kept because of `records_max` (None: every step
+    /// was kept, or none was meant to be).
+    pub fn truncated_at(&self) -> Option<SimTime> {
+        self.truncated_at
     }
 }
 

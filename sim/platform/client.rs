@@ -275,7 +275,12 @@ impl Runtime for SimRuntime {
     }
 
     fn unix_time_seconds(&self) -> i64 {
-        self.world.borrow().unix_seconds() + self.clock_skew_seconds
+        // Saturating: a scenario's skew is bounded (`ranges::CLOCK_SKEW_SECONDS_MAX`), a
+        // hand-built one need not be.
+        self.world
+            .borrow()
+            .unix_seconds()
+            .saturating_add(self.clock_skew_seconds)
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {

@@ -12,7 +12,9 @@ use crate::scenario::DeploySpec;
 /// stop) of one wait timeout each, plus six minutes for the rest — lease acquisition (≤ 1 min of
 /// retries), the two 10 s sleeps, launch/uncordon/teardown retries and API latency.
 pub fn derived_time_bound(spec: &DeploySpec) -> Duration {
-    spec.wait_timeout.saturating_mul(3) + Duration::from_secs(6 * 60)
+    spec.wait_timeout
+        .saturating_mul(3)
+        .saturating_add(Duration::from_secs(6 * 60))
 }
 
 impl World {

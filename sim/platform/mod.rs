@@ -108,6 +108,7 @@ pub enum Action {
 pub enum LimitHit {
     Time { limit: Duration },
     Events { limit: u64 },
+    Requests { limit: u64 },
     Machines { limit: u32 },
     QueueFull { capacity: usize },
     Tasks { limit: usize },
@@ -120,20 +121,42 @@ impl std::fmt::Display for LimitHit {
             LimitHit::Time { limit } => {
                 write!(
                     formatter,
-                    "time limit of {} reached",
+                    "time limit of {} reached (run.time_limit)",
                     humantime::format_duration(*limit)
                 )
             }
-            LimitHit::Events { limit } => write!(formatter, "event limit of {limit} reached"),
-            LimitHit::Machines { limit } => write!(formatter, "machine limit of {limit} reached"),
-            LimitHit::QueueFull { capacity } => {
-                write!(formatter, "event queue capacity of {capacity} reached")
+            LimitHit::Events { limit } => {
+                write!(
+                    formatter,
+                    "event limit of {limit} reached (run.event_limit)"
+                )
             }
-            LimitHit::Tasks { limit } => write!(formatter, "task limit of {limit} reached"),
+            LimitHit::Requests { limit } => {
+                write!(
+                    formatter,
+                    "request limit of {limit} reached (requests arrived)"
+                )
+            }
+            LimitHit::Machines { limit } => write!(
+                formatter,
+                "machine limit of {limit} reached (machines created, run.machine_limit)"
+            ),
+            LimitHit::QueueFull { capacity } => {
+                write!(
+                    formatter,
+                    "event queue capacity of {capacity} reached (events pending)"
+                )
+            }
+            LimitHit::Tasks { limit } => {
+                write!(
+                    formatter,
+                    "task limit of {limit} reached (tasks alive at once)"
+                )
+            }
             LimitHit::Livelock { polls } => {
                 write!(
                     formatter,
-                    "executor livelock: {polls} polls without time advancing"
+                    "executor livelock: {polls} task polls at one instant of virtual time"
                 )
             }
         }

@@ -116,7 +116,7 @@ impl World {
         }
         if self.traffic.requests.arrived() >= self.traffic.requests_max {
             self.limit_hit
-                .get_or_insert(crate::platform::LimitHit::Events {
+                .get_or_insert(crate::platform::LimitHit::Requests {
                     limit: self.traffic.requests_max as u64,
                 });
             return;

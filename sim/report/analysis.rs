@@ -104,11 +104,43 @@ pub struct PhaseMark {
     pub phase: String,
 }
 
+/// The most rows a timeline has: a longer run, or a shorter window, gets a coarser window
+/// (`timeline_window`), and the report says so.
+pub const TIMELINE_WINDOWS_MAX: u64 = 100_000;
+
+/// The window a timeline of a run ending at `end_us` uses when `requested_us` was asked for: the
+/// request, unless it would make more than [`TIMELINE_WINDOWS_MAX`] rows; then the shortest
+/// 1-2-5 multiple of a millisecond that fits.
+pub fn timeline_window(requested_us: u64, end_us: u64) -> u64 {
+    let requested_us = requested_us.max(1);
+    // `end_us / window + 1` rows: the last window holds the end instant.
+    let needed_us = end_us / (TIMELINE_WINDOWS_MAX - 1) + 1;
+    if requested_us >= needed_us {
+        return requested_us;
+    }
+    let mut decade_us: u64 = 1_000;
+    loop {
+        for step in [1, 2, 5] {
+            let window_us = decade_us.saturating_mul(step);
+            if window_us >= needed_us {
+                return window_us;
+            }
+        }
+        decade_us = decade_us.saturating_mul(10);
+    }
+}
+
 /// What the report files show about one run.
 #[derive(Clone, Debug)]
 pub struct Analysis {
+    /// The timeline's window: `window_requested_us`, or coarser (`timeline_window`).
     pub window_us: u64,
+    /// The window asked for (`--window`).
+    pub window_requested_us: u64,
     pub end_us: u64,
+    /// Where the report stops when the trace kept for it reached its limit (`Some(time)`: the
+    /// timeline and request rows cover the run up to then only). None: the whole run.
+    pub covered_until_us: Option<u64>,
     /// Every image the run saw; image `i` is labelled `v{i+1}`.
     pub images: Vec<String>,
     /// The region of each proxy.
@@ -636,14 +668,18 @@ impl<'a> Walker<'a> {
 }
 
 /// Analyses a run kept with its trace (`Simulation::keep_trace(true)`), in windows of
-/// `window_us` microseconds.
-pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analysis {
-    assert!(window_us > 0, "a window lasts some time");
+/// `window_requested_us` microseconds (or coarser: `timeline_window`).
+pub fn analyse(scenario: &Scenario, result: &RunResult, window_requested_us: u64) -> Analysis {
+    assert!(window_requested_us > 0, "a window lasts some time");
     let end_us = result
         .trace
         .last()
         .map_or(0, |record| record.time.as_micros())
         .max(result.end_time_ms * 1_000);
+    let window_us = timeline_window(window_requested_us, end_us);
+    let covered_until_us = result
+        .trace_truncated_at
+        .map(|time| time.as_micros().min(end_us));
     let mut walker = Walker::new(scenario, result, window_us);
     // In-place image changes (not in the trace), merged in by time.
     let mut updates: Vec<(u64, u32, &str)> = result
@@ -671,12 +707,26 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         }
         walker.step(record);
     }
-    // The last window holds the run's end instant.
-    while walker.windows.is_empty() || walker.current.start_us <= end_us {
-        walker.close_window();
+    match covered_until_us {
+        // The last window holds the run's end instant.
+        None => {
+            while walker.windows.is_empty() || walker.current.start_us <= end_us {
+                walker.close_window();
+            }
+        }
+        // The trace stops at `cut`: so do the windows, the last one cut short there.
+        Some(cut) => {
+            walker.advance(cut);
+            if walker.windows.is_empty() || walker.current.start_us < cut {
+                walker.current.end_us = cut;
+                walker.close_window();
+            }
+        }
     }
     if let Some(since) = walker.down_since.take() {
-        walker.outages.push((since, end_us));
+        walker
+            .outages
+            .push((since, covered_until_us.unwrap_or(end_us)));
     }
     let degraded = degraded_intervals(&walker.requests, &walker.outages);
     let fault_windows: Vec<FaultWindow> = scenario
@@ -696,15 +746,11 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         })
         .collect();
     let mut windows = walker.windows;
-    for row in &mut windows {
-        let within = |intervals: &[(u64, u64)]| -> u64 {
-            intervals
-                .iter()
-                .map(|(start, end)| overlap((*start, *end), (row.start_us, row.end_us)))
-                .sum()
-        };
-        row.outage_us = within(&walker.outages);
-        row.degraded_us = within(&degraded);
+    let outage_us = time_in_windows(&walker.outages, &windows);
+    let degraded_us = time_in_windows(&degraded, &windows);
+    for ((row, outage_us), degraded_us) in windows.iter_mut().zip(outage_us).zip(degraded_us) {
+        row.outage_us = outage_us;
+        row.degraded_us = degraded_us;
         row.faults_active = fault_windows
             .iter()
             .filter(|fault| {
@@ -725,7 +771,9 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_us: u64) -> Analy
         .collect();
     Analysis {
         window_us,
+        window_requested_us,
         end_us,
+        covered_until_us,
         images: walker.images,
         proxies: result.proxy_regions.clone(),
         windows,
@@ -760,6 +808,28 @@ fn degraded_intervals(requests: &[RequestRow], outages: &[(u64, u64)]) -> Vec<(u
         .outside(&outages)
         .into_iter()
         .map(|(start, end)| (start.as_micros(), end.as_micros()))
+        .collect()
+}
+
+/// The time each window overlaps `intervals` (sorted by start, as outages and degraded time are):
+/// one merge pass, where a scan of every interval per window would be quadratic on a long run.
+fn time_in_windows(intervals: &[(u64, u64)], windows: &[WindowRow]) -> Vec<u64> {
+    let mut first = 0;
+    windows
+        .iter()
+        .map(|row| {
+            while intervals
+                .get(first)
+                .is_some_and(|(_, end)| *end <= row.start_us)
+            {
+                first += 1;
+            }
+            intervals[first..]
+                .iter()
+                .take_while(|(start, _)| *start < row.end_us)
+                .map(|(start, end)| overlap((*start, *end), (row.start_us, row.end_us)))
+                .sum()
+        })
         .collect()
 }
 

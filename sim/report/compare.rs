@@ -43,6 +43,16 @@ pub struct Comparison {
     pub strategies: Vec<StrategyRuns>,
 }
 
+impl Comparison {
+    /// Runs that panicked, over every strategy.
+    pub fn panics(&self) -> usize {
+        self.strategies
+            .iter()
+            .map(|strategy| strategy.summary.across.panics)
+            .sum()
+    }
+}
+
 /// The header of `compare.csv`.
 pub const COMPARE_HEADER: [&str; 25] = [
     "strategy",

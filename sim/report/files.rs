@@ -3,7 +3,7 @@
 //! reader never sees half a report.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,19 +34,34 @@ impl Default for RunFilesOptions {
     }
 }
 
+/// The temporary file `write_atomic` writes `name` through: `.NAME.tmp-PID`.
+fn temporary_name(name: &str, process: u32) -> String {
+    format!(".{name}.tmp-{process}")
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
 /// synced, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] for a file written piece by piece by `write` (through a buffer), so that a
+/// large one never sits in memory whole.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> io::Result<()> {
     let directory = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
         .to_string_lossy()
         .into_owned();
-    let temporary = directory.join(format!(".{name}.tmp-{}", std::process::id()));
+    let temporary = directory.join(temporary_name(&name, std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
+        let mut file = io::BufWriter::new(std::fs::File::create(&temporary)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
     })();
@@ -56,18 +71,93 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Makes `directory` ready to take report files before anything is simulated: creates it if
+/// needed, proves it writable (a probe file, removed again), and removes the temporary files that
+/// killed fleetsim processes left there.
+pub fn prepare_directory(directory: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(directory)?;
+    let probe = directory.join(temporary_name("probe", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)?;
+    remove_stale_temporaries(directory)
+}
+
+/// Removes `.NAME.tmp-PID` files whose process is gone (killed while writing: SIGKILL leaves no
+/// chance to clean up). A process is gone when `/proc` lists it no more; where there is no `/proc`,
+/// when the file is over a day old. The files of a live process are left alone.
+pub fn remove_stale_temporaries(directory: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(directory)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(process) = temporary_process(&name) else {
+            continue;
+        };
+        if process != std::process::id() && !process_alive(process, &entry.path()) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `path` if it exists.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// The process of a `.NAME.tmp-PID` file name.
+fn temporary_process(name: &str) -> Option<u32> {
+    let (prefix, process) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    if prefix.is_empty() || process.is_empty() || !process.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    process.parse().ok()
+}
+
+/// Whether the process that writes `file` may still be running.
+#[allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the age of a leftover file on disk, never anything simulated"
+)]
+fn process_alive(process: u32, file: &Path) -> bool {
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() {
+        return proc.join(process.to_string()).exists();
+    }
+    let age = std::fs::metadata(file)
+        .and_then(|metadata| metadata.modified())
+        .ok()
+        .and_then(|modified| std::time::SystemTime::now().duration_since(modified).ok());
+    age.is_none_or(|age| age < Duration::from_secs(24 * 3600))
+}
+
 /// Milliseconds with microsecond precision, exactly (no floating point): `1234.567`.
 pub fn ms(micros: u64) -> String {
     format!("{}.{:03}", micros / 1_000, micros % 1_000)
 }
 
-fn csv_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    writer.write_record(header).expect("write to memory");
+/// Writes a CSV file: its header, then its rows.
+fn write_csv(
+    out: &mut dyn io::Write,
+    header: &[String],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> io::Result<()> {
+    let mut writer = csv::WriterBuilder::new().from_writer(out);
+    writer.write_record(header)?;
     for row in rows {
-        writer.write_record(&row).expect("write to memory");
+        writer.write_record(&row)?;
     }
-    writer.into_inner().expect("flush to memory")
+    writer.flush()
+}
+
+/// A CSV file in memory (for tests and small files).
+fn csv_bytes(write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write(&mut bytes).expect("write to memory");
+    bytes
 }
 
 /// The build that produced a run (fingerprints are per build).
@@ -108,20 +198,36 @@ struct Summary<'a> {
     images: Vec<ImageEntry<'a>>,
     proxies: &'a [String],
     window_ms: String,
+    /// The window asked for (`--window`); `window_ms` is coarser when it would have made more
+    /// than `TIMELINE_WINDOWS_MAX` rows.
+    window_requested_ms: String,
+    /// Whether the files cover the whole run: false when the trace kept for them reached its
+    /// limit, and the timeline, requests and events stop at `covered_until_ms`.
+    complete: bool,
+    covered_until_ms: Option<String>,
     /// Trace steps written to events.csv (less than `steps` only if the trace hit its cap).
     events_written: usize,
     coverage: &'a BTreeMap<String, u64>,
     files: Vec<&'static str>,
 }
 
-/// The names of the files `run --out` writes, in order.
+/// Every file `run --out` may write, in the order it writes them: `summary.json` last, so that a
+/// run killed while writing never leaves a summary that lists files it did not write.
+pub const ALL_FILE_NAMES: [&str; 6] = [
+    "events.csv",
+    "timeline.csv",
+    "latency.hgrm",
+    "requests.csv",
+    "report.html",
+    "summary.json",
+];
+
+/// The names of the files `run --out` writes with these options, in the order it writes them.
 pub fn file_names(options: &RunFilesOptions) -> Vec<&'static str> {
-    let mut names = vec!["summary.json", "events.csv", "timeline.csv", "latency.hgrm"];
-    if options.requests {
-        names.push("requests.csv");
-    }
-    names.push("report.html");
-    names
+    ALL_FILE_NAMES
+        .into_iter()
+        .filter(|name| options.requests || *name != "requests.csv")
+        .collect()
 }
 
 /// The subdirectory of one run when `run --out` writes several: `<scenario>` or
@@ -142,42 +248,69 @@ pub fn run_directory_name(result: &RunResult) -> String {
         .collect()
 }
 
+/// What `write_run_files` wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenFiles {
+    /// The files, in the order written (`summary.json` last).
+    pub paths: Vec<PathBuf>,
+    /// What the report says about itself when it is incomplete or coarsened (empty: neither).
+    pub notes: Vec<String>,
+}
+
 /// Writes every report file of `result` (a run kept with its trace) into `directory`, which is
-/// created if needed. Returns the paths written.
+/// created if needed.
+///
+/// The directory then holds this run's files only: report files an earlier run left there that
+/// this one does not write (`requests.csv` of an earlier `--requests` run) are removed first, with
+/// the temporary files of killed runs; files of other names are never touched. `summary.json` is
+/// written last.
 pub fn write_run_files(
     directory: &Path,
     scenario: &Scenario,
     result: &RunResult,
     options: &RunFilesOptions,
-) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(directory)?;
+) -> io::Result<WrittenFiles> {
+    prepare_directory(directory)?;
+    let names = file_names(options);
+    for stale in ALL_FILE_NAMES.iter().filter(|name| !names.contains(name)) {
+        remove_if_present(&directory.join(stale))?;
+    }
     let window_us = duration_micros(options.window).max(1);
     let analysis = analyse(scenario, result, window_us);
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: Vec<u8>| -> io::Result<()> {
+    let written = std::cell::RefCell::new(Vec::new());
+    type Writer<'w> = dyn Fn(&mut dyn io::Write) -> io::Result<()> + 'w;
+    let put_with = |name: &str, write: &Writer| -> io::Result<()> {
         let path = directory.join(name);
-        write_atomic(&path, &bytes)?;
-        written.push(path);
+        write_atomic_with(&path, write)?;
+        written.borrow_mut().push(path);
         Ok(())
     };
-    put(
-        "summary.json",
-        summary_json(result, &analysis, options).into_bytes(),
-    )?;
-    put("events.csv", events_csv(result, &analysis))?;
+    let put = |name: &str, bytes: Vec<u8>| put_with(name, &|out| out.write_all(&bytes));
+    put_with("events.csv", &|out| {
+        write_events_csv(out, result, &analysis)
+    })?;
     put("timeline.csv", timeline_csv(&analysis))?;
     put(
         "latency.hgrm",
         crate::report::hgrm::percentile_distribution(&result.latency_histogram).into_bytes(),
     )?;
     if options.requests {
-        put("requests.csv", requests_csv(result, &analysis))?;
+        put_with("requests.csv", &|out| {
+            write_requests_csv(out, result, &analysis)
+        })?;
     }
     put(
         "report.html",
         crate::report::html::run_report(scenario, result, &analysis).into_bytes(),
     )?;
-    Ok(written)
+    put(
+        "summary.json",
+        summary_json(result, &analysis, options).into_bytes(),
+    )?;
+    Ok(WrittenFiles {
+        paths: written.into_inner(),
+        notes: crate::report::html::coverage_notes(result, &analysis),
+    })
 }
 
 /// `summary.json`: the run's JSON (as `run --json`) plus build, outcome, images, coverage.
@@ -198,6 +331,9 @@ pub fn summary_json(result: &RunResult, analysis: &Analysis, options: &RunFilesO
             .collect(),
         proxies: &analysis.proxies,
         window_ms: ms(analysis.window_us),
+        window_requested_ms: ms(analysis.window_requested_us),
+        complete: analysis.covered_until_us.is_none(),
+        covered_until_ms: analysis.covered_until_us.map(ms),
         events_written: result.trace.len(),
         coverage: &analysis.coverage,
         files: file_names(options),
@@ -212,6 +348,32 @@ pub const EVENTS_HEADER: [&str; 5] = ["time_ms", "kind", "machine", "region", "d
 
 /// `events.csv`: one row per trace step.
 pub fn events_csv(result: &RunResult, analysis: &Analysis) -> Vec<u8> {
+    csv_bytes(|out| write_events_csv(out, result, analysis))
+}
+
+/// The last row of `events.csv` when the trace reached its limit: where it stops, and why.
+fn truncation_row(result: &RunResult, analysis: &Analysis) -> Option<Vec<String>> {
+    let cut = analysis.covered_until_us?;
+    let unwritten = result.steps.saturating_sub(result.trace.len() as u64);
+    Some(vec![
+        ms(cut),
+        "trace-truncated".to_string(),
+        String::new(),
+        String::new(),
+        format!(
+            "trace step limit of {} kept steps reached: the {unwritten} later steps are not \
+             written (the fingerprint and the summary's metrics cover them)",
+            result.trace.len()
+        ),
+    ])
+}
+
+/// [`events_csv`] into `out`.
+pub fn write_events_csv(
+    out: &mut dyn io::Write,
+    result: &RunResult,
+    analysis: &Analysis,
+) -> io::Result<()> {
     let header: Vec<String> = EVENTS_HEADER.iter().map(ToString::to_string).collect();
     let mut request_proxy: BTreeMap<u32, u32> = BTreeMap::new();
     let machine = |index: u32| -> (String, String) {
@@ -436,7 +598,7 @@ pub fn events_csv(result: &RunResult, analysis: &Analysis) -> Vec<u8> {
         };
         vec![time, kind.to_string(), machine_id, region, detail]
     });
-    csv_bytes(&header, rows)
+    write_csv(out, &header, rows.chain(truncation_row(result, analysis)))
 }
 
 /// The header of `timeline.csv` for a run with these images and proxies.
@@ -483,8 +645,16 @@ pub fn timeline_header(analysis: &Analysis) -> Vec<String> {
     header
 }
 
-/// `timeline.csv`: one row per window.
+/// `timeline.csv`: one row per window. When the trace reached its limit, a last row spans the rest
+/// of the run with every other field empty: nothing of it is known to the report.
 pub fn timeline_csv(analysis: &Analysis) -> Vec<u8> {
+    let header = timeline_header(analysis);
+    let uncovered = analysis.covered_until_us.map(|cut| {
+        let mut fields = vec![String::new(); header.len()];
+        fields[0] = ms(cut);
+        fields[1] = ms(analysis.end_us);
+        fields
+    });
     let rows = analysis.windows.iter().map(|row| {
         let mut fields = vec![
             ms(row.start_us),
@@ -515,7 +685,7 @@ pub fn timeline_csv(analysis: &Analysis) -> Vec<u8> {
         fields.push(row.fault_events.to_string());
         fields
     });
-    csv_bytes(&timeline_header(analysis), rows)
+    csv_bytes(|out| write_csv(out, &header, rows.chain(uncovered)))
 }
 
 /// The header of `requests.csv`.
@@ -533,9 +703,26 @@ pub const REQUESTS_HEADER: [&str; 11] = [
     "held",
 ];
 
-/// `requests.csv`: one row per request that finished, in the order they finished.
+/// `requests.csv`: one row per request that finished, in the order they finished. When the trace
+/// reached its limit, a last row with outcome `trace-truncated` says from when requests are
+/// missing.
 pub fn requests_csv(result: &RunResult, analysis: &Analysis) -> Vec<u8> {
+    csv_bytes(|out| write_requests_csv(out, result, analysis))
+}
+
+/// [`requests_csv`] into `out`.
+pub fn write_requests_csv(
+    out: &mut dyn io::Write,
+    result: &RunResult,
+    analysis: &Analysis,
+) -> io::Result<()> {
     let header: Vec<String> = REQUESTS_HEADER.iter().map(ToString::to_string).collect();
+    let truncated = analysis.covered_until_us.map(|cut| {
+        let mut fields = vec![String::new(); header.len()];
+        fields[3] = ms(cut);
+        fields[5] = "trace-truncated".to_string();
+        fields
+    });
     let rows = analysis.requests.iter().map(|row| {
         vec![
             row.request.to_string(),
@@ -565,5 +752,5 @@ pub fn requests_csv(result: &RunResult, analysis: &Analysis) -> Vec<u8> {
             row.held.to_string(),
         ]
     });
-    csv_bytes(&header, rows)
+    write_csv(out, &header, rows.chain(truncated))
 }

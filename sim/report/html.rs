@@ -12,6 +12,8 @@ use crate::sim::RunResult;
 const OUTAGE_COLOR: &str = "#D55E00";
 const DEGRADED_COLOR: &str = "#CC79A7";
 const FAULT_COLOR: &str = "#999999";
+/// The part of a run a truncated report does not cover.
+const UNCOVERED_COLOR: &str = "#333333";
 
 /// The charts of a run, in order: machines by image, routable per proxy, failed requests, latency.
 pub const CHART_TITLES: [&str; 4] = [
@@ -97,7 +99,45 @@ fn shading(analysis: &Analysis) -> Vec<Band> {
         color: DEGRADED_COLOR.to_string(),
         label: "degraded (failing requests in flight, no outage)".to_string(),
     }));
+    bands.extend(uncovered_band(analysis));
     bands
+}
+
+/// The part of the run the report does not cover (the trace reached its limit), shaded dark.
+fn uncovered_band(analysis: &Analysis) -> Option<Band> {
+    analysis.covered_until_us.map(|cut| Band {
+        start: seconds(cut),
+        end: seconds(analysis.end_us),
+        color: UNCOVERED_COLOR.to_string(),
+        label: "not covered: the trace reached its limit of kept steps".to_string(),
+    })
+}
+
+/// What a report says about itself when it is not the whole run or not at the window asked for.
+pub fn coverage_notes(result: &RunResult, analysis: &Analysis) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(cut) = analysis.covered_until_us {
+        notes.push(format!(
+            "incomplete: the trace reached its limit of {} kept steps at {}; the timeline, the \
+             requests and the events stop there (the verdicts, the metrics and the fingerprint \
+             cover the whole run, to {})",
+            result.trace.len(),
+            crate::engine::SimTime::from_micros(cut),
+            crate::engine::SimTime::from_micros(analysis.end_us)
+        ));
+    }
+    if analysis.window_us != analysis.window_requested_us {
+        notes.push(format!(
+            "coarsened: a timeline window of {} would make more than {} rows; the timeline uses \
+             {} windows",
+            humantime::format_duration(std::time::Duration::from_micros(
+                analysis.window_requested_us
+            )),
+            crate::report::analysis::TIMELINE_WINDOWS_MAX,
+            humantime::format_duration(std::time::Duration::from_micros(analysis.window_us))
+        ));
+    }
+    notes
 }
 
 fn fault_marks(analysis: &Analysis) -> Vec<Mark> {
@@ -178,6 +218,7 @@ pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<
     });
     machines.y_max = Some(scales.y_max[0]);
     machines.marks = phase_marks(analysis);
+    machines.bands.extend(uncovered_band(analysis));
     charts.push(machines.render());
 
     // 2. Routable machines per proxy.
@@ -672,6 +713,13 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
             out,
             "<p class=\"bad\">The run stopped early: {}</p>",
             escape(limit)
+        );
+    }
+    for note in coverage_notes(result, analysis) {
+        let _ = write!(
+            out,
+            "<p class=\"bad\">This report is {}.</p>",
+            escape(&note)
         );
     }
     out.push_str("<h2>Charts</h2>");

@@ -378,10 +378,12 @@ pub fn run_seeds(
             let scenario = scenario.clone();
             let end = seeds.end;
             scope.spawn(move || loop {
-                let seed = next.fetch_add(1, Ordering::SeqCst);
-                if seed >= end {
-                    break;
-                }
+                // Claim the next seed only while one is left: a plain fetch_add would wrap past
+                // u64::MAX back to seed 0 and never end.
+                let claimed = next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |seed| {
+                    (seed < end).then(|| seed + 1)
+                });
+                let Ok(seed) = claimed else { break };
                 if sender.send(run_seed(&scenario, strategy, seed)).is_err() {
                     break;
                 }
@@ -605,7 +607,10 @@ pub fn sweep(
 ) -> io::Result<(Vec<SweepRow>, SweepSummary)> {
     let mut csv = match out {
         Some(directory) => {
-            std::fs::create_dir_all(directory)?;
+            crate::report::files::prepare_directory(directory)?;
+            // The summary of an earlier sweep must not sit beside this sweep's rows: until this
+            // one writes its own at the end, there is none (an interrupted sweep has only rows).
+            crate::report::files::remove_if_present(&directory.join("sweep-summary.json"))?;
             Some(SweepCsv::create(&directory.join("sweep.csv"))?)
         }
         None => None,
@@ -658,8 +663,12 @@ pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
     };
     let start: u64 = start.trim().parse().map_err(|_| bad())?;
     let end: u64 = end.trim().parse().map_err(|_| bad())?;
+    let highest = crate::scenario::ranges::SEED_MAX;
     let end = if inclusive {
-        end.checked_add(1).ok_or_else(bad)?
+        if end > highest {
+            return Err(format!("`{text}` goes past the highest seed, {highest}"));
+        }
+        end + 1
     } else {
         end
     };

@@ -1,6 +1,7 @@
 //! `ScenarioError`: every problem with a scenario file, located by file, line, column and field, so
 //! a user can jump straight to the offending value.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -36,13 +37,29 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// Where errors of one file are reported: turns byte spans into line and column.
+/// Where errors of one file are reported: turns byte spans into line and column. Warnings (a
+/// value that is valid but likely not what the author meant) are collected on the side.
 pub(crate) struct Source<'a> {
     pub file: &'a Path,
     pub text: &'a str,
+    pub warnings: RefCell<Vec<ScenarioError>>,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    pub fn new(file: &'a Path, text: &'a str) -> Source<'a> {
+        Source {
+            file,
+            text,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Records a warning at the start of `span`, in the same form as an error.
+    pub fn warn(&self, span: &Range<usize>, field: impl Into<String>, message: impl Into<String>) {
+        let warning = self.error(span, field, message);
+        self.warnings.borrow_mut().push(warning);
+    }
+
     /// An error at the start of `span`.
     pub fn error(
         &self,

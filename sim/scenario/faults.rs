@@ -13,7 +13,7 @@ use crate::api::Phase;
 use crate::engine::random::Distribution;
 
 /// The longest `duration`, `period` or `lag` a fault may have.
-pub const MAX_FAULT_DURATION: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_FAULT_DURATION: Duration = super::ranges::FAULT_DURATION_MAX;
 
 /// What a fault may refer to, from the rest of the scenario.
 #[derive(Clone, Copy)]
@@ -24,7 +24,14 @@ pub(crate) struct Refs<'a> {
     pub deploys: usize,
     /// The regions that have a proxy (after defaulting).
     pub proxies: &'a [String],
+    /// `run.time_limit`: a fault timed after it would never fire.
+    pub time_limit: Duration,
+    /// `run.machine_limit`: no green beyond it can ever exist.
+    pub machine_limit: u32,
 }
+
+/// What a fault timed after the time limit would do instead of firing.
+const NEVER_FIRES: &str = "the fault would never fire";
 
 /// One kind of fault: the fields it requires and allows besides `kind`, and how it is built once
 /// `FieldCheck` has checked them.
@@ -275,7 +282,45 @@ impl FaultEntry<'_> {
 
     fn machine(&self, text: &Text) -> Checked<MachineTarget> {
         let initial = (self.refs.initial, self.refs.deploys);
-        machine_target(self.src, &self.sub("machine"), text, initial)
+        let field = self.sub("machine");
+        let target = machine_target(self.src, &field, text, initial)?;
+        if let MachineTarget::Green { deploy, index } = target {
+            self.green_exists(&field, text, (deploy, index))?;
+        }
+        Ok(target)
+    }
+
+    /// A deploy launches one green per machine it replaces (N for the first): a green beyond the
+    /// machine limit can never exist (refused), one beyond N is launched only when the deploy
+    /// replaces more machines than the initial fleet had (a warning).
+    fn green_exists(&self, field: &str, text: &Text, (deploy, index): (u32, u32)) -> Checked<()> {
+        let initial = self.refs.initial;
+        let possible = self.refs.machine_limit.saturating_sub(initial);
+        let value = text.get_ref().trim();
+        if index >= possible {
+            let message = format!(
+                "`{value}` can never exist: run.machine_limit ({}) leaves room for {possible} \
+                 machines beside the initial fleet of {initial}",
+                self.refs.machine_limit
+            );
+            return Err(self.src.error(&text.span(), field, message));
+        }
+        if index >= initial {
+            let message = format!(
+                "`{value}` names green {} of deploy {deploy}, but a deploy launches one green \
+                 per machine it replaces and the initial fleet has {initial}: the fault fires \
+                 only if the deploy launches more (duplicates, or leftovers adopted as blues)",
+                u64::from(index) + 1
+            );
+            self.src.warn(&text.span(), field, message);
+        }
+        Ok(())
+    }
+
+    /// A point in time of the fault, at most the run's time limit.
+    fn time(&self, name: &str, text: &Text) -> Checked<Duration> {
+        let limit = (self.refs.time_limit, NEVER_FIRES);
+        within_time_limit(self.src, &self.sub(name), text, limit)
     }
 
     /// The optional `deploy` index, which must name a `[[deploy]]` entry.
@@ -328,19 +373,17 @@ impl FaultEntry<'_> {
 
     /// `start` (default 0s) and `duration` (default: to the end of the run).
     fn window(&self) -> Checked<Window> {
-        let start = duration_or(
-            self.src,
-            &self.sub("start"),
-            self.fault().start.as_ref(),
-            Duration::ZERO,
-        )?;
+        let start = match self.fault().start.as_ref() {
+            Some(text) => self.time("start", text)?,
+            None => Duration::ZERO,
+        };
         let duration = self.optional_duration(" (leave it out for the rest of the run)")?;
         Ok(Window { start, duration })
     }
 
     fn at(&self) -> Checked<Duration> {
         let at = self.need(self.fault().at.as_ref())?;
-        duration(self.src, &self.sub("at"), at)
+        self.time("at", at)
     }
 
     /// When a deployer fault fires: exactly one of `at` and `phase`; `after` only with `phase`.
@@ -371,15 +414,13 @@ impl FaultEntry<'_> {
             ));
         }
         match (fault.at.as_ref(), fault.phase.as_ref(), default) {
-            (Some(at), _, _) => Ok(Trigger::At(duration(self.src, &self.sub("at"), at)?)),
+            (Some(at), _, _) => Ok(Trigger::At(self.time("at", at)?)),
             (None, Some(text), _) => Ok(Trigger::Phase {
                 phase: phase(self.src, &self.sub("phase"), text)?,
-                after: duration_or(
-                    self.src,
-                    &self.sub("after"),
-                    fault.after.as_ref(),
-                    Duration::ZERO,
-                )?,
+                after: match fault.after.as_ref() {
+                    Some(after) => self.time("after", after)?,
+                    None => Duration::ZERO,
+                },
             }),
             (None, None, Some(default)) => Ok(default),
             (None, None, None) => {
@@ -476,7 +517,7 @@ impl FaultEntry<'_> {
             self.src,
             &self.sub("after_creates"),
             after_creates,
-            0..=i64::from(u32::MAX),
+            0..=super::ranges::MACHINE_LIMIT_MAX,
         )?;
         Ok(FaultSpec::CapacityError {
             deploy: self.deploy()?,

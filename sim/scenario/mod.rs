@@ -8,6 +8,7 @@
 mod error;
 mod faults;
 pub mod model;
+pub mod ranges;
 mod raw;
 mod settings;
 mod validate;
@@ -25,10 +26,19 @@ pub use writer::to_toml;
 use error::Source;
 use raw::RawFile;
 
+/// A valid value that is likely not what the author meant (a fault aimed at a green the deploy
+/// will probably never launch), located like an error. `fleetsim` prints it as `warning: ...`.
+pub type ScenarioWarning = ScenarioError;
+
 /// Reads and validates the scenario file at `path`.
 ///
 /// A file that cannot be read (missing, unreadable, not UTF-8) is reported at line 0, column 0.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with_warnings(path).map(|(scenario, _)| scenario)
+}
+
+/// [`load`], with the file's warnings in file order.
+pub fn load_with_warnings(path: &Path) -> Result<(Scenario, Vec<ScenarioWarning>), ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
         file: path.to_path_buf(),
         line: 0,
@@ -36,14 +46,25 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         field: "-".to_string(),
         message: format!("cannot read scenario file: {error}"),
     })?;
-    parse(path, &text)
+    parse_with_warnings(path, &text)
 }
 
 /// Parses and validates scenario `text`; `path` is only used in messages and `Scenario::path`.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let src = Source { file: path, text };
+    parse_with_warnings(path, text).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], with the text's warnings in file order.
+pub fn parse_with_warnings(
+    path: &Path,
+    text: &str,
+) -> Result<(Scenario, Vec<ScenarioWarning>), ScenarioError> {
+    let src = Source::new(path, text);
     let raw = deserialize(&src)?;
-    validate::scenario(&src, raw)
+    let scenario = validate::scenario(&src, raw)?;
+    let mut warnings = src.warnings.take();
+    warnings.sort_by_key(|warning| (warning.line, warning.column));
+    Ok((scenario, warnings))
 }
 
 /// TOML syntax, then serde's checks (types, required and unknown fields).

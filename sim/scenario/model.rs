@@ -34,6 +34,37 @@ impl Scenario {
     pub fn initial_machine_count(&self) -> u32 {
         self.fleet.iter().map(|group| group.count).sum()
     }
+
+    /// Whether `run.machine_limit` leaves room for a deploy of this fleet with `strategy`
+    /// (`Err`: why not, and the limit it needs).
+    pub fn room_for(&self, strategy: StrategyName) -> Result<(), String> {
+        machine_room(&self.fleet, self.run.machine_limit, strategy)
+    }
+}
+
+/// A bluegreen deploy launches one green per machine it replaces, so it needs room for 2 × N
+/// machines under `run.machine_limit`, which counts every machine created (detached machines,
+/// never replaced, count once). Without that room a run could only stop at the machine limit.
+pub(crate) fn machine_room(
+    fleet: &[FleetGroup],
+    machine_limit: u32,
+    strategy: StrategyName,
+) -> Result<(), String> {
+    if strategy.bluegreen_version().is_none() {
+        return Ok(());
+    }
+    let needed: u64 = fleet
+        .iter()
+        .map(|group| u64::from(group.count) * if group.detached { 1 } else { 2 })
+        .sum();
+    if needed <= u64::from(machine_limit) {
+        return Ok(());
+    }
+    Err(format!(
+        "run.machine_limit ({machine_limit}) leaves no room for a {strategy} deploy of this \
+         fleet: it launches one green per machine it replaces, {needed} machines in all (2 × N); \
+         raise run.machine_limit to at least {needed}"
+    ))
 }
 
 /// `[app]`: the app and its fly.toml-level config shared by every machine.

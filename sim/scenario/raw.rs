@@ -134,7 +134,7 @@ pub struct RawOperation {
 pub struct RawProxy {
     pub regions: Option<Vec<Text>>,
     pub propagation: Option<SpannedDistribution>,
-    pub connect_retries: Option<u32>,
+    pub connect_retries: Option<Spanned<i64>>,
     pub retry_delay: Option<Text>,
     pub hold_timeout: Option<Text>,
 }
@@ -167,7 +167,7 @@ pub struct RawDeploy {
     /// Accepts integers too (a count of machines).
     pub max_unavailable: Option<Spanned<f64>>,
     pub signal: Option<Text>,
-    pub clock_skew_seconds: Option<i64>,
+    pub clock_skew_seconds: Option<Spanned<i64>>,
     pub expect_outcome: Option<Text>,
     pub expect_error: Option<String>,
     // flyctl's retry budgets and waits (`deploy::behaviour::BluegreenSettings`).
@@ -247,7 +247,7 @@ impl RawFault {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
-    pub seed: Option<u64>,
+    pub seed: Option<Spanned<u64>>,
     pub time_limit: Option<Text>,
     pub event_limit: Option<Spanned<i64>>,
     pub machine_limit: Option<Spanned<i64>>,

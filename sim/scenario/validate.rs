@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::error::{ScenarioError, Source};
 use super::faults::{self, Refs};
 use super::model::*;
+use super::ranges;
 use super::raw::*;
 use super::values::*;
 use crate::api::{CheckConfig, CheckKind, MachineState};
@@ -18,12 +19,13 @@ use crate::check::Invariant;
 use crate::deploy::{DeployOutcome, DeployParams, StrategyName};
 use crate::engine::random::Distribution;
 
-/// The largest `count` of one `[[fleet]]` entry.
-pub const MAX_GROUP_COUNT: i64 = 10_000;
-/// The highest traffic rate of one region, in requests per second.
-pub const MAX_RATE: f64 = 100_000.0;
+/// The largest `count` of one `[[fleet]]` entry (`ranges::GROUP_COUNT_MAX`).
+pub const MAX_GROUP_COUNT: i64 = super::ranges::GROUP_COUNT_MAX;
+/// The highest traffic rate of one region, in requests per second (`ranges::RATE_PER_SECOND_MAX`).
+pub const MAX_RATE: f64 = super::ranges::RATE_PER_SECOND_MAX;
 
 pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
+    check_lengths(src, &raw)?;
     let app = app(src, &raw.app)?;
     let machine = machine(src, raw.machine.as_ref())?;
     let fleet = fleet(src, &raw.fleet)?;
@@ -31,12 +33,14 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
     check_machine_limit(src, &raw.fleet, run.machine_limit)?;
     let proxy = proxy(src, raw.proxy.as_ref(), &fleet, raw.traffic.as_ref())?;
     let traffic = traffic(src, raw.traffic.as_ref(), &proxy.regions)?;
-    let deploys = deploys(src, &raw.deploy)?;
+    let deploys = deploys(src, &raw.deploy, run.time_limit)?;
     let deploys_len = deploys.len();
     let refs = Refs {
         initial: total_count(&fleet),
         deploys: deploys_len,
         proxies: &proxy.regions,
+        time_limit: run.time_limit,
+        machine_limit: run.machine_limit,
     };
     let faults = raw
         .faults
@@ -44,6 +48,8 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         .enumerate()
         .map(|(index, fault)| faults::fault(src, &format!("faults[{index}]"), fault, refs))
         .collect::<Checked<Vec<_>>>()?;
+    let expect = expect(src, raw.expect.as_ref(), deploys_len)?;
+    check_room_for_greens(src, &raw, &fleet, (&deploys, &expect), run.machine_limit)?;
     Ok(Scenario {
         path: src.file.to_path_buf(),
         name: non_empty(src, "scenario.name", &raw.scenario.name)?,
@@ -57,8 +63,96 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         deploys,
         faults,
         run,
-        expect: expect(src, raw.expect.as_ref(), deploys_len)?,
+        expect,
     })
+}
+
+/// The lists of a file are bounded like its numbers (`ranges`): point at the first entry too many.
+fn check_lengths(src: &Source, raw: &RawFile) -> Checked<()> {
+    let too_many = |span: &Range<usize>, field: String, what: &str, max: usize| {
+        let message = format!("too many {what}: at most {max}");
+        Err(src.error(span, field, message))
+    };
+    if let Some(group) = raw.fleet.get_ref().get(ranges::FLEET_GROUPS_MAX) {
+        let field = format!("fleet[{}]", ranges::FLEET_GROUPS_MAX);
+        return too_many(
+            &group.region.span(),
+            field,
+            "[[fleet]] entries",
+            ranges::FLEET_GROUPS_MAX,
+        );
+    }
+    if let Some(deploy) = raw.deploy.get_ref().get(ranges::DEPLOYS_MAX) {
+        let field = format!("deploy[{}]", ranges::DEPLOYS_MAX);
+        return too_many(
+            &deploy.image.span(),
+            field,
+            "[[deploy]] entries",
+            ranges::DEPLOYS_MAX,
+        );
+    }
+    if let Some(fault) = raw.faults.get(ranges::FAULTS_MAX) {
+        let field = format!("faults[{}]", ranges::FAULTS_MAX);
+        return too_many(
+            &fault.span(),
+            field,
+            "[[faults]] entries",
+            ranges::FAULTS_MAX,
+        );
+    }
+    if let Some(check) = raw.app.checks.get(ranges::CHECKS_MAX) {
+        let field = format!("app.checks[{}]", ranges::CHECKS_MAX);
+        return too_many(
+            &check.name.span(),
+            field,
+            "[[app.checks]] entries",
+            ranges::CHECKS_MAX,
+        );
+    }
+    let regions = raw.proxy.as_ref().and_then(|proxy| proxy.regions.as_ref());
+    if let Some(region) = regions.and_then(|regions| regions.get(ranges::REGIONS_MAX)) {
+        let field = format!("proxy.regions[{}]", ranges::REGIONS_MAX);
+        return too_many(&region.span(), field, "proxy regions", ranges::REGIONS_MAX);
+    }
+    let traffic = raw
+        .traffic
+        .as_ref()
+        .map(|traffic| traffic.regions.as_slice());
+    if let Some(entry) = traffic.and_then(|regions| regions.get(ranges::REGIONS_MAX)) {
+        let field = format!("traffic.regions[{}]", ranges::REGIONS_MAX);
+        return too_many(
+            &entry.region.span(),
+            field,
+            "[[traffic.regions]] entries",
+            ranges::REGIONS_MAX,
+        );
+    }
+    Ok(())
+}
+
+/// Every bluegreen deploy the file asks for (in `[[deploy]]` or `[expect.strategies]`) needs room
+/// for its greens under `run.machine_limit` (`model::machine_room`).
+fn check_room_for_greens(
+    src: &Source,
+    raw: &RawFile,
+    fleet: &[FleetGroup],
+    (deploys, expect): (&[DeploySpec], &Expectations),
+    machine_limit: u32,
+) -> Checked<()> {
+    let strategies = deploys
+        .iter()
+        .map(|deploy| deploy.strategy)
+        .chain(expect.by_strategy.keys().copied());
+    for strategy in strategies {
+        if let Err(message) = machine_room(fleet, machine_limit, strategy) {
+            let limit = raw.run.as_ref().and_then(|run| run.machine_limit.as_ref());
+            return Err(match limit {
+                Some(limit) => src.error(&limit.span(), "run.machine_limit", message),
+                None => src.error(&raw.fleet.span(), "fleet", message),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn total_count(fleet: &[FleetGroup]) -> u32 {
@@ -295,7 +389,18 @@ fn proxy(
             raw.and_then(|proxy| proxy.propagation.as_ref()),
             lognormal(1_000, 5_000, 9_000),
         )?,
-        connect_retries: raw.and_then(|proxy| proxy.connect_retries).unwrap_or(3),
+        connect_retries: match raw.and_then(|proxy| proxy.connect_retries.as_ref()) {
+            Some(value) => {
+                let retries = integer_in(
+                    src,
+                    "proxy.connect_retries",
+                    value,
+                    0..=ranges::CONNECT_RETRIES_MAX,
+                )?;
+                u32::try_from(retries).unwrap_or(0)
+            }
+            None => 3,
+        },
         retry_delay: duration_or(
             src,
             "proxy.retry_delay",
@@ -386,8 +491,11 @@ fn region_traffic(
         return Err(src.error(&raw.region.span(), region_field, message));
     }
     let rate = *raw.rate.get_ref();
-    if !(rate > 0.0 && rate <= MAX_RATE) {
-        let message = format!("rate {rate} is out of range: must be greater than 0 and at most {MAX_RATE} requests per second");
+    let (min, max) = (ranges::RATE_PER_SECOND_MIN, ranges::RATE_PER_SECOND_MAX);
+    if !(min..=max).contains(&rate) {
+        let message = format!(
+            "rate {rate} is out of range: must be between {min} and {max} requests per second"
+        );
         return Err(src.error(&raw.rate.span(), format!("{field}.rate"), message));
     }
     Ok(RegionTraffic {
@@ -396,7 +504,11 @@ fn region_traffic(
     })
 }
 
-fn deploys(src: &Source, raw: &Spanned<Vec<RawDeploy>>) -> Checked<Vec<DeploySpec>> {
+fn deploys(
+    src: &Source,
+    raw: &Spanned<Vec<RawDeploy>>,
+    time_limit: Duration,
+) -> Checked<Vec<DeploySpec>> {
     if raw.get_ref().is_empty() {
         return Err(src.error(
             &raw.span(),
@@ -407,11 +519,16 @@ fn deploys(src: &Source, raw: &Spanned<Vec<RawDeploy>>) -> Checked<Vec<DeploySpe
     raw.get_ref()
         .iter()
         .enumerate()
-        .map(|(index, deploy)| self::deploy(src, index, deploy))
+        .map(|(index, deploy)| self::deploy(src, index, deploy, time_limit))
         .collect()
 }
 
-fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
+fn deploy(
+    src: &Source,
+    index: usize,
+    raw: &RawDeploy,
+    time_limit: Duration,
+) -> Checked<DeploySpec> {
     let field = format!("deploy[{index}]");
     // Omitted: the strategy's own default (8 at HEAD, 16 for the 2024 versions).
     let max_concurrent = match raw.max_concurrent.as_ref() {
@@ -426,7 +543,7 @@ fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
     Ok(DeploySpec {
         strategy: strategy(src, &field, raw.strategy.as_ref())?,
         image: non_empty(src, &format!("{field}.image"), &raw.image)?,
-        start: deploy_start(src, &field, index, raw)?,
+        start: deploy_start(src, &field, index, raw, time_limit)?,
         wait_timeout: positive_duration_or(
             src,
             &format!("{field}.wait_timeout"),
@@ -443,7 +560,15 @@ fn deploy(src: &Source, index: usize, raw: &RawDeploy) -> Checked<DeploySpec> {
             })
             .transpose()?,
         signal: signal(src, &field, raw.signal.as_ref())?,
-        clock_skew_seconds: raw.clock_skew_seconds.unwrap_or(0),
+        clock_skew_seconds: match raw.clock_skew_seconds.as_ref() {
+            Some(value) => integer_in(
+                src,
+                &format!("{field}.clock_skew_seconds"),
+                value,
+                -ranges::CLOCK_SKEW_SECONDS_MAX..=ranges::CLOCK_SKEW_SECONDS_MAX,
+            )?,
+            None => 0,
+        },
         expect_outcome: raw
             .expect_outcome
             .as_ref()
@@ -462,23 +587,33 @@ fn strategy(src: &Source, field: &str, raw: Option<&Text>) -> Checked<StrategyNa
     }
 }
 
-/// `start` and `after_previous` are alternatives; by default deploys follow one another.
-fn deploy_start(src: &Source, field: &str, index: usize, raw: &RawDeploy) -> Checked<DeployStart> {
+/// `start` and `after_previous` are alternatives; by default deploys follow one another. Either
+/// must fall within the run's time limit, or the deploy would never start.
+fn deploy_start(
+    src: &Source,
+    field: &str,
+    index: usize,
+    raw: &RawDeploy,
+    time_limit: Duration,
+) -> Checked<DeployStart> {
+    let never = "the deploy would never start";
     match (raw.start.as_ref(), raw.after_previous.as_ref()) {
         (Some(_), Some(after)) => Err(src.error(
             &after.span(),
             format!("{field}.after_previous"),
             "give either `start` or `after_previous`, not both",
         )),
-        (Some(start), None) => Ok(DeployStart::At(duration(
+        (Some(start), None) => Ok(DeployStart::At(within_time_limit(
             src,
             &format!("{field}.start"),
             start,
+            (time_limit, never),
         )?)),
-        (None, Some(after)) => Ok(DeployStart::AfterPrevious(duration(
+        (None, Some(after)) => Ok(DeployStart::AfterPrevious(within_time_limit(
             src,
             &format!("{field}.after_previous"),
             after,
+            (time_limit, never),
         )?)),
         (None, None) if index == 0 => Ok(DeployStart::At(Duration::from_secs(5))),
         (None, None) => Ok(DeployStart::AfterPrevious(Duration::from_secs(10))),
@@ -541,11 +676,16 @@ fn unknown_outcome(src: &Source, field: &str, text: &Text, also: &[&str]) -> Sce
 
 fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
     let machine_limit = match raw.and_then(|run| run.machine_limit.as_ref()) {
-        Some(value) => integer_in(src, "run.machine_limit", value, 1..=i64::from(u32::MAX))?,
+        Some(value) => integer_in(
+            src,
+            "run.machine_limit",
+            value,
+            1..=ranges::MACHINE_LIMIT_MAX,
+        )?,
         None => 10_000,
     };
     Ok(RunSpec {
-        seed: raw.and_then(|run| run.seed).unwrap_or(1),
+        seed: seed(src, raw.and_then(|run| run.seed.as_ref()))?,
         time_limit: positive_duration_or(
             src,
             "run.time_limit",
@@ -553,7 +693,8 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             Duration::from_secs(2 * 3600),
         )?,
         event_limit: match raw.and_then(|run| run.event_limit.as_ref()) {
-            Some(value) => integer_in(src, "run.event_limit", value, 1..=i64::MAX)?.unsigned_abs(),
+            Some(value) => integer_in(src, "run.event_limit", value, 1..=ranges::EVENT_LIMIT_MAX)?
+                .unsigned_abs(),
             None => 50_000_000,
         },
         machine_limit: u32::try_from(machine_limit).unwrap_or(u32::MAX),
@@ -569,6 +710,21 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             raw.and_then(|run| run.deploy_time_bound.as_ref()),
         )?,
     })
+}
+
+/// `[run] seed` (default 1), at most `ranges::SEED_MAX`.
+fn seed(src: &Source, raw: Option<&Spanned<u64>>) -> Checked<u64> {
+    let Some(value) = raw else { return Ok(1) };
+    let seed = *value.get_ref();
+    if seed > ranges::SEED_MAX {
+        let message = format!(
+            "seed {seed} is out of range: seeds are between 0 and {} (2^64 − 2), so that a seed \
+             range A..B can name the seed after the last",
+            ranges::SEED_MAX
+        );
+        return Err(src.error(&value.span(), "run.seed", message));
+    }
+    Ok(seed)
 }
 
 fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expectations> {

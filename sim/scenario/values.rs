@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::error::{ScenarioError, Source};
 use super::model::MachineTarget;
+use super::ranges::DURATION_MAX;
 use super::raw::{RawDistribution, SpannedDistribution, Text};
 use crate::engine::random::Distribution;
 
@@ -16,6 +17,43 @@ pub(crate) type Checked<T> = Result<T, ScenarioError>;
 /// A duration such as `300ms`, `10s` or `1h 30m` (humantime's syntax). Negative durations are
 /// rejected with a message of their own: humantime would only say "expected number".
 pub(crate) fn duration(src: &Source, field: &str, text: &Text) -> Checked<Duration> {
+    let parsed = unbounded_duration(src, field, text)?;
+    let value = text.get_ref().trim();
+    if parsed > DURATION_MAX {
+        let message = format!(
+            "duration `{value}` is out of range: durations are at most {} ({}h)",
+            show(DURATION_MAX),
+            DURATION_MAX.as_secs() / 3600
+        );
+        return Err(src.error(&text.span(), field, message));
+    }
+    Ok(parsed)
+}
+
+/// A point in time (or a delay before something happens) that must fall within the run:
+/// `(time_limit, never)` is the run's time limit and what would otherwise never happen ("the
+/// fault would never fire").
+pub(crate) fn within_time_limit(
+    src: &Source,
+    field: &str,
+    text: &Text,
+    (time_limit, never): (Duration, &str),
+) -> Checked<Duration> {
+    // The time limit is at most `DURATION_MAX`, so this bounds the value as `duration` does.
+    let value = unbounded_duration(src, field, text)?;
+    if value > time_limit {
+        let message = format!(
+            "`{}` is after run.time_limit ({}): {never} (raise run.time_limit or give an earlier time)",
+            text.get_ref().trim(),
+            show(time_limit)
+        );
+        return Err(src.error(&text.span(), field, message));
+    }
+    Ok(value)
+}
+
+/// A duration's syntax alone: humantime's, without a sign; at most about 584 billion years.
+fn unbounded_duration(src: &Source, field: &str, text: &Text) -> Checked<Duration> {
     let value = text.get_ref().trim();
     if value.starts_with('-') {
         let message = format!("negative duration `{value}` is not allowed");
