@@ -11,6 +11,8 @@ echo "== cargo clippy (warnings denied)"
 cargo clippy --all-targets --locked -- -D warnings
 
 echo "== cargo test"
+# Includes tests/scenario_fuzz.rs, the scenario loader's fuzz target: a bounded run of 1 000 cases
+# per generator with a fixed seed (a long run: README.md, "Keeping it robust").
 cargo test --locked --all-targets
 cargo test --locked --doc
 

@@ -7,6 +7,7 @@
 
 pub mod campaign;
 pub mod case;
+pub mod scenario_text;
 
 use std::collections::BTreeMap;
 use std::fmt;
