@@ -582,6 +582,28 @@ async fn destroy_error_leaves_a_printed_hanging_blue() {
     assert!(runtime.printed("Deployment Complete"));
 }
 
+// Guards HEAD's rule that a 404 on a blue's destroy counts as destroyed (someone else removed it
+// already): the blue is not reported hanging and the deploy prints no manual-destroy recipe.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn destroy_not_found_counts_the_blue_as_destroyed() {
+    let api = fleet(FLEET);
+    let blue = MemoryApi::fleet_id(2);
+    api.fail_always(Op::Destroy, &blue, ApiError::not_found("machine not found"));
+    let runtime = TokioRuntime::new();
+    let report = deploy(&api, &runtime).await;
+
+    assert_eq!(report.outcome, DeployOutcome::Succeeded);
+    assert!(report.hanging.is_empty(), "{:?}", report.hanging);
+    assert!(!runtime.printed("  Failed to destroy 1 machine(s). Remove them manually with:"));
+    let destroyed = runtime
+        .lines()
+        .iter()
+        .filter(|line| line.starts_with("  Machine ") && line.ends_with(" destroyed"))
+        .count();
+    assert_eq!(destroyed, FLEET, "every blue reported destroyed");
+    assert_greens_serving(&api, &report);
+}
+
 // Guards against an abort in the destroy phase deleting greens; rollback only reports hanging.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn abort_in_destroy_reports_hanging_and_keeps_greens() {

@@ -180,4 +180,91 @@ mod tests {
         };
         assert_eq!(leftover_kind(&hanging, &deploys), Some("hanging blue"));
     }
+
+    // Guards the adoption rule of `no-leftovers`: a recorded green of an earlier deploy that a
+    // later deploy took as a blue, and left behind after its point of no return, is a hanging
+    // blue; the green of that later deploy itself is not one of its blues.
+    #[test]
+    fn a_green_adopted_as_a_blue_by_a_later_deploy_can_hang() {
+        let succeeded = DeployFacts {
+            point_of_no_return: true,
+            switched_at: None,
+            outcome: Some(DeployOutcome::Succeeded),
+            aborted: false,
+        };
+        let deploys = vec![succeeded.clone(), succeeded];
+        let adopted = MachineTrack {
+            created_by: Some(0),
+            alive: true,
+            recorded_by: Some(0),
+            last_blue_of: Some(1),
+            ..MachineTrack::default()
+        };
+        assert_eq!(leftover_kind(&adopted, &deploys), Some("hanging blue"));
+        // Deploys may overlap (each with its own `start`): deploy 0, starting after deploy 1
+        // launched a green, takes that green as a blue without adopting it later. It stays deploy
+        // 1's green, which deploy 1 keeps.
+        let own = MachineTrack {
+            created_by: Some(1),
+            recorded_by: Some(1),
+            last_blue_of: Some(0),
+            ..adopted.clone()
+        };
+        assert_eq!(leftover_kind(&own, &deploys), None);
+        let updated = MachineTrack {
+            updated_by: Some(1),
+            ..adopted
+        };
+        assert_eq!(leftover_kind(&updated, &deploys), None);
+    }
+
+    // Guards the drain-order rules: which states count as running, and that a requested stop
+    // makes destroying a blue legal whatever its state.
+    #[test]
+    fn drain_order_breaches() {
+        use MachineState::*;
+        let fresh = MachineTrack::default();
+        let cordoned = MachineTrack {
+            cordon_requested: true,
+            ..MachineTrack::default()
+        };
+        let stopped = MachineTrack {
+            cordon_requested: true,
+            stop_requested: true,
+            ..MachineTrack::default()
+        };
+        // A stop: only of a serving blue, only before its cordon.
+        let stop_before_cordon = Some("stopped before it was cordoned");
+        assert_eq!(
+            drain_order_breach(&fresh, true, Started),
+            stop_before_cordon
+        );
+        assert_eq!(
+            drain_order_breach(&fresh, true, Starting),
+            stop_before_cordon
+        );
+        assert_eq!(drain_order_breach(&fresh, true, Stopped), None);
+        assert_eq!(drain_order_breach(&cordoned, true, Started), None);
+        // A destroy: of a running blue (started, starting or stopping) only after a stop.
+        for state in [Started, Starting, Stopping] {
+            assert_eq!(
+                drain_order_breach(&fresh, false, state),
+                Some("destroyed while running, without a cordon or a stop"),
+                "{state:?}"
+            );
+            assert_eq!(
+                drain_order_breach(&cordoned, false, state),
+                Some("destroyed while running, without a stop"),
+                "{state:?}"
+            );
+            assert_eq!(
+                drain_order_breach(&stopped, false, state),
+                None,
+                "{state:?}"
+            );
+        }
+        for state in [Stopped, Suspended, Created, Failed] {
+            assert_eq!(drain_order_breach(&fresh, false, state), None, "{state:?}");
+        }
+    }
 }
