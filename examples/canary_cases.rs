@@ -10,8 +10,6 @@
 use fleetsim::check::Invariant;
 use fleetsim::deploy::{BluegreenVersion, StrategyName};
 use fleetsim::fuzz::campaign::{self, CampaignConfig};
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 
 fn median(mut values: Vec<u64>) -> f64 {
     values.sort_unstable();
@@ -29,14 +27,8 @@ fn cases_until(
     seed: u64,
     budget: u64,
 ) -> Option<u64> {
-    let mut runner = TestRunner::new(Config {
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    });
-    let input = fleetsim::fuzz::fuzz_input();
-    (1..=budget).find(|_| {
-        let (case, seed) = input.new_tree(&mut runner).expect("a case").current();
+    (1..=budget).find(|number| {
+        let (case, seed) = campaign::case_input(seed, *number);
         fleetsim::fuzz::check(&case, strategy, seed)
             .is_err_and(|failure| failure.violated.contains(&invariant))
     })

@@ -18,17 +18,4 @@ cargo test --locked --doc
 
 echo "== scenarios"
 cargo build --release --locked --quiet
-passed=0
-failed=0
-while IFS= read -r scenario; do
-    if ./target/release/fleetsim run --quiet "$scenario" > /tmp/fleetsim-scenario.out 2>&1; then
-        passed=$((passed + 1))
-        echo "ok    $scenario ($(tail -n 1 /tmp/fleetsim-scenario.out))"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $scenario"
-        cat /tmp/fleetsim-scenario.out
-    fi
-done < <(find scenarios -name '*.toml' | sort)
-echo "scenarios: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+./target/release/fleetsim check --jobs 2 scenarios

@@ -20,3 +20,4 @@ pub mod platform;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod work;

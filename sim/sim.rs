@@ -294,6 +294,7 @@ impl Runner {
             steps: world.trace.count(),
             end_time_ms: now.as_millis(),
             limit_hit: world.limit_hit.as_ref().map(ToString::to_string),
+            limit_kind: world.limit_hit.as_ref().map(LimitHit::kind),
             deploys,
             verdicts,
             metrics,
@@ -819,6 +820,9 @@ pub struct RunResult {
     pub steps: u64,
     pub end_time_ms: u64,
     pub limit_hit: Option<String>,
+    /// The kind of that limit (`LimitHit::kind`).
+    #[serde(skip)]
+    pub limit_kind: Option<&'static str>,
     pub deploys: Vec<DeployResult>,
     pub verdicts: Vec<Verdict>,
     pub metrics: Metrics,
@@ -846,6 +850,13 @@ pub struct RunResult {
     /// Latency of the successful requests, in microseconds (the summary's percentiles come from it).
     #[serde(skip)]
     pub latency_histogram: hdrhistogram::Histogram<u64>,
+}
+
+impl RunResult {
+    /// The signature of the run's failure of `judged` (see `check::signature`), if it failed.
+    pub fn signature(&self, judged: &[Invariant]) -> Option<crate::check::Signature> {
+        crate::check::Signature::of(&self.verdicts, self.limit_kind, judged)
+    }
 }
 
 /// A machine as reports name it.

@@ -1,49 +1,33 @@
-//! Property-based fuzzing (issue 4, items 4 and 5): `bluegreen` keeps the safety invariants on
-//! every generated case, and the same property catches the historic versions `bluegreen@2023-06`
-//! and `bluegreen@2024-02` within the CI budget.
+//! Property-based fuzzing (issues 4 and 13): `bluegreen` breaks the safety invariants only with
+//! the signatures of its known findings (`scenarios/fuzz-found/`), over several fuzzer seeds; the
+//! same property catches the historic versions `bluegreen@2023-06` and `bluegreen@2024-02` within
+//! the CI budget; a case depends only on the fuzzer seed and its number.
 //!
-//! Budget: `PROPTEST_CASES` (default 256). A larger campaign:
-//! `PROPTEST_CASES=10000 cargo test --release --test fuzz`, or `fleetsim fuzz --cases 100000`.
-//! Failures are written as scenario files under `target/fuzz-failures/`.
+//! Budget: `PROPTEST_CASES` cases per gate seed (default 64). A larger campaign:
+//! `PROPTEST_CASES=10000 cargo test --release --test fuzz`, or `fleetsim fuzz --cases 100000
+//! --known scenarios/fuzz-found`. New failures are written as scenario files under
+//! `target/fuzz-failures/`.
 
 use std::path::{Path, PathBuf};
 
 use fleetsim::deploy::{BluegreenVersion, StrategyName};
 use fleetsim::fuzz::campaign::{self, CampaignConfig};
-use fleetsim::fuzz::{check, check_scenario, fuzz_case, fuzz_input, Failure, FaultKind};
+use fleetsim::fuzz::known::{self, KnownFinding};
+use fleetsim::fuzz::{check_scenario, Failure, FaultKind};
 use fleetsim::scenario::load;
 use fleetsim::sim::Simulation;
-use proptest::test_runner::{
-    Config, FileFailurePersistence, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner,
-};
+use fleetsim::work::Shard;
 
-/// What the fuzzer found in `bluegreen` (flyctl HEAD) and how it is known: each with the scenario
-/// file that shows it (minimized, commented) and the invariant it breaks. These are flyctl
-/// weaknesses, not simulator bugs; the property is not loosened for them.
-pub const KNOWN_FINDINGS: [(&str, &str, &str); 2] = [
-    (
-        "scenarios/fuzz-found/uncordon-fails-after-first-green.toml",
-        "green-kept-after-switch",
-        "a green's uncordon fails for good (503s past the retries, an unreachable host, a \
-         destroyed green) after another green was uncordoned: the rollback destroys a green \
-         already taking traffic",
-    ),
-    (
-        "scenarios/fuzz-found/cordon-while-green-unhealthy.toml",
-        "deployer-never-deletes-all",
-        "the greens stop being routable after wait-healthy (checks fail or flap, a crash, a crash \
-         loop, a manual destroy): flyctl cordons the last routable blue without looking again",
-    ),
-];
+/// The known findings: what the fuzzer found in `bluegreen` (flyctl HEAD), each a minimized,
+/// commented scenario file. These are flyctl weaknesses, not simulator bugs; the property is not
+/// loosened for them, the campaign reports them as known.
+const KNOWN: &str = "scenarios/fuzz-found";
 
-/// The fuzzer's seed in CI, unless `PROPTEST_RNG_SEED` says otherwise: CI runs the same cases.
-/// Chosen so that its 256 cases hit none of [`KNOWN_FINDINGS`] (most seeds do since the generator
-/// draws `checks-fail`, `checks-flap`, `crash-loop` and `manual-destroy`: seeds 1-30 at 256 cases,
-/// only 3 and 20 pass); it also lets the canaries catch both historic versions. A campaign over
-/// other seeds (`fleetsim fuzz --cases 500 --seed 1`) reports the known findings until flyctl is
-/// fixed.
-const CI_SEED: u64 = 3;
-/// Cases the canary may spend to catch a historic version.
+/// The fuzzer seeds the gate runs in CI, and the cases of each (`PROPTEST_CASES` overrides).
+const GATE_SEEDS: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+const GATE_CASES: u64 = 256;
+/// The fuzzer seeds the canary must catch each historic version on, and its budget per seed.
+const CANARY_SEEDS: [u64; 2] = [1, 2];
 const CANARY_BUDGET: u64 = 256;
 
 fn failures_directory() -> PathBuf {
@@ -61,40 +45,46 @@ fn bluegreen() -> StrategyName {
     StrategyName::Bluegreen(BluegreenVersion::V2026_08)
 }
 
-// Guards the property itself: bluegreen (flyctl HEAD) keeps every judged safety invariant on
-// every generated case, and no run hits a limit.
+fn known_findings() -> Vec<KnownFinding> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN);
+    known::load(&[directory], bluegreen()).expect("the known findings load")
+}
+
+fn gate_cases() -> u64 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(GATE_CASES)
+}
+
+// Guards the property itself, as a gate: over several fuzzer seeds, bluegreen (flyctl HEAD)
+// breaks the safety property only with the signatures of the known findings; any other failure
+// is saved and fails the test.
 #[test]
-fn bluegreen_keeps_the_safety_invariants() {
-    let mut config = Config {
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/fuzz.txt",
-        ))),
-        source_file: Some(file!()),
-        test_name: Some("bluegreen_keeps_the_safety_invariants"),
-        rng_algorithm: RngAlgorithm::ChaCha,
-        ..Config::default()
-    };
-    if config.rng_seed == RngSeed::Random {
-        config.rng_seed = RngSeed::Fixed(CI_SEED);
-    }
-    let mut runner = TestRunner::new(config);
-    let outcome = runner.run(&fuzz_input(), |(case, seed)| {
-        check(&case, bluegreen(), seed)
-            .map(|_| ())
-            .map_err(|failure| TestCaseError::fail(failure.to_string()))
-    });
-    match outcome {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, (case, seed))) => {
-            let failure = check(&case, bluegreen(), seed).expect_err("the shrunk case fails again");
-            let path = save(&failure);
-            panic!(
-                "bluegreen breaks the property: {reason}\nminimal case written to {}\n{case:#?}",
+fn bluegreen_fails_only_on_known_findings() {
+    let known = known_findings();
+    let mut new = Vec::new();
+    let mut known_seen = 0;
+    for seed in GATE_SEEDS {
+        let mut config = CampaignConfig::new(bluegreen(), gate_cases(), seed);
+        config.known = known.clone();
+        config.jobs = 2;
+        let report = campaign::run(&config, &|_| {});
+        known_seen += report.known_cases.len();
+        for (failure, case) in report.failures.iter().zip(&report.failure_cases) {
+            let path = save(failure);
+            new.push(format!(
+                "fuzzer seed {seed} case {case}: {failure}\n  minimal case: {}",
                 path.display()
-            );
+            ));
         }
-        Err(TestError::Abort(reason)) => panic!("the fuzzer gave up: {reason}"),
     }
+    println!("known failures seen: {known_seen}");
+    assert!(
+        new.is_empty(),
+        "bluegreen breaks the property in new ways:\n{}",
+        new.join("\n")
+    );
 }
 
 /// Runs the canary campaign against `version` with a fixed fuzzer seed; returns the failure
@@ -141,50 +131,97 @@ fn assert_replays(failure: &Failure) {
 }
 
 // Guards the fuzzer's strength against incidents 1 and 2: bluegreen@2023-06 (kill-destroy at
-// the switch, greens recorded late) is caught within the CI budget.
+// the switch, greens recorded late) is caught within the CI budget on every canary seed.
 #[test]
 fn canary_catches_bluegreen_2023_06() {
-    let (failure, needed) = canary(BluegreenVersion::V2023_06, CI_SEED);
-    println!("bluegreen@2023-06 caught after {needed} case(s): {failure}");
-    assert_replays(&failure);
+    for seed in CANARY_SEEDS {
+        let (failure, needed) = canary(BluegreenVersion::V2023_06, seed);
+        println!("bluegreen@2023-06 seed {seed} caught after {needed} case(s): {failure}");
+        assert_replays(&failure);
+    }
 }
 
 // Guards the fuzzer's strength against incident 3: bluegreen@2024-02 (broad rollback after the
-// blues were cordoned or stopped) is caught within the CI budget.
+// blues were cordoned or stopped) is caught within the CI budget on every canary seed.
 #[test]
 fn canary_catches_bluegreen_2024_02() {
-    let (failure, needed) = canary(BluegreenVersion::V2024_02, CI_SEED);
-    println!("bluegreen@2024-02 caught after {needed} case(s): {failure}");
-    assert_replays(&failure);
+    for seed in CANARY_SEEDS {
+        let (failure, needed) = canary(BluegreenVersion::V2024_02, seed);
+        println!("bluegreen@2024-02 seed {seed} caught after {needed} case(s): {failure}");
+        assert_replays(&failure);
+    }
 }
 
-// Guards determinism: the same fuzzer seed generates the same cases and the same runs.
+/// Everything a campaign's rows say, to compare campaigns.
+fn rows(config: &CampaignConfig) -> Vec<String> {
+    let mut rows = Vec::new();
+    campaign::run_with(config, &|_| {}, &|| true, |result| {
+        let shrunk = result
+            .finding
+            .as_ref()
+            .and_then(|finding| finding.shrunk.as_ref())
+            .map(|failure| (failure.file_name(), failure.to_toml()));
+        rows.push(format!(
+            "{} {} {} {:?} {:?} {:?}",
+            result.case,
+            result.seed,
+            result.fingerprint,
+            result.coverage,
+            result
+                .finding
+                .as_ref()
+                .map(|finding| finding.signature.to_string()),
+            shrunk
+        ));
+    });
+    rows
+}
+
+// Guards determinism and independence: a case depends only on (fuzzer seed, case number), so
+// --jobs, --cases and shards change nothing about it, shrunk failures and saved files included.
 #[test]
-fn a_campaign_is_deterministic() {
-    let config = CampaignConfig::new(bluegreen(), 30, 11);
-    let first = campaign::run(&config, &|_| {});
-    let second = campaign::run(&config, &|_| {});
-    assert_eq!(first.cases, 30);
-    assert_eq!(first.coverage, second.coverage);
-    assert_eq!(first.failure_cases, second.failure_cases);
+fn a_case_depends_only_on_the_seed_and_its_number() {
+    // bluegreen@2024-02 fails often, so shrinking is exercised too.
+    let strategy = StrategyName::Bluegreen(BluegreenVersion::V2024_02);
+    let mut config = CampaignConfig::new(strategy, 24, 1);
+    config.max_shrink_iters = 40;
+    let serial = rows(&config);
+    assert_eq!(serial.len(), 24);
+    assert!(
+        serial.iter().any(|row| row.contains("Some(")),
+        "no failure to shrink"
+    );
+    assert_eq!(rows(&config), serial, "the same campaign twice");
+    config.jobs = 3;
+    assert_eq!(rows(&config), serial, "--jobs 3");
+    config.jobs = 1;
+    config.cases = 16;
+    assert_eq!(rows(&config), serial[..16].to_vec(), "--cases 16");
+    config.cases = 24;
+    let mut sharded: Vec<String> = (0..3)
+        .flat_map(|index| {
+            let mut shard = config.clone();
+            shard.shard = Shard { index, count: 3 };
+            rows(&shard)
+        })
+        .collect();
+    sharded.sort_by_key(|row| {
+        row.split(' ')
+            .next()
+            .and_then(|case| case.parse::<u64>().ok())
+    });
+    assert_eq!(sharded, serial, "three shards");
 }
 
 // Guards the generator's reach: odd fleets (N = 0, N = 1, all stopped, two process groups),
 // a second deploy, every fault kind, phase triggers, and swarms without faults all occur.
 #[test]
 fn the_generator_reaches_the_whole_fault_space() {
-    use proptest::strategy::{Strategy, ValueTree};
     use std::collections::BTreeSet;
 
-    let mut runner = TestRunner::new(Config {
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(CI_SEED),
-        ..Config::default()
-    });
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let strategy = fuzz_case();
-    for _ in 0..2_000 {
-        let case = strategy.new_tree(&mut runner).expect("a case").current();
+    for number in 1..=2_000 {
+        let (case, _) = campaign::case_input(1, number);
         let scenario = case.to_scenario(bluegreen(), 1);
         let n = case.initial_machines();
         if n == 0 {
@@ -275,18 +312,42 @@ fn the_generator_reaches_the_whole_fault_space() {
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }
 
-// Guards KNOWN_FINDINGS: each file exists and bluegreen breaks the property on it, on the
-// invariant listed.
+// Guards the known findings: each file breaks the property under bluegreen, with the signature
+// its header describes, and no two share a signature (each is one bug).
 #[test]
-fn the_known_findings_replay() {
-    for (file, invariant, _) in KNOWN_FINDINGS {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let scenario = load(&path).expect("a known finding is a valid scenario");
-        let failure =
-            check_scenario(scenario, bluegreen()).expect_err("bluegreen breaks the property");
-        assert!(
-            failure.violated.iter().any(|v| v.as_str() == invariant),
-            "{file}: {failure}"
-        );
-    }
+fn the_known_findings_have_their_signatures() {
+    let known = known_findings();
+    let signatures: Vec<(String, String)> = known
+        .iter()
+        .map(|finding| {
+            let file = Path::new(&finding.file)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let signature = finding
+                .signature
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} no longer breaks the property", finding.file));
+            (file, signature.to_string())
+        })
+        .collect();
+    assert_eq!(
+        signatures,
+        [
+            (
+                "ambiguous-launch-lookup-fails.toml",
+                "no-machine-explosion/launch/create-greens"
+            ),
+            (
+                "cordon-while-green-unhealthy.toml",
+                "deployer-never-deletes-all/cordon/cordon-blues"
+            ),
+            (
+                "uncordon-fails-after-first-green.toml",
+                "green-kept-after-switch/destroy/rollback"
+            ),
+        ]
+        .map(|(file, signature)| (file.to_string(), signature.to_string()))
+        .to_vec()
+    );
 }

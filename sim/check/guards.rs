@@ -12,7 +12,7 @@ use crate::engine::SimTime;
 use crate::platform::observe::MachineIndex;
 
 use super::machines::slot;
-use super::{Checkers, Invariant};
+use super::{Action, Checkers, Invariant};
 
 /// bluegreen mixes versions from the first uncordon until the blues are cordoned: its fixed 10 s
 /// wait plus the uncordon pool. 60 s leaves room for slow API calls; a longer mix is unbounded
@@ -340,7 +340,9 @@ impl Checkers {
                 "deploy {deploy} had {in_flight} {} calls in flight, more than its limit of {limit}",
                 operation.as_str()
             );
-            self.violate(Invariant::ConcurrencyLimit, now, step, detail);
+            self.acting_as(Some(deploy), Action::Call(operation), |checks| {
+                checks.violate(Invariant::ConcurrencyLimit, now, step, detail);
+            });
         }
     }
 
@@ -418,6 +420,18 @@ impl Checkers {
     /// Liveness after heal: leases the deployers still hold, and machines or proxies that have
     /// not converged, as the world found them at the end of the settle period.
     pub fn liveness(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        leases_held: &[String],
+        unconverged: &[String],
+    ) {
+        self.acting_as(None, Action::Settled, |checks| {
+            checks.judge_liveness(now, step, leases_held, unconverged);
+        });
+    }
+
+    fn judge_liveness(
         &mut self,
         now: SimTime,
         step: u64,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::api::MachineState;
+use crate::api::{MachineState, Operation};
 use crate::deploy::DeployOutcome;
 use crate::engine::SimTime;
 use crate::platform::observe::{DeployStep, FailureReason, MachineIndex};
@@ -17,8 +17,10 @@ use crate::platform::server::Mutation;
 
 pub mod guards;
 pub mod machines;
+pub mod signature;
 
 use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
+pub use signature::{Action, Cause, Signature};
 
 /// The invariants, by their stable names (DESIGN.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -267,6 +269,8 @@ pub struct Violation {
     /// Index of the step in the trace.
     pub step: u64,
     pub detail: String,
+    /// Who was acting when it happened: the deployer step and phase (see [`signature`]).
+    pub cause: Cause,
 }
 
 /// How an invariant fared in a run.
@@ -433,9 +437,14 @@ struct DeployTrack {
 /// The checkers of one run.
 pub struct Checkers {
     violations: [Option<Violation>; Invariant::ALL.len()],
-    /// The deployer mutation the platform is applying right now (`deploy 0 destroy #6`), if any:
-    /// what a fall of the routable count to zero is attributed to.
-    applying: Option<String>,
+    /// The deployer mutation the platform is applying right now (deploy, machine, mutation), if
+    /// any: what a fall of the routable count to zero is attributed to.
+    applying: Option<(u32, MachineIndex, Mutation)>,
+    /// A deploy step other than a mutation being taken right now (a launch, a call sent, the
+    /// deploy's end), or the end of the run: the cause of what breaks meanwhile.
+    acting: Option<(Option<u32>, Action)>,
+    /// Per deploy: the phase it last entered.
+    phase_of: Vec<Option<crate::api::Phase>>,
     guards: guards::Guards,
     initial_machines: u32,
     alive: u32,
@@ -473,6 +482,8 @@ impl Checkers {
         Checkers {
             violations: Default::default(),
             applying: None,
+            acting: None,
+            phase_of: vec![None; deploys],
             initial_machines,
             alive: 0,
             alive_peak: 0,
@@ -505,14 +516,52 @@ impl Checkers {
     }
 
     fn violate(&mut self, invariant: Invariant, now: SimTime, step: u64, detail: String) {
-        let slot = &mut self.violations[invariant.index()];
-        if slot.is_none() {
-            *slot = Some(Violation {
-                time_ms: now.as_millis(),
-                step,
-                detail,
-            });
+        if self.violations[invariant.index()].is_some() {
+            return;
         }
+        let cause = self.cause();
+        self.violations[invariant.index()] = Some(Violation {
+            time_ms: now.as_millis(),
+            step,
+            detail,
+            cause,
+        });
+    }
+
+    /// Who is acting now: the step being taken, else the mutation being applied, else the
+    /// platform during the lowest-numbered running deploy (module `signature`).
+    fn cause(&self) -> Cause {
+        let (deploy, action) = match (self.acting, self.applying) {
+            (Some(acting), _) => acting,
+            (None, Some((deploy, _, mutation))) => {
+                (Some(deploy), Action::Call(mutation.operation()))
+            }
+            (None, None) => {
+                let running = self
+                    .deploys
+                    .iter()
+                    .position(|track| track.started && !track.ended);
+                (running.map(|deploy| deploy as u32), Action::Platform)
+            }
+        };
+        Cause {
+            deploy,
+            action,
+            phase: deploy.and_then(|deploy| self.phase_of[deploy as usize]),
+        }
+    }
+
+    /// Runs `check` with `deploy` (or the harness, when None) taking step `action`.
+    fn acting_as<T>(
+        &mut self,
+        deploy: Option<u32>,
+        action: Action,
+        check: impl FnOnce(&mut Checkers) -> T,
+    ) -> T {
+        let before = self.acting.replace((deploy, action));
+        let value = check(self);
+        self.acting = before;
+        value
     }
 
     pub fn machine_created(
@@ -534,18 +583,21 @@ impl Checkers {
             ..MachineTrack::default()
         });
         self.guard_machine_created(machine, image, by);
-        if let Some(deploy) = by {
-            self.guard_launch_count(now, step, deploy);
-        }
-        self.integrate_alive(now);
-        self.alive += 1;
-        self.alive_peak = self.alive_peak.max(self.alive);
-        *self.alive_by_image.entry(image.to_string()).or_default() += 1;
-        let bound = 2 * self.initial_machines;
-        if self.alive > bound {
-            let detail = format!("{} machines alive, more than 2 × N = {bound}", self.alive);
-            self.violate(Invariant::NoMachineExplosion, now, step, detail);
-        }
+        let action = by.map_or(Action::Platform, |_| Action::Call(Operation::Launch));
+        self.acting_as(by, action, |checks| {
+            if let Some(deploy) = by {
+                checks.guard_launch_count(now, step, deploy);
+            }
+            checks.integrate_alive(now);
+            checks.alive += 1;
+            checks.alive_peak = checks.alive_peak.max(checks.alive);
+            *checks.alive_by_image.entry(image.to_string()).or_default() += 1;
+            let bound = 2 * checks.initial_machines;
+            if checks.alive > bound {
+                let detail = format!("{} machines alive, more than 2 × N = {bound}", checks.alive);
+                checks.violate(Invariant::NoMachineExplosion, now, step, detail);
+            }
+        });
     }
 
     pub fn machine_gone(&mut self, now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
@@ -605,9 +657,12 @@ impl Checkers {
         if self.routable == 0 && self.app_served {
             let detail = "no machine is started, uncordoned and passing".to_string();
             self.violate(Invariant::NeverAllDeleted, now, step, detail);
-            if let Some(action) = &self.applying {
-                let detail =
-                    format!("{action} took away the last started, uncordoned and passing machine");
+            if let Some((deploy, machine, mutation)) = self.applying {
+                let detail = format!(
+                    "deploy {deploy} {} #{machine} took away the last started, uncordoned and \
+                     passing machine",
+                    mutation.as_str()
+                );
                 self.violate(Invariant::DeployerNeverDeletesAll, now, step, detail);
             }
         }
@@ -618,7 +673,7 @@ impl Checkers {
     /// Only a fall to zero counts: when nothing was routable already, the deployer's actions do
     /// not cause it (the platform did, e.g. failing checks or a crash).
     pub fn mutation_applying(&mut self, deploy: u32, machine: MachineIndex, mutation: Mutation) {
-        self.applying = Some(format!("deploy {deploy} {} #{machine}", mutation.as_str()));
+        self.applying = Some((deploy, machine, mutation));
     }
 
     /// The platform finished applying the current deployer call.
@@ -707,6 +762,7 @@ impl Checkers {
 
     pub fn deploy_step(&mut self, deploy: u32, step: &DeployStep) {
         match step {
+            DeployStep::Phase(phase) => self.phase_of[deploy as usize] = Some(*phase),
             DeployStep::RollbackStarted => self.cover("rollback-started"),
             DeployStep::RollbackFinished { ok: false } => self.cover("rollback-failed"),
             DeployStep::GreenRecorded(machine) => {
@@ -868,6 +924,21 @@ impl Checkers {
     ) {
         self.end_deploy(now, deploy);
         self.facts[deploy as usize].outcome = Some(outcome);
+        self.acting_as(Some(deploy), Action::Finish, |checks| {
+            checks.judge_deploy_end(now, step, deploy, outcome, image);
+        });
+    }
+
+    /// What a deploy's end can tell: abort safety, and after a success the fleet's size and
+    /// images.
+    fn judge_deploy_end(
+        &mut self,
+        now: SimTime,
+        step: u64,
+        deploy: u32,
+        outcome: DeployOutcome,
+        image: &str,
+    ) {
         self.guard_abort(now, step, deploy);
         if outcome != DeployOutcome::Succeeded {
             return;
@@ -897,9 +968,11 @@ impl Checkers {
     }
 
     pub fn deploy_timed_out(&mut self, now: SimTime, step: u64, deploy: u32) {
-        self.end_deploy(now, deploy);
         let detail = format!("deploy {deploy} did not end within its time bound");
-        self.violate(Invariant::DeployTerminates, now, step, detail);
+        self.acting_as(Some(deploy), Action::TimedOut, |checks| {
+            checks.violate(Invariant::DeployTerminates, now, step, detail);
+        });
+        self.end_deploy(now, deploy);
     }
 
     pub fn deploy_aborted(&mut self, _now: SimTime, deploy: u32) {
@@ -932,10 +1005,14 @@ impl Checkers {
             let track = &self.deploys[deploy];
             if track.started && !track.ended {
                 let detail = format!("deploy {deploy} never ended (the run went quiet)");
-                self.violate(Invariant::DeployTerminates, now, step, detail);
+                self.acting_as(Some(deploy as u32), Action::NeverEnded, |checks| {
+                    checks.violate(Invariant::DeployTerminates, now, step, detail);
+                });
             }
         }
-        self.check_leftovers(now, step);
+        self.acting_as(None, Action::Settled, |checks| {
+            checks.check_leftovers(now, step);
+        });
         let verdicts = Invariant::ALL
             .iter()
             .map(|invariant| {

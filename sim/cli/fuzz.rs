@@ -1,13 +1,15 @@
-//! `fleetsim fuzz`: a long fuzz campaign with a progress bar on stderr (when it is a terminal), a
-//! summary on stdout, and every failure saved as a scenario file.
+//! `fleetsim fuzz`: a fuzz campaign with a progress bar on stderr (when it is a terminal), a
+//! summary on stdout (or JSON), `fuzz.csv`, `fuzz-summary.json` and every new failure saved as a
+//! scenario file under `--out`, and JUnit XML with `--junit`.
 
-use std::cell::Cell;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{FuzzConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
-use crate::fuzz::campaign::{self, CampaignConfig, CampaignReport, Progress};
+use super::{write_output_file, FuzzConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
+use crate::fuzz::campaign::{self, CampaignConfig, Progress};
+use crate::fuzz::report::{self, FuzzCsv, FuzzMeta, FuzzRow};
 
 pub(super) fn execute(config: &FuzzConfig) -> i32 {
     let fleet = match config
@@ -22,8 +24,8 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    // Failures are saved under --out at the end: a directory that cannot take them is bad input,
-    // found before the campaign runs.
+    // Failures are saved under --out as they are found: a directory that cannot take them is
+    // bad input, found before the campaign runs.
     if let Err(error) = crate::report::files::prepare_directory(&config.out) {
         eprintln!(
             "error: --out {}: cannot write there: {error}",
@@ -31,53 +33,131 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let bar = progress_bar(config.cases);
-    let failures = Cell::new(0u64);
-    let on_progress = |event: Progress| match event {
-        Progress::Case { failed } => {
-            if failed {
-                failures.set(failures.get() + 1);
-                bar.set_message(format!("{} failed, shrinking", failures.get()));
-            }
-            bar.inc(1);
+    let known = match crate::fuzz::known::load(&config.known, config.strategy) {
+        Ok(known) => known,
+        Err(error) => {
+            eprintln!("error: --known: {error}");
+            return EXIT_BAD_INPUT;
         }
-        Progress::Shrink => bar.tick(),
     };
     let mut campaign_config = CampaignConfig::new(config.strategy, config.cases, config.seed);
     campaign_config.fleet = fleet;
-    let (report, seconds) = timed(|| campaign::run(&campaign_config, &on_progress));
-    bar.finish_and_clear();
-    let mut status = EXIT_OK;
-    let mut saved = Vec::new();
-    for failure in &report.failures {
-        status = EXIT_EXPECTATION_FAILED;
-        match failure.write(&config.out) {
-            Ok(path) => saved.push((path.display().to_string(), failure.to_string())),
-            Err(error) => {
-                eprintln!(
-                    "error: cannot write {} under {}: {error}",
-                    failure.file_name(),
-                    config.out.display()
-                );
-                saved.push(("(not saved)".to_string(), failure.to_string()));
-            }
+    campaign_config.jobs = config.jobs;
+    campaign_config.shard = config.shard;
+    campaign_config.known = known;
+    let meta = FuzzMeta::new(&campaign_config, config.fleet.as_deref());
+    let known_files = meta.known_files();
+    let mut csv = match FuzzCsv::create(&config.out.join("fuzz.csv")) {
+        Ok(csv) => csv,
+        Err(error) => {
+            eprintln!(
+                "error: cannot write under {}: {error}",
+                config.out.display()
+            );
+            return EXIT_BAD_INPUT;
         }
+    };
+    let planned = campaign_config.planned();
+    let bar = progress_bar(planned);
+    let failures = AtomicU64::new(0);
+    let on_progress = |event: Progress| match event {
+        Progress::Shrink => bar.tick(),
+    };
+    let clock = Stopwatch::start();
+    let keep_going = || {
+        config
+            .time_budget
+            .is_none_or(|budget| clock.seconds() < budget.as_secs_f64())
+    };
+    let mut rows = Vec::new();
+    let mut error = None;
+    campaign::run_with(&campaign_config, &on_progress, &keep_going, |result| {
+        if result.is_new_failure() {
+            failures.fetch_add(1, Ordering::SeqCst);
+            bar.set_message(format!(
+                "{} new failure(s)",
+                failures.load(Ordering::SeqCst)
+            ));
+        }
+        bar.inc(1);
+        let saved = result
+            .finding
+            .as_ref()
+            .and_then(|finding| finding.shrunk.as_ref())
+            .map(|failure| failure.write(&config.out));
+        if let Some(Err(failure)) = saved {
+            error.get_or_insert(failure);
+        }
+        let row = FuzzRow::new(result, &known_files);
+        if let Err(failure) = csv.write(&row) {
+            error.get_or_insert(failure);
+        }
+        rows.push(row);
+    });
+    bar.finish_and_clear();
+    let seconds = clock.seconds();
+    let summary = report::summarise(meta, &rows);
+    let written = error.map_or(Ok(()), Err).and_then(|()| {
+        report::write_summary(&config.out, &summary)?;
+        match &config.junit {
+            Some(path) => write_output_file(path, report::junit(&summary).as_bytes()),
+            None => Ok(()),
+        }
+    });
+    if let Err(error) = written {
+        eprintln!("error: writing the campaign's files: {error}");
+        return EXIT_BAD_INPUT;
     }
-    print!("{}", summary(config, &report, seconds, &saved));
-    status
+    if config.json {
+        print!("{}", report::summary_json(&summary));
+    } else {
+        print!("{}", report::summary_text(&summary, &config.out));
+    }
+    eprintln!(
+        "{} case(s) in {seconds:.1} s ({:.1} cases/s, {} job(s)); files in {}",
+        summary.cases_run,
+        summary.cases_run as f64 / seconds.max(1e-9),
+        config.jobs,
+        config.out.display()
+    );
+    if summary.cases_run < planned {
+        eprintln!(
+            "the time budget ran out: replay these cases with --cases {}",
+            summary.last_case.unwrap_or(0)
+        );
+    }
+    if summary.new_failures > 0 {
+        EXIT_EXPECTATION_FAILED
+    } else {
+        EXIT_OK
+    }
 }
 
-/// Runs `work` and measures its wall-clock time: only for the cases/s figure of the summary,
-/// never for anything the simulation sees.
+/// Wall-clock time since the campaign started: only for `--time-budget` and the cases/s figure,
+/// never for anything a simulation sees.
+#[allow(
+    clippy::disallowed_types,
+    reason = "the time budget and cases/s measure the wall clock on purpose"
+)]
+struct Stopwatch {
+    started: std::time::Instant,
+}
+
 #[allow(
     clippy::disallowed_types,
     clippy::disallowed_methods,
-    reason = "the cases/s figure of the summary measures the wall clock on purpose"
+    reason = "the time budget and cases/s measure the wall clock on purpose"
 )]
-fn timed<T>(work: impl FnOnce() -> T) -> (T, f64) {
-    let started = std::time::Instant::now();
-    let value = work();
-    (value, started.elapsed().as_secs_f64())
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
 }
 
 fn progress_bar(cases: u64) -> ProgressBar {
@@ -92,48 +172,4 @@ fn progress_bar(cases: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
-}
-
-fn summary(
-    config: &FuzzConfig,
-    report: &CampaignReport,
-    seconds: f64,
-    saved: &[(String, String)],
-) -> String {
-    let fleet = config
-        .fleet
-        .as_ref()
-        .map_or("generated fleets".to_string(), |path| {
-            format!("the fleet of {}", path.display())
-        });
-    let mut text = format!(
-        "fuzz {} on {fleet}: {} cases (seed {}) in {seconds:.1} s, {:.1} cases/s; {} failure(s); {} shrinking run(s)\n",
-        config.strategy.as_str(),
-        report.cases,
-        config.seed,
-        report.cases as f64 / seconds.max(1e-9),
-        report.failures.len(),
-        report.shrink_runs,
-    );
-    text.push_str("\ncoverage (summed over the passing cases)\n");
-    let width = report
-        .coverage
-        .keys()
-        .map(|name| name.len())
-        .max()
-        .unwrap_or(0);
-    for (name, count) in &report.coverage {
-        text.push_str(&format!("  {name:<width$}  {count}\n"));
-    }
-    if !saved.is_empty() {
-        text.push_str("\nfailures (replay with `fleetsim run FILE`)\n");
-        for ((path, what), case) in saved.iter().zip(&report.failure_cases) {
-            text.push_str(&format!("  case {case}: {path}\n    {what}\n"));
-        }
-    }
-    text.push_str(&format!(
-        "result: {}\n",
-        if saved.is_empty() { "PASS" } else { "FAIL" }
-    ));
-    text
 }

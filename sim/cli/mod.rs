@@ -6,8 +6,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::deploy::StrategyName;
+use crate::work::Shard;
 
+mod check;
 mod fuzz;
+mod merge;
 
 /// fleetsim: a deterministic simulator of a fleet of Fly-style machines and a chaos-testing
 /// harness for deploy algorithms.
@@ -66,6 +69,13 @@ enum CommandArguments {
         /// Run every deploy with this strategy.
         #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
         strategy: Option<StrategyName>,
+        /// Run only shard K of N of the seeds (0-based), or auto/N to read K from
+        /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the summary as JSON (schema fleetsim.sweep/1) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run one scenario under several strategies and compare them side by side.
     Compare {
@@ -91,8 +101,9 @@ enum CommandArguments {
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
     /// safety invariants, shrink and save every failure as a scenario file.
     Fuzz {
-        /// Cases to generate.
-        #[arg(long, value_name = "N", default_value_t = 1000)]
+        /// Cases to generate (cases 1 to N; each depends only on the fuzzer seed and its
+        /// number).
+        #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::campaign::CASES_MAX))]
         cases: u64,
         /// The fuzzer's seed: the same seed generates the same cases.
         #[arg(long, value_name = "S", default_value_t = 1)]
@@ -100,12 +111,35 @@ enum CommandArguments {
         /// The strategy under test (see `fleetsim strategies`).
         #[arg(long, value_name = "NAME", value_parser = parse_strategy, default_value = "bluegreen")]
         strategy: StrategyName,
-        /// Where failing cases are saved as scenario files.
+        /// Where fuzz.csv, fuzz-summary.json and every new failure (a scenario file) are
+        /// written.
         #[arg(long, value_name = "DIR", default_value = "reports/fuzz")]
         out: PathBuf,
         /// Fuzz on this scenario's fleet, proxies and traffic instead of generated fleets.
         #[arg(long, value_name = "SCENARIO")]
         fleet: Option<PathBuf>,
+        /// Known findings: scenario files (or directories of them, e.g. scenarios/fuzz-found/)
+        /// that reproduce them. A failure with the signature of one is reported as known and
+        /// does not fail the campaign.
+        #[arg(long, value_name = "DIR|FILE", num_args = 1.., action = clap::ArgAction::Append)]
+        known: Vec<PathBuf>,
+        /// Stop starting new cases after this much wall-clock time (e.g. `60s`, `10m`); the
+        /// summary says how many ran, so `--cases` with that number replays the campaign.
+        #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+        time_budget: Option<Duration>,
+        /// Cases run in parallel (the results and files are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Run only shard K of N of the cases (0-based), or auto/N to read K from
+        /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Also write JUnit XML here (a test case per distinct failure signature).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the summary as JSON (schema fleetsim.fuzz/1) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure the simulator: engine vs a bare heap loop, fleet scaling, fuzz and sweep rates
     /// (see reports/README.md, "Benchmarks"). Use a release build.
@@ -131,7 +165,50 @@ enum CommandArguments {
         deploy_only: bool,
     },
     /// List every strategy and version.
-    Strategies,
+    Strategies {
+        /// Print them as JSON (schema fleetsim.strategies/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every scenario file under the given files and directories against its own
+    /// [expect] section, in parallel; ends with the line `N passed, N failed`.
+    Check {
+        /// Scenario files, or directories searched for *.toml files (default: scenarios/).
+        #[arg(value_name = "PATH", default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// Scenario files run in parallel.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Also write JUnit XML here: one test case per scenario file × strategy.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the result as JSON (schema fleetsim.check/1) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Run only shard K of N of the files (0-based), or auto/N to read K from
+        /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Write check.csv and check-summary.json into this directory (what merge reads).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Combine the --out directories of the shards of one sweep, fuzz campaign or check into
+    /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
+    Merge {
+        /// The shards' --out directories (every shard 0/N to N-1/N, once each).
+        #[arg(value_name = "DIR", required = true)]
+        directories: Vec<PathBuf>,
+        /// Where the merged files go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Also write JUnit XML here (fuzz and check).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Print the merged summary as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
@@ -144,6 +221,18 @@ fn parse_seed(text: &str) -> Result<u64, String> {
         Ok(seed) if seed <= highest => Ok(seed),
         _ => Err(format!("`{text}` is not a seed: seeds are 0 to {highest}")),
     }
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text, |variable| std::env::var(variable).ok())
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err("the duration must be more than 0".to_string());
+    }
+    Ok(duration)
 }
 
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
@@ -170,7 +259,27 @@ pub enum Command {
     Compare(CompareConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
-    Strategies,
+    Strategies { json: bool },
+    Check(CheckConfig),
+    Merge(MergeConfig),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckConfig {
+    pub paths: Vec<PathBuf>,
+    pub jobs: usize,
+    pub junit: Option<PathBuf>,
+    pub json: bool,
+    pub shard: Shard,
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeConfig {
+    pub directories: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub junit: Option<PathBuf>,
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,6 +298,8 @@ pub struct SweepConfig {
     pub jobs: usize,
     pub out: Option<PathBuf>,
     pub strategy: Option<StrategyName>,
+    pub shard: Shard,
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +319,12 @@ pub struct FuzzConfig {
     pub strategy: StrategyName,
     pub out: PathBuf,
     pub fleet: Option<PathBuf>,
+    pub known: Vec<PathBuf>,
+    pub time_budget: Option<Duration>,
+    pub jobs: usize,
+    pub shard: Shard,
+    pub junit: Option<PathBuf>,
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,12 +382,16 @@ fn into_command(arguments: Arguments) -> Command {
             jobs,
             out,
             strategy,
+            shard,
+            json,
         } => Command::Sweep(SweepConfig {
             scenario,
             seeds,
             jobs: jobs as usize,
             out,
             strategy,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
         }),
         CommandArguments::Compare {
             scenario,
@@ -293,12 +414,24 @@ fn into_command(arguments: Arguments) -> Command {
             strategy,
             out,
             fleet,
+            known,
+            time_budget,
+            jobs,
+            shard,
+            junit,
+            json,
         } => Command::Fuzz(FuzzConfig {
             cases,
             seed,
             strategy,
             out,
             fleet,
+            known,
+            time_budget,
+            jobs: jobs as usize,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            junit,
+            json,
         }),
         CommandArguments::Bench {
             quick,
@@ -327,7 +460,33 @@ fn into_command(arguments: Arguments) -> Command {
             let one = one.map(|size| (size, load));
             Command::Bench(BenchConfig { options, csv, one })
         }
-        CommandArguments::Strategies => Command::Strategies,
+        CommandArguments::Strategies { json } => Command::Strategies { json },
+        CommandArguments::Check {
+            paths,
+            jobs,
+            junit,
+            json,
+            shard,
+            out,
+        } => Command::Check(CheckConfig {
+            paths,
+            jobs: jobs as usize,
+            junit,
+            json,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            out,
+        }),
+        CommandArguments::Merge {
+            directories,
+            out,
+            junit,
+            json,
+        } => Command::Merge(MergeConfig {
+            directories,
+            out,
+            junit,
+            json,
+        }),
     }
 }
 
@@ -344,10 +503,16 @@ pub fn execute(command: Command) -> i32 {
         Command::Compare(config) => execute_compare(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
         Command::Bench(config) => execute_bench(&config),
-        Command::Strategies => {
-            print!("{}", crate::report::strategies_table());
+        Command::Strategies { json } => {
+            if json {
+                print!("{}", crate::report::strategies_json());
+            } else {
+                print!("{}", crate::report::strategies_table());
+            }
             EXIT_OK
         }
+        Command::Check(config) => check::execute(&config),
+        Command::Merge(config) => merge::execute(&config),
     }
 }
 
@@ -385,6 +550,18 @@ fn execute_bench(config: &BenchConfig) -> i32 {
         eprintln!("bench figures written to {}", path.display());
     }
     EXIT_OK
+}
+
+/// Writes a file the user named (`--junit FILE`): its directory is created if needed; written
+/// atomically.
+pub(crate) fn write_output_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    crate::report::files::write_atomic(path, bytes)
 }
 
 /// Loads a scenario, printing its warnings; a bad one is bad input (exit status 2).
@@ -446,12 +623,17 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
         &scenario,
         config.strategy,
         config.seeds.clone(),
+        config.shard,
         config.jobs,
         config.out.as_deref(),
     );
     match swept {
         Ok((_, summary)) => {
-            print!("{}", crate::report::sweep::summary_text(&summary));
+            if config.json {
+                print!("{}", crate::report::sweep::summary_json(&summary));
+            } else {
+                print!("{}", crate::report::sweep::summary_text(&summary));
+            }
             if let Some(directory) = &config.out {
                 eprintln!("sweep files written to {}", directory.display());
             }
@@ -553,10 +735,10 @@ fn execute_run(config: &RunConfig) -> i32 {
     let mut status = EXIT_OK;
     let runs: usize = scenarios
         .iter()
-        .map(|scenario| strategies_to_run(scenario, config.strategy).len())
+        .map(|scenario| crate::report::check::strategies_to_run(scenario, config.strategy).len())
         .sum();
     for scenario in &scenarios {
-        for strategy in strategies_to_run(scenario, config.strategy) {
+        for strategy in crate::report::check::strategies_to_run(scenario, config.strategy) {
             let mut simulation =
                 crate::sim::Simulation::new(scenario).keep_trace(config.out.is_some());
             if let Some(seed) = config.seed {
@@ -600,25 +782,4 @@ fn execute_run(config: &RunConfig) -> i32 {
         }
     }
     status
-}
-
-/// `--strategy` if given; otherwise every strategy the scenario has expectations for (an
-/// incident scenario compares versions), or just the scenario's own.
-fn strategies_to_run(
-    scenario: &crate::scenario::Scenario,
-    requested: Option<StrategyName>,
-) -> Vec<Option<StrategyName>> {
-    if requested.is_some() {
-        return vec![requested];
-    }
-    if scenario.expect.by_strategy.is_empty() {
-        return vec![None];
-    }
-    scenario
-        .expect
-        .by_strategy
-        .keys()
-        .copied()
-        .map(Some)
-        .collect()
 }

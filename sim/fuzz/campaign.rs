@@ -1,29 +1,54 @@
-//! A fuzz campaign: proptest's `TestRunner` over [`fuzz_input`](super::fuzz_input) with a fixed
-//! seed (same seed, same cases), shrinking each failure to a minimal case, then going on with the
-//! cases left. Used by `fleetsim fuzz` and by the canary test.
+//! A fuzz campaign: cases numbered from 1, each drawn and shrunk on its own, so that a case's
+//! input, verdict, shrunk failure and saved file depend only on the fuzzer seed and the case
+//! number — never on `--cases`, `--jobs`, shards, or which other cases failed. Used by
+//! `fleetsim fuzz`, the tests and the benchmark.
+//!
+//! Case `k` of seed `s` is proptest's [`fuzz_input`](super::fuzz_input) drawn by a fresh
+//! `TestRunner` whose ChaCha RNG is seeded with a mix of `(s, k)`, with fixed settings (not read
+//! from `PROPTEST_*` variables). A failing case is shrunk by our own loop over its value tree; a
+//! shrink step is kept only if it fails with the same [`Signature`](crate::check::Signature), so
+//! the minimal case shows the bug the case was found with, not another one it also had. A failure
+//! whose signature is a known finding is counted, not shrunk.
 
-use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRunner};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 
-use super::{add_coverage, check_on, Coverage, Failure};
+use super::known::{matching, KnownFinding};
+use super::{add_coverage, check_on, Coverage, Failure, FuzzCase};
+use crate::check::Signature;
 use crate::deploy::StrategyName;
 use crate::scenario::Scenario;
+use crate::work::{run_in_order, Shard};
 
-/// What to fuzz and for how long.
+/// Cases in one campaign at most.
+pub const CASES_MAX: u64 = 1 << 40;
+
+/// How often flat-map shrinking may regenerate an inner value while complicating (proptest takes
+/// it from `Config::cases`; fixed here so shrinking does not depend on the campaign's size).
+const SHRINK_REGENERATIONS: u32 = 256;
+
+/// What to fuzz and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CampaignConfig {
-    /// Cases to generate (shrinking runs not counted).
+    /// Cases 1..=cases (shrinking runs not counted).
     pub cases: u64,
     /// The fuzzer's seed: the same seed draws the same cases.
     pub seed: u64,
     pub strategy: StrategyName,
-    /// Stop at the first failure (after shrinking it) instead of going on.
+    /// Stop at the first new failure (after shrinking it) instead of going on.
     pub stop_at_first_failure: bool,
     /// Shrinking runs per failure at most.
     pub max_shrink_iters: u32,
     /// Fuzz on this scenario's fleet instead of generated ones (see `FuzzCase::on_fleet`).
     pub fleet: Option<Scenario>,
+    /// Cases run in parallel (results identical to 1).
+    pub jobs: usize,
+    /// The cases of this shard only (case k is item k − 1).
+    pub shard: Shard,
+    /// Failures with these signatures are known: counted, not shrunk, not failing.
+    pub known: Vec<KnownFinding>,
 }
 
 impl CampaignConfig {
@@ -35,109 +60,247 @@ impl CampaignConfig {
             stop_at_first_failure: false,
             max_shrink_iters: 1_000,
             fleet: None,
+            jobs: 1,
+            shard: Shard::WHOLE,
+            known: Vec::new(),
+        }
+    }
+
+    /// How many cases this campaign (this shard of it) runs.
+    pub fn planned(&self) -> u64 {
+        self.shard.share(self.cases.min(CASES_MAX))
+    }
+
+    /// The case number at `position` of this shard's cases (case k is item k − 1).
+    pub fn case_at(&self, position: u64) -> u64 {
+        self.shard.item(position) + 1
+    }
+}
+
+/// A failing case.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub signature: Signature,
+    /// The known finding it matches (an index into `CampaignConfig::known`).
+    pub known: Option<usize>,
+    /// The failure as generated.
+    pub failure: Box<Failure>,
+    /// A new failure, shrunk (same signature); None for a known one.
+    pub shrunk: Option<Box<Failure>>,
+    pub shrink_runs: u64,
+}
+
+/// One case's result.
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    /// The case number, from 1.
+    pub case: u64,
+    /// The simulation seed the case drew.
+    pub seed: u64,
+    /// The run's fingerprint and each deploy's outcome (of the case as generated).
+    pub fingerprint: String,
+    pub outcomes: Vec<String>,
+    /// Coverage counters of a passing case (empty for a failing one).
+    pub coverage: Coverage,
+    pub finding: Option<Finding>,
+}
+
+impl CaseResult {
+    /// A failure that is not known.
+    pub fn is_new_failure(&self) -> bool {
+        self.finding
+            .as_ref()
+            .is_some_and(|finding| finding.known.is_none())
+    }
+}
+
+/// What a campaign found (the results of the cases that ran, in case order).
+#[derive(Clone, Debug, Default)]
+pub struct CampaignReport {
+    /// Cases run (shrinking runs not counted).
+    pub cases: u64,
+    /// Runs spent shrinking failures.
+    pub shrink_runs: u64,
+    /// Each new failure, shrunk, in case order.
+    pub failures: Vec<Box<Failure>>,
+    /// The case number of each new failure.
+    pub failure_cases: Vec<u64>,
+    /// (case, index of the known finding) of each known failure.
+    pub known_cases: Vec<(u64, usize)>,
+    /// Coverage counters summed over the cases that passed.
+    pub coverage: Coverage,
+}
+
+impl CampaignReport {
+    fn add(&mut self, result: &CaseResult) {
+        self.cases += 1;
+        add_coverage(&mut self.coverage, &result.coverage);
+        let Some(finding) = &result.finding else {
+            return;
+        };
+        self.shrink_runs += finding.shrink_runs;
+        match (finding.known, &finding.shrunk) {
+            (Some(known), _) => self.known_cases.push((result.case, known)),
+            (None, shrunk) => {
+                self.failures
+                    .push(shrunk.clone().unwrap_or_else(|| finding.failure.clone()));
+                self.failure_cases.push(result.case);
+            }
         }
     }
 }
 
-/// What a campaign found.
-#[derive(Clone, Debug, Default)]
-pub struct CampaignReport {
-    /// Cases generated and run (shrinking runs not counted).
-    pub cases: u64,
-    /// Runs spent shrinking failures.
-    pub shrink_runs: u64,
-    /// Each failure, shrunk, in the order found.
-    pub failures: Vec<Box<Failure>>,
-    /// The case number (1-based) of each failure before shrinking.
-    pub failure_cases: Vec<u64>,
-    /// Coverage counters summed over the generated cases that passed.
-    pub coverage: Coverage,
-}
-
-/// Progress reported while a campaign runs.
+/// Progress reported while a campaign runs (from worker threads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
-    /// A generated case ran (`failed`: it broke the property).
-    Case { failed: bool },
     /// One shrinking run.
     Shrink,
 }
 
-/// The per-round seed of proptest's RNG: round 0 is the campaign seed itself, later rounds (after
-/// a failure) are derived from it (splitmix64).
-fn round_seed(seed: u64, round: u64) -> u64 {
-    if round == 0 {
-        return seed;
-    }
-    let mut z = seed ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+/// The seed of case `case`'s RNG: splitmix64 of the fuzzer seed and the case number.
+pub fn case_seed(seed: u64, case: u64) -> u64 {
+    let mut z = seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-/// Runs the campaign, calling `progress` after every run.
-pub fn run(config: &CampaignConfig, progress: &dyn Fn(Progress)) -> CampaignReport {
-    let mut report = CampaignReport::default();
-    let mut round = 0u64;
-    while report.cases < config.cases {
-        let remaining = config.cases - report.cases;
-        let mut runner_config = Config {
-            cases: u32::try_from(remaining).unwrap_or(u32::MAX),
-            failure_persistence: None,
-            max_shrink_iters: config.max_shrink_iters,
-            rng_algorithm: RngAlgorithm::ChaCha,
-            rng_seed: RngSeed::Fixed(round_seed(config.seed, round)),
-            ..Config::default()
-        };
-        // Shrinking is bounded by iterations, not by the wall clock.
-        runner_config.max_shrink_time = 0;
-        let mut runner = TestRunner::new(runner_config);
-        let cases = Cell::new(0u64);
-        let shrinking = Cell::new(false);
-        let shrink_runs = Cell::new(0u64);
-        let coverage = RefCell::new(Coverage::new());
-        let outcome = runner.run(&super::fuzz_input(), |(case, seed)| {
-            let result = check_on(config.fleet.as_ref(), &case, config.strategy, seed);
-            if shrinking.get() {
-                shrink_runs.set(shrink_runs.get() + 1);
-                progress(Progress::Shrink);
-            } else {
-                cases.set(cases.get() + 1);
-                progress(Progress::Case {
-                    failed: result.is_err(),
-                });
-            }
-            match result {
-                Ok(summary) => {
-                    if !shrinking.get() {
-                        add_coverage(&mut coverage.borrow_mut(), &summary.coverage);
-                    }
-                    Ok(())
+/// The runner that draws case `case` of fuzzer seed `seed`: every setting fixed here.
+fn case_runner(seed: u64, case: u64) -> TestRunner {
+    TestRunner::new(Config {
+        cases: SHRINK_REGENERATIONS,
+        max_flat_map_regens: 1_000_000,
+        failure_persistence: None,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        rng_seed: RngSeed::Fixed(case_seed(seed, case)),
+        ..Config::default()
+    })
+}
+
+/// The input of case `case` of fuzzer seed `seed` (and its simulation seed).
+pub fn case_input(seed: u64, case: u64) -> (FuzzCase, u64) {
+    super::fuzz_input()
+        .new_tree(&mut case_runner(seed, case))
+        .expect("the fuzz input has no filters")
+        .current()
+}
+
+/// Runs case `case`: draw, check, and shrink a new failure.
+pub fn run_case(
+    config: &CampaignConfig,
+    case: u64,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> CaseResult {
+    let mut tree = super::fuzz_input()
+        .new_tree(&mut case_runner(config.seed, case))
+        .expect("the fuzz input has no filters");
+    let (input, seed) = tree.current();
+    let fleet = config.fleet.as_ref();
+    match check_on(fleet, &input, config.strategy, seed) {
+        Ok(summary) => CaseResult {
+            case,
+            seed,
+            fingerprint: summary.fingerprint,
+            outcomes: summary.outcomes,
+            coverage: summary.coverage,
+            finding: None,
+        },
+        Err(failure) => {
+            let known = matching(&config.known, &failure.signature);
+            let (shrunk, shrink_runs) = match known {
+                Some(_) => (None, 0),
+                None => {
+                    let (shrunk, runs) = shrink(config, &mut tree, &failure, progress);
+                    (Some(shrunk), runs)
                 }
-                Err(failure) => {
-                    shrinking.set(true);
-                    Err(TestCaseError::fail(failure.to_string()))
-                }
+            };
+            CaseResult {
+                case,
+                seed,
+                fingerprint: failure.fingerprint.clone(),
+                outcomes: failure.outcomes.clone(),
+                coverage: Coverage::new(),
+                finding: Some(Finding {
+                    signature: failure.signature.clone(),
+                    known,
+                    failure,
+                    shrunk,
+                    shrink_runs,
+                }),
             }
-        });
-        report.shrink_runs += shrink_runs.get();
-        add_coverage(&mut report.coverage, &coverage.borrow());
-        let before = report.cases;
-        report.cases += cases.get();
-        match outcome {
-            Ok(()) => break,
-            Err(TestError::Fail(_, (case, seed))) => {
-                let failure = check_on(config.fleet.as_ref(), &case, config.strategy, seed)
-                    .expect_err("a shrunk failing case fails again: runs are deterministic");
-                report.failures.push(failure);
-                report.failure_cases.push(before + cases.get());
-                if config.stop_at_first_failure {
-                    break;
-                }
-            }
-            Err(TestError::Abort(reason)) => panic!("the fuzzer gave up: {reason}"),
         }
-        round += 1;
     }
+}
+
+/// Shrinks a failing case (proptest's simplify/complicate walk), keeping a step only if it fails
+/// with the same signature; at most `max_shrink_iters` runs. Returns the smallest failure found
+/// and the runs spent.
+fn shrink(
+    config: &CampaignConfig,
+    tree: &mut impl ValueTree<Value = (FuzzCase, u64)>,
+    failure: &Failure,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> (Box<Failure>, u64) {
+    let mut smallest = Box::new(failure.clone());
+    let mut runs = 0u64;
+    if !tree.simplify() {
+        return (smallest, runs);
+    }
+    while runs < u64::from(config.max_shrink_iters) {
+        runs += 1;
+        progress(Progress::Shrink);
+        let (input, seed) = tree.current();
+        let still_fails = check_on(config.fleet.as_ref(), &input, config.strategy, seed)
+            .err()
+            .filter(|candidate| candidate.signature == failure.signature);
+        let moved = match still_fails {
+            Some(candidate) => {
+                smallest = candidate;
+                tree.simplify()
+            }
+            None => tree.complicate(),
+        };
+        if !moved {
+            break;
+        }
+    }
+    (smallest, runs)
+}
+
+/// Runs the campaign on `config.jobs` threads. `on_case` sees each case's result in case order;
+/// no new case starts once `keep_going` says no (the cases run are then a prefix of the
+/// campaign's, so `--cases` with the last case number replays them).
+pub fn run_with(
+    config: &CampaignConfig,
+    progress: &(dyn Fn(Progress) + Sync),
+    keep_going: &(dyn Fn() -> bool + Sync),
+    mut on_case: impl FnMut(&CaseResult),
+) -> CampaignReport {
+    let stopped = AtomicBool::new(false);
+    let go_on = || keep_going() && !stopped.load(Ordering::SeqCst);
+    let work = |position: u64| {
+        let result = run_case(config, config.case_at(position), progress);
+        if config.stop_at_first_failure && result.is_new_failure() {
+            stopped.store(true, Ordering::SeqCst);
+        }
+        result
+    };
+    let mut report = CampaignReport::default();
+    let mut done = false;
+    run_in_order(config.planned(), config.jobs, &go_on, &work, |result| {
+        // With several jobs, cases after the first new failure may have run: drop them, so the
+        // report is the one a serial campaign gives.
+        if done {
+            return;
+        }
+        report.add(&result);
+        on_case(&result);
+        done = config.stop_at_first_failure && result.is_new_failure();
+    });
     report
+}
+
+/// Runs the whole campaign.
+pub fn run(config: &CampaignConfig, progress: &(dyn Fn(Progress) + Sync)) -> CampaignReport {
+    run_with(config, progress, &|| true, |_| {})
 }

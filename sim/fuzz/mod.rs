@@ -7,13 +7,15 @@
 
 pub mod campaign;
 pub mod case;
+pub mod known;
+pub mod report;
 pub mod scenario_text;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::check::{Invariant, Violation};
+use crate::check::{Invariant, Signature, Violation};
 use crate::deploy::StrategyName;
 use crate::platform::observe::LeaseStep;
 use crate::platform::{DeployStep, Step};
@@ -61,6 +63,8 @@ pub struct Failure {
     pub first: Option<(Invariant, Violation)>,
     /// The limit the run hit, if it did.
     pub limit_hit: Option<String>,
+    /// What broke, by which deployer step, in which phase (`check::signature`).
+    pub signature: Signature,
     pub strategy: StrategyName,
     pub seed: u64,
     pub fingerprint: String,
@@ -75,9 +79,10 @@ impl fmt::Display for Failure {
         let violated: Vec<&str> = self.violated.iter().map(|i| i.as_str()).collect();
         write!(
             f,
-            "{} seed {}: violated [{}]",
+            "{} seed {}: {}; violated [{}]",
             self.strategy.as_str(),
             self.seed,
+            self.signature,
             violated.join(", ")
         )?;
         if let Some((invariant, violation)) = &self.first {
@@ -182,10 +187,14 @@ pub fn check_scenario(
             Some((*invariant, verdict.first_violation.clone()?))
         })
         .min_by_key(|(_, violation)| violation.step);
+    let signature = result
+        .signature(&SAFETY)
+        .expect("a run that broke the property has a signature");
     Err(Box::new(Failure {
         violated,
         first,
         limit_hit: result.limit_hit.clone(),
+        signature,
         strategy,
         seed: result.seed,
         fingerprint,

@@ -115,6 +115,21 @@ pub enum LimitHit {
     Livelock { polls: u64 },
 }
 
+impl LimitHit {
+    /// The kind of limit, in one word (for signatures).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LimitHit::Time { .. } => "time",
+            LimitHit::Events { .. } => "events",
+            LimitHit::Machines { .. } => "machines",
+            LimitHit::QueueFull { .. } => "queue",
+            LimitHit::Tasks { .. } => "tasks",
+            LimitHit::Livelock { .. } => "livelock",
+            LimitHit::Requests { .. } => "requests",
+        }
+    }
+}
+
 impl std::fmt::Display for LimitHit {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -754,6 +754,9 @@ impl World {
     }
 
     fn note_mutation(&mut self, client: u32, machine: MachineIndex, mutation: Mutation) {
+        // From here to the end of this call (the checks below, then the stop, destroy or
+        // reboot) is the deployer's doing.
+        self.checks.mutation_applying(client, machine, mutation);
         let now = self.now();
         let step_index = self.trace.count().saturating_sub(1);
         let lapsed = self.machines[machine as usize]
@@ -767,8 +770,6 @@ impl World {
         let state = self.machines[machine as usize].state;
         self.checks
             .deploy_mutation(now, step_index, client, machine, state, mutation);
-        // What follows in this call (the stop, destroy or reboot) is the deployer's doing.
-        self.checks.mutation_applying(client, machine, mutation);
     }
 }
 
@@ -790,6 +791,17 @@ impl Mutation {
             Mutation::Stop => "stop",
             Mutation::Destroy => "destroy",
             Mutation::Update => "update",
+        }
+    }
+
+    /// The API operation that applies it.
+    pub fn operation(self) -> crate::api::Operation {
+        match self {
+            Mutation::Cordon => crate::api::Operation::Cordon,
+            Mutation::Uncordon => crate::api::Operation::Uncordon,
+            Mutation::Stop => crate::api::Operation::Stop,
+            Mutation::Destroy => crate::api::Operation::Destroy,
+            Mutation::Update => crate::api::Operation::Update,
         }
     }
 }

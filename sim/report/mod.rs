@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 pub mod analysis;
+pub mod check;
 pub mod compare;
 pub mod files;
 pub mod hgrm;
@@ -29,6 +30,36 @@ pub fn strategies_table() -> String {
         .iter()
         .map(|name| format!("{:width$}  {}\n", name.as_str(), name.description()))
         .collect()
+}
+
+/// The schema of `strategies --json`.
+pub const STRATEGIES_SCHEMA: &str = "fleetsim.strategies/1";
+
+/// `fleetsim strategies --json`: every strategy with its description.
+pub fn strategies_json() -> String {
+    #[derive(serde::Serialize)]
+    struct Strategy {
+        name: &'static str,
+        description: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Strategies {
+        schema: &'static str,
+        strategies: Vec<Strategy>,
+    }
+    let strategies = Strategies {
+        schema: STRATEGIES_SCHEMA,
+        strategies: StrategyName::ALL
+            .iter()
+            .map(|name| Strategy {
+                name: name.as_str(),
+                description: name.description(),
+            })
+            .collect(),
+    };
+    let mut json = serde_json::to_string_pretty(&strategies).expect("strategies serialize");
+    json.push('\n');
+    json
 }
 
 /// The run as one JSON object (the same content as the human summary).

@@ -2,21 +2,23 @@
 //! builds its own simulation: the engine is single-threaded and uses `Rc`), with rows delivered in
 //! seed order so the result is identical to a serial run. A run that panics becomes a failing row.
 
-use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
 
 use crate::deploy::StrategyName;
 use crate::report::stats::{nearest_rank, Proportion};
 use crate::scenario::Scenario;
 use crate::sim::{RunResult, Simulation};
+use crate::work::{run_in_order, Shard};
 
-/// One seed's result, as a `sweep.csv` row.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// The schema of `sweep-summary.json` and of `sweep --json`.
+pub const SWEEP_SCHEMA: &str = "fleetsim.sweep/1";
+
+/// One seed's result, as a `sweep.csv` row: it holds exactly what the row holds (floats at the
+/// file's precision), so a row read back from the file is equal to it and `merge` recomputes the
+/// same summary from the files.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweepRow {
     pub seed: u64,
     pub passed: bool,
@@ -218,7 +220,8 @@ impl SweepRow {
             requests_total: metrics.requests_total,
             requests_ok: metrics.requests_ok,
             requests_failed: metrics.requests_failed,
-            error_rate: metrics.error_rate,
+            // sweep.csv's precision (6 decimals), so a row read back is equal.
+            error_rate: (metrics.error_rate * 1e6).round() / 1e6,
             requests_retried: metrics.requests_retried,
             latency_p50_ms: metrics.latency_p50_ms,
             latency_p90_ms: metrics.latency_p90_ms,
@@ -227,7 +230,8 @@ impl SweepRow {
             deploy_duration_ms: metrics.deploy_duration_ms.iter().flatten().sum(),
             machines_peak: metrics.machines_peak,
             machines_final: metrics.machines_final,
-            machine_seconds: metrics.machine_seconds,
+            // sweep.csv's precision (3 decimals); the latencies are whole µs already.
+            machine_seconds: (metrics.machine_seconds * 1_000.0).round() / 1_000.0,
             leftovers: metrics.leftovers,
             end_time_ms: result.end_time_ms,
             events: result.events,
@@ -330,13 +334,19 @@ impl SweepRow {
 
 /// The command that replays one seed of a sweep.
 pub fn replay_command(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> String {
+    replay_command_for(
+        &scenario.path.display().to_string(),
+        strategy.map(|strategy| strategy.to_string()).as_deref(),
+        seed,
+    )
+}
+
+/// The command that replays `seed` of the scenario at `path`.
+pub fn replay_command_for(path: &str, strategy: Option<&str>, seed: u64) -> String {
     let strategy = strategy
         .map(|strategy| format!(" --strategy {strategy}"))
         .unwrap_or_default();
-    format!(
-        "fleetsim run {} --seed {seed}{strategy}",
-        scenario.path.display()
-    )
+    format!("fleetsim run {path} --seed {seed}{strategy}")
 }
 
 /// Runs one seed; a panic becomes a failing row.
@@ -365,47 +375,37 @@ pub fn run_seeds(
     strategy: Option<StrategyName>,
     seeds: Range<u64>,
     jobs: usize,
+    on_row: impl FnMut(&SweepRow),
+) -> Vec<SweepRow> {
+    run_sharded(scenario, strategy, seeds, Shard::WHOLE, jobs, on_row)
+}
+
+/// [`run_seeds`] for one shard: the seeds whose position in `seeds` is in `shard` (item i is seed
+/// `start + i`).
+pub fn run_sharded(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seeds: Range<u64>,
+    shard: Shard,
+    jobs: usize,
     mut on_row: impl FnMut(&SweepRow),
 ) -> Vec<SweepRow> {
-    let jobs = jobs.max(1);
-    let next = Arc::new(AtomicU64::new(seeds.start));
-    let (sender, receiver) = mpsc::channel::<SweepRow>();
     let mut rows = Vec::new();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let sender = sender.clone();
-            let next = Arc::clone(&next);
-            let scenario = scenario.clone();
-            let end = seeds.end;
-            scope.spawn(move || loop {
-                // Claim the next seed only while one is left: a plain fetch_add would wrap past
-                // u64::MAX back to seed 0 and never end.
-                let claimed = next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |seed| {
-                    (seed < end).then(|| seed + 1)
-                });
-                let Ok(seed) = claimed else { break };
-                if sender.send(run_seed(&scenario, strategy, seed)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut waiting: BTreeMap<u64, SweepRow> = BTreeMap::new();
-        let mut expected = seeds.start;
-        for row in receiver {
-            waiting.insert(row.seed, row);
-            while let Some(row) = waiting.remove(&expected) {
-                on_row(&row);
-                rows.push(row);
-                expected += 1;
-            }
-        }
-    });
+    run_in_order(
+        shard.share(seeds.end - seeds.start),
+        jobs,
+        &|| true,
+        &|position| run_seed(scenario, strategy, seeds.start + shard.item(position)),
+        |row| {
+            on_row(&row);
+            rows.push(row);
+        },
+    );
     rows
 }
 
 /// A metric's distribution across seeds (nearest rank).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Distribution {
     pub metric: String,
     pub unit: String,
@@ -486,13 +486,42 @@ impl AcrossSeeds {
     }
 }
 
-/// What a sweep found.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct SweepSummary {
+/// What a sweep ran: everything its summary says besides what the rows give.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SweepMeta {
     pub scenario: String,
     pub path: String,
     pub strategy: Option<String>,
+    /// `A..B`, B excluded: the whole range, also in a shard's summary.
     pub seeds: String,
+    /// The shard these rows are (None: the whole range).
+    pub shard: Option<Shard>,
+}
+
+impl SweepMeta {
+    pub fn new(
+        scenario: &Scenario,
+        strategy: Option<StrategyName>,
+        seeds: &Range<u64>,
+        shard: Shard,
+    ) -> SweepMeta {
+        SweepMeta {
+            scenario: scenario.name.clone(),
+            path: scenario.path.display().to_string(),
+            strategy: strategy.map(|strategy| strategy.to_string()),
+            seeds: format!("{}..{}", seeds.start, seeds.end),
+            shard: (shard != Shard::WHOLE).then_some(shard),
+        }
+    }
+}
+
+/// What a sweep found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SweepSummary {
+    /// [`SWEEP_SCHEMA`].
+    pub schema: &'static str,
+    #[serde(flatten)]
+    pub meta: SweepMeta,
     #[serde(flatten)]
     pub across: AcrossSeeds,
     pub first_failing_seed: Option<u64>,
@@ -505,15 +534,24 @@ pub fn summarise(
     seeds: &Range<u64>,
     rows: &[SweepRow],
 ) -> SweepSummary {
+    summarise_rows(
+        SweepMeta::new(scenario, strategy, seeds, Shard::WHOLE),
+        rows,
+    )
+}
+
+/// The summary of `rows` (in seed order): every figure is computed from the rows, so the rows of
+/// several shards, merged, give the summary of one process.
+pub fn summarise_rows(meta: SweepMeta, rows: &[SweepRow]) -> SweepSummary {
     let first_failing = rows.iter().find(|row| !row.passed).map(|row| row.seed);
+    let replay =
+        first_failing.map(|seed| replay_command_for(&meta.path, meta.strategy.as_deref(), seed));
     SweepSummary {
-        scenario: scenario.name.clone(),
-        path: scenario.path.display().to_string(),
-        strategy: strategy.map(|strategy| strategy.to_string()),
-        seeds: format!("{}..{}", seeds.start, seeds.end),
+        schema: SWEEP_SCHEMA,
+        meta,
         across: AcrossSeeds::of(rows),
         first_failing_seed: first_failing,
-        replay: first_failing.map(|seed| replay_command(scenario, strategy, seed)),
+        replay,
     }
 }
 
@@ -523,14 +561,22 @@ pub fn summary_text(summary: &SweepSummary) -> String {
     let mut out = String::new();
     let across = &summary.across;
     let strategy = summary
+        .meta
         .strategy
         .as_deref()
         .map(|strategy| format!(", strategy {strategy}"))
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "sweep {} ({}), seeds {}{strategy}",
-        summary.scenario, summary.path, summary.seeds
+        "sweep {} ({}), seeds {}{strategy}{}",
+        summary.meta.scenario,
+        summary.meta.path,
+        summary.meta.seeds,
+        summary
+            .meta
+            .shard
+            .map(|shard| format!(", shard {shard}"))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -596,12 +642,52 @@ impl SweepCsv {
     }
 }
 
-/// `fleetsim sweep`'s whole job: runs the seeds (progress on stderr when it is a terminal),
-/// writes `sweep.csv` row by row and `sweep-summary.json` into `out` when given.
+/// Reads the rows of a `sweep.csv`.
+pub fn read_csv(path: &Path) -> io::Result<Vec<SweepRow>> {
+    let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
+    reader
+        .deserialize()
+        .map(|row| row.map_err(|error| io::Error::other(format!("{}: {error}", path.display()))))
+        .collect()
+}
+
+/// Writes `sweep.csv` (whole) and `sweep-summary.json` for `rows` into `directory`: what `merge`
+/// writes.
+pub fn write_files(directory: &Path, summary: &SweepSummary, rows: &[SweepRow]) -> io::Result<()> {
+    std::fs::create_dir_all(directory)?;
+    let mut csv = SweepCsv::create(&directory.join("sweep.csv"))?;
+    for row in rows {
+        let replay = replay_command_for(
+            &summary.meta.path,
+            summary.meta.strategy.as_deref(),
+            row.seed,
+        );
+        csv.write(row, &replay)?;
+    }
+    write_summary(directory, summary)
+}
+
+fn write_summary(directory: &Path, summary: &SweepSummary) -> io::Result<()> {
+    crate::report::files::write_atomic(
+        &directory.join("sweep-summary.json"),
+        summary_json(summary).as_bytes(),
+    )
+}
+
+/// `sweep-summary.json`, also what `sweep --json` prints.
+pub fn summary_json(summary: &SweepSummary) -> String {
+    let mut json = serde_json::to_string_pretty(summary).expect("a summary serializes");
+    json.push('\n');
+    json
+}
+
+/// `fleetsim sweep`'s whole job: runs the seeds of `shard` (progress on stderr when it is a
+/// terminal), writes `sweep.csv` row by row and `sweep-summary.json` into `out` when given.
 pub fn sweep(
     scenario: &Scenario,
     strategy: Option<StrategyName>,
     seeds: Range<u64>,
+    shard: Shard,
     jobs: usize,
     out: Option<&Path>,
 ) -> io::Result<(Vec<SweepRow>, SweepSummary)> {
@@ -616,7 +702,7 @@ pub fn sweep(
         None => None,
     };
     let progress = indicatif::ProgressBar::with_draw_target(
-        Some(seeds.end.saturating_sub(seeds.start)),
+        Some(shard.share(seeds.end - seeds.start)),
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -626,7 +712,7 @@ pub fn sweep(
     }
     let mut failures = 0u64;
     let mut error: Option<io::Error> = None;
-    let rows = run_seeds(scenario, strategy, seeds.clone(), jobs, |row| {
+    let rows = run_sharded(scenario, strategy, seeds.clone(), shard, jobs, |row| {
         if !row.passed {
             failures += 1;
         }
@@ -642,11 +728,9 @@ pub fn sweep(
     if let Some(error) = error {
         return Err(error);
     }
-    let summary = summarise(scenario, strategy, &seeds, &rows);
+    let summary = summarise_rows(SweepMeta::new(scenario, strategy, &seeds, shard), &rows);
     if let Some(directory) = out {
-        let mut json = serde_json::to_string_pretty(&summary).expect("a summary serializes");
-        json.push('\n');
-        crate::report::files::write_atomic(&directory.join("sweep-summary.json"), json.as_bytes())?;
+        write_summary(directory, &summary)?;
     }
     Ok((rows, summary))
 }
@@ -691,5 +775,17 @@ mod tests {
         assert!(parse_seed_range("5..2").is_err());
         assert!(parse_seed_range("a..b").is_err());
         assert!(parse_seed_range("7").is_err());
+    }
+
+    // Guards merge's byte equality: a row read back from sweep.csv equals the row written.
+    #[test]
+    fn rows_read_back_equal() {
+        let scenario = crate::bench::basic_scenario();
+        let rows: Vec<SweepRow> = (1..3).map(|seed| run_seed(&scenario, None, seed)).collect();
+        let directory = std::env::temp_dir().join(format!("fleetsim-sweep-{}", std::process::id()));
+        let summary = summarise(&scenario, None, &(1..3), &rows);
+        write_files(&directory, &summary, &rows).expect("written");
+        assert_eq!(read_csv(&directory.join("sweep.csv")).expect("read"), rows);
+        let _ = std::fs::remove_dir_all(&directory);
     }
 }

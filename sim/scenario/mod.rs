@@ -49,6 +49,61 @@ pub fn load_with_warnings(path: &Path) -> Result<(Scenario, Vec<ScenarioWarning>
     parse_with_warnings(path, &text)
 }
 
+/// Scenario files in more than this many are refused (`check`, `fuzz --known`).
+pub const FILES_MAX: usize = 100_000;
+
+/// The scenario files named by `paths`: a file as given; a directory, every `*.toml` file under it
+/// (recursively, sorted by path). The result has no duplicates and keeps the order of `paths`.
+/// A path that does not exist, or a directory with no scenario file, is an error.
+pub fn collect_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata =
+            std::fs::metadata(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        if metadata.is_dir() {
+            let before = files.len();
+            collect_directory(path, &mut files)?;
+            files[before..].sort();
+            if files.len() == before {
+                return Err(format!(
+                    "{}: no scenario file (*.toml) in it",
+                    path.display()
+                ));
+            }
+        } else {
+            files.push(path.clone());
+        }
+        if files.len() > FILES_MAX {
+            return Err(format!("more than {FILES_MAX} scenario files"));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|file| seen.insert(file.clone()));
+    Ok(files)
+}
+
+fn collect_directory(directory: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(directory)
+        .map_err(|error| format!("{}: {error}", directory.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|error| format!("{}: {error}", directory.display()))?
+            .path();
+        if path.is_dir() {
+            collect_directory(&path, files)?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
+            files.push(path);
+        }
+        if files.len() > FILES_MAX {
+            return Err(format!("more than {FILES_MAX} scenario files"));
+        }
+    }
+    Ok(())
+}
+
 /// Parses and validates scenario `text`; `path` is only used in messages and `Scenario::path`.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     parse_with_warnings(path, text).map(|(scenario, _)| scenario)

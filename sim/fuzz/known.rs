@@ -1,0 +1,46 @@
+//! Known findings (`fleetsim fuzz --known DIR|FILE…`): failures the fuzzer has already found and
+//! someone has looked at, each given as the scenario file that reproduces it. A fuzz case whose
+//! failure has the same [`Signature`] as a known finding is reported as known and does not fail
+//! the campaign; every other failure does.
+
+use std::path::PathBuf;
+
+use super::check_scenario;
+use crate::check::Signature;
+use crate::deploy::StrategyName;
+
+/// One known finding: its file and the signature that running it gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownFinding {
+    /// The file as given (or as found under a given directory).
+    pub file: String,
+    /// None: the file no longer breaks the property under this strategy (stale: the bug was
+    /// fixed, or the file was never a finding of it).
+    pub signature: Option<Signature>,
+}
+
+/// Runs every scenario file under `paths` with `strategy` and takes its signature. Bad input (a
+/// missing path, an invalid scenario) is an error naming the file.
+pub fn load(paths: &[PathBuf], strategy: StrategyName) -> Result<Vec<KnownFinding>, String> {
+    let files = crate::scenario::collect_files(paths)?;
+    files
+        .into_iter()
+        .map(|path| {
+            let scenario = crate::scenario::load(&path).map_err(|error| error.to_string())?;
+            let signature = check_scenario(scenario, strategy)
+                .err()
+                .map(|failure| failure.signature);
+            Ok(KnownFinding {
+                file: path.display().to_string(),
+                signature,
+            })
+        })
+        .collect()
+}
+
+/// The first known finding with this signature.
+pub fn matching(known: &[KnownFinding], signature: &Signature) -> Option<usize> {
+    known
+        .iter()
+        .position(|finding| finding.signature.as_ref() == Some(signature))
+}
