@@ -453,3 +453,45 @@ fn shard_auto_reads_the_environment() {
     assert_eq!(unset.status.code(), Some(2));
     assert!(stderr(&unset).contains("JOB_COMPLETION_INDEX"));
 }
+
+// Guards --version: the crate version, the git commit (or `unknown` without git) and the build
+// profile, since a fingerprint is only comparable within one build.
+#[test]
+fn version_names_the_build() {
+    let output = fleetsim(&["--version"]);
+    assert_eq!(output.status.code(), Some(0));
+    let line = stdout(&output);
+    let rest = line
+        .trim_end()
+        .strip_prefix(&format!("fleetsim {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("{line}"));
+    let (commit, profile) = rest.split_once(", ").expect("commit, profile");
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{line}"
+    );
+    assert!(
+        ["debug build)", "release build)"].contains(&profile),
+        "{line}"
+    );
+}
+
+// Guards the completion scripts and the manual page: each generates, names the subcommands.
+#[test]
+fn completions_and_the_manual_page_generate() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = fleetsim(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(
+            script.contains("fleetsim") && script.contains("merge"),
+            "{shell}"
+        );
+    }
+    let bad = fleetsim(&["completions", "cmd.exe"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let page = stdout(&fleetsim(&["man"]));
+    assert!(page.contains(".TH fleetsim 1"), "{page}");
+    assert!(page.contains("check") && page.contains("merge"));
+}

@@ -12,10 +12,21 @@ mod check;
 mod fuzz;
 mod merge;
 
+/// `fleetsim --version`: the crate version, the git commit and the build profile (build.rs). A
+/// fingerprint is only comparable within one build.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FLEETSIM_GIT_COMMIT"),
+    ", ",
+    env!("FLEETSIM_BUILD_PROFILE"),
+    " build)"
+);
+
 /// fleetsim: a deterministic simulator of a fleet of Fly-style machines and a chaos-testing
 /// harness for deploy algorithms.
 #[derive(Debug, Parser)]
-#[command(name = "fleetsim", version, about, long_about = None)]
+#[command(name = "fleetsim", version = VERSION, about, long_about = None)]
 struct Arguments {
     #[command(subcommand)]
     command: CommandArguments,
@@ -193,6 +204,15 @@ enum CommandArguments {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script (e.g. `fleetsim completions bash >
+    /// ~/.local/share/bash-completion/completions/fleetsim`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `fleetsim man > fleetsim.1; man ./fleetsim.1`).
+    Man,
     /// Combine the --out directories of the shards of one sweep, fuzz campaign or check into
     /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
     Merge {
@@ -262,6 +282,8 @@ pub enum Command {
     Strategies { json: bool },
     Check(CheckConfig),
     Merge(MergeConfig),
+    Completions(clap_complete::Shell),
+    Man,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -476,6 +498,8 @@ fn into_command(arguments: Arguments) -> Command {
             shard: shard.unwrap_or(Shard::WHOLE),
             out,
         }),
+        CommandArguments::Completions { shell } => Command::Completions(shell),
+        CommandArguments::Man => Command::Man,
         CommandArguments::Merge {
             directories,
             out,
@@ -512,8 +536,32 @@ pub fn execute(command: Command) -> i32 {
             EXIT_OK
         }
         Command::Check(config) => check::execute(&config),
+        Command::Completions(shell) => {
+            let mut command = <Arguments as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "fleetsim", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man => {
+            let command = <Arguments as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(error) => {
+                    eprintln!("error: rendering the manual page: {error}");
+                    EXIT_BAD_INPUT
+                }
+            }
+        }
         Command::Merge(config) => merge::execute(&config),
     }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> i32 {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(bytes);
+    EXIT_OK
 }
 
 fn execute_bench(config: &BenchConfig) -> i32 {

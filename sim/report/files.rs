@@ -165,6 +165,8 @@ fn csv_bytes(write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> Vec<u8
 pub struct Build {
     pub package: &'static str,
     pub version: &'static str,
+    /// The git commit it was built from (`unknown` without git).
+    pub commit: &'static str,
     /// `release` or `debug` (whether debug assertions were on).
     pub profile: &'static str,
 }
@@ -173,6 +175,7 @@ pub fn build() -> Build {
     Build {
         package: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
+        commit: env!("FLEETSIM_GIT_COMMIT"),
         profile: if cfg!(debug_assertions) {
             "debug"
         } else {
