@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 
-use fleetsim::fuzz::scenario_text::{arbitrary_text, mutated_scenario, scenario_tables};
+use fleetsim::fuzz::scenario_text::{arbitrary_text, mutated_scenario_by, scenario_tables};
 
 struct Options {
     variants: usize,
@@ -87,7 +87,9 @@ fn usage(problem: &str) -> ! {
     std::process::exit(2);
 }
 
-/// The variants: four in five mutate a scenario file, one in five is arbitrary text.
+/// The variants: two in five change one value of a scenario file (most still load, so their
+/// values reach the simulator), two in five make up to three changes, one in five is arbitrary
+/// text.
 fn variants(seed: u64, count: usize) -> Vec<String> {
     let tables = scenario_tables(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"));
     let mut runner = TestRunner::new(Config {
@@ -95,14 +97,15 @@ fn variants(seed: u64, count: usize) -> Vec<String> {
         rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     });
-    let mutated = mutated_scenario(tables);
+    let single = mutated_scenario_by(tables.clone(), 1..=1);
+    let several = mutated_scenario_by(tables, 1..=3);
     let text = arbitrary_text();
     (0..count)
         .map(|index| {
-            let tree = if index % 5 == 4 {
-                text.new_tree(&mut runner).map(|tree| tree.current())
-            } else {
-                mutated.new_tree(&mut runner).map(|tree| tree.current())
+            let tree = match index % 5 {
+                0 | 2 => single.new_tree(&mut runner).map(|tree| tree.current()),
+                4 => text.new_tree(&mut runner).map(|tree| tree.current()),
+                _ => several.new_tree(&mut runner).map(|tree| tree.current()),
             };
             tree.unwrap_or_else(|reason| panic!("cannot draw a variant: {reason}"))
         })

@@ -44,12 +44,21 @@ fn toml_files(directory: &Path, found: &mut Vec<PathBuf>) {
 
 /// One of `tables` with one to three [`Mutation`]s, as TOML text.
 pub fn mutated_scenario(tables: Vec<toml::Table>) -> impl Strategy<Value = String> {
+    mutated_scenario_by(tables, 1..=3)
+}
+
+/// One of `tables` with `mutations` [`Mutation`]s (a number in that range), as TOML text.
+pub fn mutated_scenario_by(
+    tables: Vec<toml::Table>,
+    mutations: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = String> {
     assert!(
         !tables.is_empty(),
         "mutations need a scenario to start from"
     );
     let count = tables.len();
-    (0..count, prop::collection::vec(mutation(), 1..=3)).prop_map(move |(file, mutations)| {
+    let mutations = prop::collection::vec(mutation(), mutations);
+    (0..count, mutations).prop_map(move |(file, mutations)| {
         let mut table = tables[file].clone();
         for mutation in &mutations {
             mutation.apply(&mut table);
