@@ -226,18 +226,12 @@ impl FuzzCsv {
 
 /// Reads the rows of a `fuzz.csv`.
 pub fn read_csv(path: &Path) -> io::Result<Vec<FuzzRow>> {
-    let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
-    reader
-        .deserialize()
-        .map(|row| row.map_err(|error| io::Error::other(format!("{}: {error}", path.display()))))
-        .collect()
+    crate::report::files::read_csv_rows(path)
 }
 
 /// `fuzz-summary.json`, also what `fuzz --json` prints.
 pub fn summary_json(summary: &FuzzSummary) -> String {
-    let mut json = serde_json::to_string_pretty(summary).expect("a summary serializes");
-    json.push('\n');
-    json
+    crate::report::files::json_document(summary)
 }
 
 /// Writes `fuzz.csv` (whole) and `fuzz-summary.json` into `directory`: what `merge` writes.

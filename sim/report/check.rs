@@ -216,9 +216,7 @@ pub fn summary_text(summary: &CheckSummary) -> String {
 
 /// `check-summary.json`, also what `check --json` prints.
 pub fn summary_json(summary: &CheckSummary) -> String {
-    let mut json = serde_json::to_string_pretty(summary).expect("a summary serializes");
-    json.push('\n');
-    json
+    crate::report::files::json_document(summary)
 }
 
 /// JUnit XML: one test case per scenario file × strategy; a failure's message is the broken
@@ -257,11 +255,7 @@ pub fn junit(summary: &CheckSummary) -> String {
 
 /// Reads the rows of a `check.csv`.
 pub fn read_csv(path: &Path) -> io::Result<Vec<CheckRow>> {
-    let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
-    reader
-        .deserialize()
-        .map(|row| row.map_err(|error| io::Error::other(format!("{}: {error}", path.display()))))
-        .collect()
+    crate::report::files::read_csv_rows(path)
 }
 
 /// Writes `check.csv` and `check-summary.json` into `directory`.

@@ -134,6 +134,24 @@ fn process_alive(process: u32, file: &Path) -> bool {
     age.is_none_or(|age| age < Duration::from_secs(24 * 3600))
 }
 
+/// Reads every row of a CSV file with a header, each by its column names (a column the type does
+/// not have is ignored). Errors name the file.
+pub fn read_csv_rows<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|error| io::Error::other(format!("{}: {error}", path.display())))?;
+    reader
+        .deserialize()
+        .map(|row| row.map_err(|error| io::Error::other(format!("{}: {error}", path.display()))))
+        .collect()
+}
+
+/// A JSON document as fleetsim writes and prints them: pretty, with one final newline.
+pub fn json_document<T: serde::Serialize>(value: &T) -> String {
+    let mut json = serde_json::to_string_pretty(value).expect("fleetsim's documents serialize");
+    json.push('\n');
+    json
+}
+
 /// Milliseconds with microsecond precision, exactly (no floating point): `1234.567`.
 pub fn ms(micros: u64) -> String {
     format!("{}.{:03}", micros / 1_000, micros % 1_000)

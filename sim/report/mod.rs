@@ -57,9 +57,7 @@ pub fn strategies_json() -> String {
             })
             .collect(),
     };
-    let mut json = serde_json::to_string_pretty(&strategies).expect("strategies serialize");
-    json.push('\n');
-    json
+    files::json_document(&strategies)
 }
 
 /// The run as one JSON object (the same content as the human summary).

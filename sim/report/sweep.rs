@@ -644,11 +644,7 @@ impl SweepCsv {
 
 /// Reads the rows of a `sweep.csv`.
 pub fn read_csv(path: &Path) -> io::Result<Vec<SweepRow>> {
-    let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
-    reader
-        .deserialize()
-        .map(|row| row.map_err(|error| io::Error::other(format!("{}: {error}", path.display()))))
-        .collect()
+    crate::report::files::read_csv_rows(path)
 }
 
 /// Writes `sweep.csv` (whole) and `sweep-summary.json` for `rows` into `directory`: what `merge`
@@ -676,9 +672,7 @@ fn write_summary(directory: &Path, summary: &SweepSummary) -> io::Result<()> {
 
 /// `sweep-summary.json`, also what `sweep --json` prints.
 pub fn summary_json(summary: &SweepSummary) -> String {
-    let mut json = serde_json::to_string_pretty(summary).expect("a summary serializes");
-    json.push('\n');
-    json
+    crate::report::files::json_document(summary)
 }
 
 /// `fleetsim sweep`'s whole job: runs the seeds of `shard` (progress on stderr when it is a
