@@ -57,14 +57,31 @@ fn fleetsim(arguments: &[&str]) -> Output {
         .expect("the fleetsim binary runs")
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed again when the test ends (report files of long runs are large).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> Scratch {
     let directory = std::env::temp_dir().join(format!(
         "fleetsim-reliability-{}-{name}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).expect("temp dir");
-    directory
+    Scratch(directory)
 }
 
 fn write_file(directory: &Path, name: &str, text: &str) -> String {
@@ -305,12 +322,14 @@ fn a_fault_on_a_green_beyond_the_fleet_is_warned_about_or_refused() {
 
     let directory = temp_dir("warning");
     let path = write_file(&directory, "green500.toml", &text);
-    let output = fleetsim(&["run", "--quiet", &path]);
-    assert!(
-        stderr(&output).contains(&format!("warning: {path}:21:11: faults[0].machine: ")),
-        "{}",
-        stderr(&output)
-    );
+    for command in ["run", "check"] {
+        let output = fleetsim(&[command, &path]);
+        assert!(
+            stderr(&output).contains(&format!("warning: {path}:21:11: faults[0].machine: ")),
+            "{command}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 // Guards against a fleet that fills the machine limit with a bluegreen deploy, which needs 2 × N.
@@ -392,6 +411,12 @@ fn an_unwritable_out_is_bad_input_before_anything_runs() {
             &below_a_file,
         ],
         vec!["fuzz", "--cases", "5", "--out", &below_a_file],
+        vec![
+            "check",
+            "scenarios/bluegreen-basic.toml",
+            "--out",
+            &below_a_file,
+        ],
     ];
     for arguments in commands {
         let output = fleetsim(&arguments);

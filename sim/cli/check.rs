@@ -1,6 +1,9 @@
 //! `fleetsim check [PATH…]`: scenario files against their own expectations, in parallel.
 
-use super::{write_output_file, CheckConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
+use super::{
+    check_out, load, write_output_file, CheckConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED,
+    EXIT_OK,
+};
 use crate::report::check;
 
 pub(super) fn execute(config: &CheckConfig) -> i32 {
@@ -15,17 +18,17 @@ pub(super) fn execute(config: &CheckConfig) -> i32 {
     let mut scenarios = Vec::with_capacity(files.len());
     let mut bad = 0;
     for file in &files {
-        match crate::scenario::load(file) {
+        match load(file) {
             Ok(scenario) => scenarios.push(scenario),
-            Err(error) => {
-                eprintln!("error: {error}");
-                bad += 1;
-            }
+            Err(_) => bad += 1,
         }
     }
     if bad > 0 {
         eprintln!("error: {bad} invalid scenario file(s); nothing was run");
         return EXIT_BAD_INPUT;
+    }
+    if let Err(status) = check_out(config.out.as_deref()) {
+        return status;
     }
     let rows = check::run(&scenarios, config.shard, config.jobs, |row| {
         if !config.json {
