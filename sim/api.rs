@@ -93,6 +93,17 @@ pub enum HostStatus {
     Unknown,
 }
 
+impl HostStatus {
+    /// The API's word for it (`host_status` in fly-go's `Machine`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "ok",
+            HostStatus::Unreachable => "unreachable",
+            HostStatus::Unknown => "unknown",
+        }
+    }
+}
+
 /// `ImageRef` of a machine as listed. Empty repository and tag mean the host could not say (§3.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ImageRef {

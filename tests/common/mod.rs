@@ -54,6 +54,14 @@ impl TokioRuntime {
         }
     }
 
+    /// A runtime whose randomness starts from `state` (the default is 0x5eed), to run a deploy
+    /// down other random branches.
+    pub fn with_random_state(state: u64) -> TokioRuntime {
+        let runtime = TokioRuntime::new();
+        runtime.inner.random_state.set(state);
+        runtime
+    }
+
     pub fn request_abort(&self) {
         self.inner.abort.set(true);
     }
