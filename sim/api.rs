@@ -39,6 +39,19 @@ pub enum MachineState {
 }
 
 impl MachineState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [MachineState; 9] = [
+        MachineState::Created,
+        MachineState::Starting,
+        MachineState::Started,
+        MachineState::Stopping,
+        MachineState::Stopped,
+        MachineState::Suspended,
+        MachineState::Destroying,
+        MachineState::Destroyed,
+        MachineState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MachineState::Created => "created",

@@ -3,9 +3,11 @@
 //! its final state). Each is judged against the run, can fail, and a misspelled or out-of-range
 //! one is an error at file:line:column.
 
+mod common;
+
 use std::path::Path;
 
-use fleetsim::scenario::{parse, Scenario, ScenarioError};
+use fleetsim::scenario::{parse, Scenario};
 use fleetsim::sim::{RunResult, Simulation};
 
 /// Four blues, blue:0 on an unreachable host: 4 launches, 3 cordons, blue:0 destroyed 5 times
@@ -59,22 +61,8 @@ fn checks(result: &RunResult, text: &str) -> Vec<(bool, String)> {
         .collect()
 }
 
-fn error(expect: &str) -> ScenarioError {
-    match parse(Path::new("test.toml"), &format!("{BASE}{expect}\n")) {
-        Ok(_) => panic!("expected an error for {expect:?}"),
-        Err(error) => error,
-    }
-}
-
-fn assert_error(expect: &str, (line, column): (usize, usize), field: &str, message: &str) {
-    let error = error(expect);
-    assert_eq!(
-        (error.line, error.column, error.field.as_str()),
-        (line, column, field),
-        "{error}"
-    );
-    assert!(error.message.contains(message), "{error}");
-    assert_eq!(error.file, Path::new("test.toml"));
+fn assert_error(expect: &str, at: (usize, usize), field: &str, message: &str) {
+    common::assert_scenario_error(&format!("{BASE}{expect}\n"), at, field, message);
 }
 
 // Guards `calls.<operation>`: an exact count and a range hold when the run made that many calls,

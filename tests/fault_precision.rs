@@ -3,10 +3,12 @@
 //! `host-unknown`) and service checks (`[[app.services]]`): what each does in a run, and the
 //! file:line:column error of each bad input.
 
+mod common;
+
 use std::path::Path;
 
 use fleetsim::api::{HostStatus, Operation};
-use fleetsim::scenario::{parse, CallRange, FaultSpec, Scenario, ScenarioError};
+use fleetsim::scenario::{parse, CallRange, FaultSpec, Scenario};
 use fleetsim::sim::{RunResult, Simulation};
 
 /// Four blues; `[[faults]]` (or other tables) appended from line 20.
@@ -51,21 +53,8 @@ fn count(lines: &[String], text: &str) -> usize {
     lines.iter().filter(|line| line.contains(text)).count()
 }
 
-fn error(tail: &str) -> ScenarioError {
-    match parse(Path::new("test.toml"), &format!("{BASE}{tail}")) {
-        Ok(_) => panic!("expected an error for {tail:?}"),
-        Err(error) => error,
-    }
-}
-
-fn assert_error(tail: &str, (line, column): (usize, usize), field: &str, message: &str) {
-    let error = error(tail);
-    assert_eq!(
-        (error.line, error.column, error.field.as_str()),
-        (line, column, field),
-        "{error}"
-    );
-    assert!(error.message.contains(message), "{error}");
+fn assert_error(tail: &str, at: (usize, usize), field: &str, message: &str) {
+    common::assert_scenario_error(&format!("{BASE}{tail}"), at, field, message);
 }
 
 // Guards `calls`: the counted calls fail and no other, whatever the timing: green:1's first three

@@ -104,11 +104,14 @@ pub(crate) fn machine(
     let state = match entry.state.as_ref() {
         None => None,
         Some(text) => {
-            let found = STATES
+            let found = MachineState::ALL
                 .into_iter()
                 .find(|state| state.as_str() == text.get_ref());
             let Some(state) = found else {
-                let known: Vec<&str> = STATES.iter().map(|state| state.as_str()).collect();
+                let known: Vec<&str> = MachineState::ALL
+                    .iter()
+                    .map(|state| state.as_str())
+                    .collect();
                 let message = format!(
                     "unknown state `{}` (known: {})",
                     text.get_ref(),
@@ -128,16 +131,3 @@ pub(crate) fn machine(
         state,
     })
 }
-
-/// The states a machine can end a run in.
-const STATES: [MachineState; 9] = [
-    MachineState::Created,
-    MachineState::Starting,
-    MachineState::Started,
-    MachineState::Stopping,
-    MachineState::Stopped,
-    MachineState::Suspended,
-    MachineState::Destroying,
-    MachineState::Destroyed,
-    MachineState::Failed,
-];

@@ -213,3 +213,26 @@ pub async fn deploy_with(
 pub fn assert_outcome(report: &DeployReport, expected: DeployOutcome, runtime: &TokioRuntime) {
     assert_eq!(report.outcome, expected, "{}", runtime.output());
 }
+
+/// Parses `text` as the scenario file `test.toml`, which must fail; asserts the error's line,
+/// column and field, and that its message contains `message`.
+pub fn assert_scenario_error(
+    text: &str,
+    (line, column): (usize, usize),
+    field: &str,
+    message: &str,
+) -> fleetsim::scenario::ScenarioError {
+    let path = std::path::Path::new("test.toml");
+    let error = match fleetsim::scenario::parse(path, text) {
+        Ok(_) => panic!("expected an error at {field} for:\n{text}"),
+        Err(error) => error,
+    };
+    assert_eq!(
+        (error.line, error.column, error.field.as_str()),
+        (line, column, field),
+        "{error}"
+    );
+    assert!(error.message.contains(message), "{error}");
+    assert_eq!(error.file, path);
+    error
+}
