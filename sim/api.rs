@@ -39,6 +39,19 @@ pub enum MachineState {
 }
 
 impl MachineState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [MachineState; 9] = [
+        MachineState::Created,
+        MachineState::Starting,
+        MachineState::Started,
+        MachineState::Stopping,
+        MachineState::Stopped,
+        MachineState::Suspended,
+        MachineState::Destroying,
+        MachineState::Destroyed,
+        MachineState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MachineState::Created => "created",
@@ -91,6 +104,17 @@ pub enum HostStatus {
     Ok,
     Unreachable,
     Unknown,
+}
+
+impl HostStatus {
+    /// The API's word for it (`host_status` in fly-go's `Machine`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "ok",
+            HostStatus::Unreachable => "unreachable",
+            HostStatus::Unknown => "unknown",
+        }
+    }
 }
 
 /// `ImageRef` of a machine as listed. Empty repository and tag mean the host could not say (§3.1).

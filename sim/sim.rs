@@ -276,13 +276,14 @@ impl Runner {
         let (verdicts, metrics) = world.checks.finish(now, step, applicable);
         let coverage = world.checks.coverage();
         let deploys = deploy_results(&world);
-        let (expectations, expectations_not_applicable) = check_expectations(
+        let (mut expectations, expectations_not_applicable) = check_expectations(
             &world.scenario,
             strategy,
             &verdicts,
             &deploys,
             &world.limit_hit,
         );
+        check_call_expectations(&world, &mut expectations);
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),
@@ -405,6 +406,7 @@ fn build_world(
         proxies,
         regions,
         calls: CallTable::default(),
+        call_log: Default::default(),
         deploys: vec![DeployState::default(); scenario.deploys.len()],
         actions: Vec::new(),
         limit_hit: None,
@@ -477,6 +479,7 @@ fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> M
     } else {
         BTreeMap::new()
     };
+    let services = initial_services(scenario, group);
     MachineConfig {
         image: group
             .image
@@ -484,23 +487,40 @@ fn initial_config(scenario: &Scenario, group: &crate::scenario::FleetGroup) -> M
             .unwrap_or_else(|| scenario.app.image.clone()),
         metadata,
         checks,
-        // F14: an autostop group's service stops idle machines and starts them on demand.
-        services: if group.autostop {
-            vec![crate::api::ServiceConfig {
-                internal_port: 8080,
-                protocol: "tcp".to_string(),
-                autostop: true,
-                autostart: true,
-                checks: Vec::new(),
-            }]
-        } else {
-            Vec::new()
-        },
+        services,
         restart_policy: RestartPolicy::Always,
         standbys: Vec::new(),
         kill_signal: Some("SIGINT".to_string()),
         kill_timeout: Some(scenario.machine.kill_timeout),
     }
+}
+
+/// The app's services on a machine of `group`: without their checks when the group says
+/// `checks = false`; auto-stopping and auto-starting (F14) when it says `autostop`. An autostop
+/// group of an app without services gets one TCP service on 8080 (as before services could be
+/// written).
+fn initial_services(
+    scenario: &Scenario,
+    group: &crate::scenario::FleetGroup,
+) -> Vec<crate::api::ServiceConfig> {
+    let mut services = scenario.app.services.clone();
+    if services.is_empty() && group.autostop {
+        services.push(crate::api::ServiceConfig {
+            internal_port: 8080,
+            protocol: "tcp".to_string(),
+            autostop: false,
+            autostart: false,
+            checks: Vec::new(),
+        });
+    }
+    for service in &mut services {
+        if !group.checks {
+            service.checks.clear();
+        }
+        service.autostop = group.autostop;
+        service.autostart = group.autostop;
+    }
+    services
 }
 
 fn configure_traffic(world: &mut World) {
@@ -777,6 +797,7 @@ fn check_deploy_expectations(
 }
 
 /// `output_contains`: each expected text is a substring of some output line, in order.
+/// `output_not_contains`: no output line contains the text.
 fn check_output_expectations(
     scenario: &Scenario,
     deploys: &[DeployResult],
@@ -804,6 +825,115 @@ fn check_output_expectations(
             },
         });
     }
+    for unwanted in &scenario.expect.output_not_contains {
+        let found = lines.iter().find(|line| line.contains(unwanted.as_str()));
+        checks.push(ExpectationCheck {
+            expectation: format!("output does not contain \"{unwanted}\""),
+            ok: found.is_none(),
+            detail: found.map_or(String::new(), |line| format!("printed: {line}")),
+        });
+    }
+}
+
+/// `calls.<operation>` and `[[expect.machines]]`, from the call log and the machines at the end of
+/// the run.
+fn check_call_expectations(world: &World, checks: &mut Vec<ExpectationCheck>) {
+    let expect = &world.scenario.expect;
+    for (operation, range) in &expect.calls {
+        let made = world.call_log.count(*operation);
+        checks.push(ExpectationCheck {
+            expectation: format!("{} call(s) of {}", range, operation.as_str()),
+            ok: range.contains(made),
+            detail: format!("{made} made"),
+        });
+    }
+    for entry in &expect.machines {
+        let name = crate::scenario::writer::target(entry.target);
+        let machine = world.resolve_target(entry.target).first().copied();
+        let Some(machine) = machine else {
+            checks.push(ExpectationCheck {
+                expectation: format!("{name} exists"),
+                ok: false,
+                detail: "no such machine was created".to_string(),
+            });
+            continue;
+        };
+        for check in machine_facts(world, machine, entry) {
+            checks.push(ExpectationCheck {
+                expectation: format!("{name}: {}", check.expectation),
+                ..check
+            });
+        }
+    }
+}
+
+/// The facts one `[[expect.machines]]` entry asks about `machine`.
+fn machine_facts(
+    world: &World,
+    machine: crate::platform::MachineIndex,
+    entry: &crate::scenario::MachineExpectation,
+) -> Vec<ExpectationCheck> {
+    let log = &world.call_log;
+    let mut checks = Vec::new();
+    for (operation, range) in &entry.calls {
+        let made = log.count_on(*operation, machine);
+        checks.push(ExpectationCheck {
+            expectation: format!("{} call(s) of {}", range, operation.as_str()),
+            ok: range.contains(made),
+            detail: format!("{made} made"),
+        });
+    }
+    if let Some(launched) = entry.launched {
+        let actual = log
+            .skip_launch_of(machine)
+            .map(|skip| if skip { "stopped" } else { "started" });
+        checks.push(ExpectationCheck {
+            expectation: format!("launched {}", launched.as_str()),
+            ok: actual == Some(launched.as_str()),
+            detail: format!("launched {}", actual.unwrap_or("by no deployer")),
+        });
+    }
+    let destroys = log.destroys_of(machine);
+    let every = |wanted: bool, flag: fn(&crate::platform::call_log::DestroyCall) -> bool| {
+        !destroys.is_empty() && destroys.iter().all(|call| flag(call) == wanted)
+    };
+    let described = || {
+        let calls: Vec<String> = destroys
+            .iter()
+            .map(|call| format!("kill={} nonce={}", call.kill, call.nonce))
+            .collect();
+        if calls.is_empty() {
+            "no destroy call".to_string()
+        } else {
+            format!("destroy calls: {}", calls.join(", "))
+        }
+    };
+    if let Some(kill) = entry.destroy_kill {
+        checks.push(ExpectationCheck {
+            expectation: format!("destroyed {} kill", if kill { "with" } else { "without" }),
+            ok: every(kill, |call| call.kill),
+            detail: described(),
+        });
+    }
+    if let Some(nonce) = entry.destroy_nonce {
+        checks.push(ExpectationCheck {
+            expectation: format!(
+                "destroyed {} a lease nonce",
+                if nonce { "with" } else { "without" }
+            ),
+            ok: every(nonce, |call| call.nonce),
+            detail: described(),
+        });
+    }
+    if let Some(state) = entry.state {
+        let actual = world.machines[machine as usize].state;
+        checks.push(ExpectationCheck {
+            expectation: format!("ends {state}"),
+            ok: actual == state,
+            detail: format!("ends {actual}"),
+        });
+    }
+    checks
 }
 
 /// Everything a run produced.

@@ -587,3 +587,36 @@ fn v2024_05_max_concurrent_defaults_to_16() {
     assert_eq!(params(V2024_05).max_concurrent, 16);
     assert_eq!(params(HEAD).max_concurrent, 8);
 }
+
+// Guards the 2024-02 loop-variable race (versions §2.1 step 15, issue 10): the pool of 16
+// destroys every blue once, but each success line reads the loop variable after the call, when it
+// holds the last blue, so all four lines name it, on every seed.
+#[test]
+fn v2024_02_destroy_lines_name_the_last_blue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/flyctl/v2024-02-destroy-loop-variable.toml");
+    let scenario = fleetsim::scenario::load(&path).expect("valid");
+    for seed in 1..=5 {
+        let result = fleetsim::sim::Simulation::new(&scenario).seed(seed).run();
+        let last_blue = &result.machine_ids[3];
+        let destroyed: Vec<&str> = result.deploys[0]
+            .output
+            .iter()
+            .map(|(_, line)| line.as_str())
+            .filter(|line| line.ends_with(" destroyed"))
+            .collect();
+        let expected = format!("  Machine {last_blue} [app] destroyed");
+        assert_eq!(destroyed, vec![expected.as_str(); 4], "seed {seed}");
+    }
+    // HEAD (Go 1.22 loop variables) names each blue it destroyed.
+    let mut head = scenario.clone();
+    head.deploys[0].strategy = StrategyName::Bluegreen(BluegreenVersion::V2026_08);
+    let result = fleetsim::sim::Simulation::new(&head).run();
+    let named: std::collections::BTreeSet<&str> = result.deploys[0]
+        .output
+        .iter()
+        .map(|(_, line)| line.as_str())
+        .filter(|line| line.ends_with(" destroyed"))
+        .collect();
+    assert_eq!(named.len(), 4);
+}

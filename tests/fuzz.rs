@@ -262,6 +262,9 @@ fn the_generator_reaches_the_whole_fault_space() {
             if kind.contains("Phase {") {
                 seen.insert("phase trigger".into());
             }
+            if kind.contains("status: Unknown") {
+                seen.insert("host status unknown".into());
+            }
         }
     }
     let mut wanted: Vec<String> = [
@@ -272,6 +275,7 @@ fn the_generator_reaches_the_whole_fault_space() {
         "two deploys",
         "no fault kind on",
         "phase trigger",
+        "host status unknown",
     ]
     .map(String::from)
     .to_vec();
@@ -294,7 +298,7 @@ fn the_generator_reaches_the_whole_fault_space() {
             "ApiPartition",
             "StaleList",
             "EmptyImageRef",
-            "HostUnreachable",
+            "HostNotOk",
             "DeployerStall",
             "SlowBoot",
             "BootFailure",
@@ -307,7 +311,7 @@ fn the_generator_reaches_the_whole_fault_space() {
         ])
         .map(String::from),
     );
-    assert_eq!(wanted.len(), 7 + FaultKind::ALL.len());
+    assert_eq!(wanted.len(), 8 + FaultKind::ALL.len());
     let missing: Vec<&String> = wanted.iter().filter(|name| !seen.contains(*name)).collect();
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }

@@ -594,6 +594,9 @@ fn minimal_file_gets_every_default() {
             hold_explicit: false,
             violate: vec![],
             output_contains: vec![],
+            output_not_contains: vec![],
+            calls: BTreeMap::new(),
+            machines: vec![],
             exit_status: None,
             by_strategy: BTreeMap::new(),
         }
@@ -791,6 +794,7 @@ fn full_example_parses_to_the_expected_values() {
                     timeout: Some(secs(2)),
                 },
             ],
+            services: vec![],
         }
     );
     assert_eq!(
@@ -894,21 +898,23 @@ fn full_example_parses_to_the_expected_values() {
             FaultSpec::ApiError {
                 operation: Some(Operation::AcquireLease),
                 rate: 0.25,
-                status: 503,
+                status: Some(503),
                 window: Window {
                     start: secs(10),
                     duration: Some(secs(60))
                 },
                 deploy: None,
                 machine: None,
+                calls: None,
             },
             FaultSpec::ApiError {
                 operation: None,
                 rate: 1.0,
-                status: 503,
+                status: Some(503),
                 window: Window::ALWAYS,
                 deploy: None,
                 machine: None,
+                calls: None,
             },
             FaultSpec::PropagationTail {
                 probability: 0.1,
@@ -957,6 +963,9 @@ fn full_example_parses_to_the_expected_values() {
             hold_explicit: false,
             violate: vec![Invariant::RollbackSparesBlue],
             output_contains: vec!["Found 2 different images".into()],
+            output_not_contains: vec![],
+            calls: BTreeMap::new(),
+            machines: vec![],
             exit_status: Some(1),
             by_strategy: BTreeMap::new(),
         }
@@ -1104,10 +1113,11 @@ machine = "deploy[1].green:*"
             FaultSpec::ApiError {
                 operation: None,
                 rate: 0.5,
-                status: 503,
+                status: Some(503),
                 window: Window::ALWAYS,
                 deploy: Some(1),
                 machine: Some(MachineTarget::Initial(3)),
+                calls: None,
             },
             FaultSpec::DeployerKill {
                 deploy: 0,
@@ -1550,21 +1560,23 @@ at = "45s"
         FaultSpec::ApiAmbiguous {
             operation: Some(Operation::from_name("update").expect("an operation")),
             rate: 0.25,
-            status: 504,
+            status: Some(504),
             window: from(secs(10), Some(secs(60))),
             deploy: Some(1),
             machine: Some(MachineTarget::Green {
                 deploy: 0,
                 index: 0,
             }),
+            calls: None,
         },
         FaultSpec::ApiAmbiguous {
             operation: None,
             rate: 1.0,
-            status: 408,
+            status: Some(408),
             window: always,
             deploy: None,
             machine: None,
+            calls: None,
         },
         FaultSpec::ApiSlow {
             operation: Some(Operation::from_name("wait").expect("an operation")),
@@ -1573,6 +1585,8 @@ at = "45s"
             deploy: Some(0),
         },
         FaultSpec::ApiPartition {
+            operation: None,
+            calls: None,
             deploy: None,
             window: from(secs(30), Some(secs(20))),
         },
@@ -1584,9 +1598,10 @@ at = "45s"
             target: MachineTarget::Initial(1),
             window: from(Duration::ZERO, Some(secs(24 * 3600))),
         },
-        FaultSpec::HostUnreachable {
+        FaultSpec::HostNotOk {
             target: MachineTarget::Initial(2),
             window: from(secs(60), None),
+            status: fleetsim::api::HostStatus::Unreachable,
         },
         FaultSpec::DeployerStall {
             deploy: 0,
@@ -1668,8 +1683,20 @@ fn one_fault(body: &str) -> String {
 fn catalogue_fault_missing_a_required_field_names_it() {
     // Guards against a new fault kind loading without the field it cannot run without, or an
     // error that does not say which field is missing.
+    // api-error and api-ambiguous need `rate` (in a window) or `calls`.
+    for kind in ["api-error", "api-ambiguous"] {
+        let error = error_at(
+            &one_fault(&format!("kind = \"{kind}\"\n")),
+            15,
+            1,
+            "faults[0].rate",
+        );
+        assert_eq!(
+            error.message,
+            format!("missing field `rate` or `calls` (a fault of kind `{kind}` fails a fraction of the calls in a window, or the calls it counts)")
+        );
+    }
     for (body, missing, needs) in [
-        ("kind = \"api-ambiguous\"\n", "rate", "rate"),
         ("kind = \"api-slow\"\n", "extra", "extra"),
         ("kind = \"stale-list\"\n", "lag", "lag"),
         ("kind = \"empty-image-ref\"\n", "machine", "machine"),
@@ -1788,7 +1815,7 @@ fn api_ambiguous_status_must_be_a_timeout_or_server_error() {
     );
     assert_eq!(
         error.message,
-        "404 is not a status of a lost reply: must be 408 or between 500 and 599"
+        "404 is not a status of a lost reply: must be 408, between 500 and 599, or \"none\""
     );
     for status in [200, 499, 600, -1] {
         error_at(
@@ -1806,7 +1833,7 @@ fn api_ambiguous_status_must_be_a_timeout_or_server_error() {
         ));
         let scenario = parse(&text).expect("valid");
         assert!(
-            matches!(scenario.faults[0], FaultSpec::ApiAmbiguous { status: s, .. } if i64::from(s) == status),
+            matches!(scenario.faults[0], FaultSpec::ApiAmbiguous { status: Some(s), .. } if i64::from(s) == status),
             "{status}"
         );
     }

@@ -57,7 +57,7 @@ pub enum CheckpointMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fanout {
     /// One machine at a time, in order; the first error a step returns ends the phase
-    /// (2023-06, 2024-02 as of v0.2.9–v0.2.11).
+    /// (2023-06, 2024-02; 2024-02's blue destroy is a pool, see `destroy_loop_variable_race`).
     Sequential,
     /// A pool of max concurrent that runs every item and returns the first error (2024-05, HEAD).
     Pool,
@@ -159,6 +159,9 @@ pub struct Behaviour {
     pub zombie_reaper: bool,
     /// Uncordon, checkpoint, cordon, stop and destroy fan-out.
     pub fanout: Fanout,
+    /// The blue destroy runs in a pool of 16 whose tasks read the shared loop variable (versions
+    /// §2.1 step 15, `60a377c1f` to `c3fe6b4d5`, v0.2.12–v0.2.16); `fanout` is ignored for it.
+    pub destroy_loop_variable_race: bool,
     /// `canDeleteGreenMachines` exists and turns false after the ready phase (versions §3.1
     /// step 10, `adbcd97cb` on).
     pub point_of_no_return: bool,
@@ -167,8 +170,6 @@ pub struct Behaviour {
     /// The outer flow prints "Deployment failed after error: <err>" before rollback (versions §1
     /// step 6; dropped by `fd26f35ee`).
     pub print_deploy_failed: bool,
-    /// "Failed to stop some machines:" lists slice indices, not messages (versions §2.1 step 14).
-    pub stop_failures_by_index: bool,
     pub image_report: ImageReport,
     /// `--max-concurrent`'s default in this version (16 before `fb8153e04`, versions §3).
     pub max_concurrent_default: usize,
@@ -210,21 +211,21 @@ impl Behaviour {
             rollback_rule: RollbackRule::NarrowSubstring,
             rollback_output: RollbackOutput::Header,
             print_deploy_failed: true,
-            stop_failures_by_index: true,
             image_report: ImageReport::V2024,
             max_concurrent_default: 16,
             ..Behaviour::v2026_08()
         }
     }
 
-    /// v0.2.9 … v0.2.11 (versions §2): 2023-06 plus the tag, the reaper and the sequential drain.
-    /// v0.2.12–v0.2.16's parallel destroy with its loop-variable race is not modelled (versions
-    /// §2.1 step 15): the destroy stays sequential.
+    /// v0.2.12 … v0.2.16 (versions §2): 2023-06 plus the tag, the reaper, the sequential drain
+    /// and the parallel blue destroy with its loop-variable race (§2.1 step 15; v0.2.9–v0.2.11
+    /// destroyed one blue at a time and are otherwise the same).
     fn v2024_02() -> Behaviour {
         Behaviour {
             version: BluegreenVersion::V2024_02,
             deployment_tag: true,
             zombie_reaper: true,
+            destroy_loop_variable_race: true,
             drain: true,
             wait_before_cordon: Duration::from_secs(10),
             wait_before_stop: Duration::from_secs(10),
@@ -305,11 +306,11 @@ impl Behaviour {
             deployment_tag: true,
             zombie_reaper: false,
             fanout: Fanout::Pool,
+            destroy_loop_variable_race: false,
             point_of_no_return: true,
             rollback_rule: RollbackRule::NarrowSentinels,
             rollback_output: RollbackOutput::HeaderAndDeleted,
             print_deploy_failed: false,
-            stop_failures_by_index: false,
             image_report: ImageReport::Head,
             max_concurrent_default: 8,
         }
@@ -424,8 +425,8 @@ pub struct BluegreenSettings {
 }
 
 impl BluegreenSettings {
-    /// The most attempts a retry may be given.
-    pub const ATTEMPTS_MAX: u32 = 20;
+    /// The most attempts a retry may be given (`scenario::ranges::ATTEMPTS_MAX`).
+    pub const ATTEMPTS_MAX: u32 = crate::scenario::ranges::ATTEMPTS_MAX;
     /// The longest pause before the launch-ID lookup and the longest wait before cordon or stop.
     pub const LOOKUP_DELAY_MAX: Duration = Duration::from_secs(60);
     pub const WAIT_MAX: Duration = Duration::from_secs(600);

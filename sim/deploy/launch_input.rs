@@ -10,24 +10,28 @@ use crate::deploy::DeployParams;
 /// The desired launch input for one blue: its config (or, when the host could not report it, the
 /// config of another blue of its group) with the new image and release metadata, in its region.
 ///
-/// §3.4: flyctl merges the fly.toml config of the blue's process group over the blue's config. The
-/// deploy code here has no fly.toml, so a blue's own config stands in for it; for a blue whose
-/// config is incomplete (host not ok), the first complete config of the same group stands in.
+/// §3.4: flyctl merges the fly.toml config of the blue's process group over the blue's config
+/// (`machines_launchinput.go` `launchInputForUpdate`: `appConfig.ToMachineConfig(group,
+/// origMachine.GetConfig())`). The deploy code here has no fly.toml, so a blue's own config stands
+/// in for it. A blue on a host that is not ok is listed with fly-go's incomplete config (its
+/// metadata only): its metadata is kept, and the first complete config of the same group stands
+/// in for fly.toml's part (image, checks, services). With no such machine its incomplete config
+/// is all there is: the green gets no checks (in flyctl, fly.toml would still give them).
 pub fn launch_input_for_update(
     blue: &Machine,
     all_blues: &[Machine],
     params: &DeployParams,
 ) -> LaunchInput {
-    let base = if blue.incomplete_config {
-        all_blues
-            .iter()
-            .find(|other| !other.incomplete_config && other.process_group() == blue.process_group())
-            .map(|other| &other.config)
-            .unwrap_or(&blue.config)
+    let mut config: MachineConfig = if blue.incomplete_config {
+        let stand_in = all_blues.iter().find(|other| {
+            !other.incomplete_config && other.process_group() == blue.process_group()
+        });
+        let mut config = stand_in.map_or_else(|| blue.config.clone(), |other| other.config.clone());
+        config.metadata = blue.config.metadata.clone();
+        config
     } else {
-        &blue.config
+        blue.config.clone()
     };
-    let mut config: MachineConfig = base.clone();
     config.image = params.image.clone();
     config.metadata.insert(
         METADATA_RELEASE_VERSION.to_string(),

@@ -36,7 +36,8 @@ pub enum StrategyName {
 pub enum BluegreenVersion {
     /// v0.1.40 … v0.2.7: uncordon, then kill-destroy blue at once; broad rollback.
     V2023_06,
-    /// v0.2.9 … v0.2.16: cordon → 10 s → stop → destroy, zombie reaper, broad rollback.
+    /// v0.2.12 … v0.2.16: cordon → 10 s → stop → destroy (a pool with the loop-variable race),
+    /// zombie reaper, broad rollback.
     V2024_02,
     /// v0.2.47 … v0.2.64: the "Improved bluegreen deployments" fixes, before 2024-06-06.
     V2024_05,
@@ -79,8 +80,9 @@ impl StrategyName {
                  blues at once; broad rollback; greens recorded only if every launch succeeded"
             }
             StrategyName::Bluegreen(BluegreenVersion::V2024_02) => {
-                "bluegreen as of v0.2.9-v0.2.16 (2024-02): cordon, 10 s, stop, destroy; zombie \
-                 reaper; broad rollback even after blues were cordoned or stopped"
+                "bluegreen as of v0.2.12-v0.2.16 (2024-02): cordon, 10 s, stop, destroy in a pool \
+                 with the loop-variable race; zombie reaper; broad rollback even after blues \
+                 were cordoned or stopped"
             }
             StrategyName::Bluegreen(BluegreenVersion::V2024_05) => {
                 "bluegreen as of v0.2.47-v0.2.64 (2024-05): image check, narrow rollback, pool \

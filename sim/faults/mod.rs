@@ -30,6 +30,9 @@ pub struct FaultPlan {
     fired: Vec<bool>,
     /// After `heal`, no fault acts any more.
     healed: bool,
+    /// Call-counted faults: calls counted so far, per fault, operation and machine.
+    call_counts:
+        std::collections::BTreeMap<(usize, crate::api::Operation, Option<MachineIndex>), u32>,
 }
 
 impl FaultPlan {
@@ -40,7 +43,24 @@ impl FaultPlan {
             active: vec![false; count],
             fired: vec![false; count],
             healed: false,
+            call_counts: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Counts one more call in scope of call-counted fault `index`; returns its number (1-based)
+    /// among the calls of `operation` on `machine`.
+    pub fn count_call(
+        &mut self,
+        index: usize,
+        operation: crate::api::Operation,
+        machine: Option<MachineIndex>,
+    ) -> u32 {
+        let count = self
+            .call_counts
+            .entry((index, operation, machine))
+            .or_insert(0);
+        *count = count.saturating_add(1);
+        *count
     }
 
     /// Whether fault `index` acts now: its window is open (windowed) and the run is not healed.
@@ -63,7 +83,7 @@ pub fn window_of(spec: &FaultSpec) -> Option<Window> {
         | FaultSpec::ApiPartition { window, .. }
         | FaultSpec::StaleList { window, .. }
         | FaultSpec::EmptyImageRef { window, .. }
-        | FaultSpec::HostUnreachable { window, .. }
+        | FaultSpec::HostNotOk { window, .. }
         | FaultSpec::ChecksFlap { window, .. }
         | FaultSpec::ProxyStale { window, .. } => Some(*window),
         _ => None,
@@ -113,7 +133,11 @@ pub fn kind_name(spec: &FaultSpec) -> &'static str {
         FaultSpec::ApiPartition { .. } => "api-partition",
         FaultSpec::StaleList { .. } => "stale-list",
         FaultSpec::EmptyImageRef { .. } => "empty-image-ref",
-        FaultSpec::HostUnreachable { .. } => "host-unreachable",
+        FaultSpec::HostNotOk {
+            status: crate::api::HostStatus::Unknown,
+            ..
+        } => "host-unknown",
+        FaultSpec::HostNotOk { .. } => "host-unreachable",
         FaultSpec::DeployerStall { .. } => "deployer-stall",
         FaultSpec::SlowBoot { .. } => "slow-boot",
         FaultSpec::BootFailure { .. } => "boot-failure",
@@ -327,7 +351,7 @@ fn spec_target(spec: &FaultSpec) -> Option<MachineTarget> {
         | FaultSpec::LeaseHeld { target, .. }
         | FaultSpec::StopHangs { target, .. }
         | FaultSpec::EmptyImageRef { target, .. }
-        | FaultSpec::HostUnreachable { target, .. }
+        | FaultSpec::HostNotOk { target, .. }
         | FaultSpec::SlowBoot { target, .. }
         | FaultSpec::BootFailure { target }
         | FaultSpec::CrashLoop { target, .. }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Just, Union};
 
-use crate::api::{MachineState, Operation, Phase};
+use crate::api::{HostStatus, MachineState, Operation, Phase};
 use crate::deploy::StrategyName;
 use crate::engine::random::Distribution;
 use crate::scenario::{
@@ -142,10 +142,11 @@ impl FaultKind {
                     FaultSpec::ApiError {
                         operation,
                         rate,
-                        status,
+                        status: Some(status),
                         window,
                         deploy,
                         machine,
+                        calls: None,
                     }
                 })
                 .boxed(),
@@ -211,10 +212,11 @@ impl FaultKind {
                     FaultSpec::ApiAmbiguous {
                         operation,
                         rate,
-                        status,
+                        status: Some(status),
                         window,
                         deploy,
                         machine,
+                        calls: None,
                     }
                 })
                 .boxed(),
@@ -233,7 +235,12 @@ impl FaultKind {
                 })
                 .boxed(),
             FaultKind::ApiPartition => (prop::option::of(0..2u32), window(s))
-                .prop_map(|(deploy, window)| FaultSpec::ApiPartition { deploy, window })
+                .prop_map(|(deploy, window)| FaultSpec::ApiPartition {
+                    deploy,
+                    window,
+                    operation: None,
+                    calls: None,
+                })
                 .boxed(),
             FaultKind::StaleList => (seconds(1, 10 * s), window(s))
                 .prop_map(|(lag, window)| FaultSpec::StaleList { lag, window })
@@ -241,8 +248,17 @@ impl FaultKind {
             FaultKind::EmptyImageRef => (target(), window(s))
                 .prop_map(|(target, window)| FaultSpec::EmptyImageRef { target, window })
                 .boxed(),
-            FaultKind::HostUnreachable => (target(), window(s))
-                .prop_map(|(target, window)| FaultSpec::HostUnreachable { target, window })
+            // Both statuses a host that is not ok can report (flyctl treats them alike).
+            FaultKind::HostUnreachable => (
+                target(),
+                window(s),
+                prop_oneof![3 => Just(HostStatus::Unreachable), 1 => Just(HostStatus::Unknown)],
+            )
+                .prop_map(|(target, window, status)| FaultSpec::HostNotOk {
+                    target,
+                    window,
+                    status,
+                })
                 .boxed(),
             FaultKind::DeployerStall => (0..2u32, trigger(s), seconds(1, 20 * s * s))
                 .prop_map(|(deploy, trigger, duration)| FaultSpec::DeployerStall {
@@ -487,7 +503,7 @@ pub fn resolve(
         | FaultSpec::LeaseHeld { target: which, .. }
         | FaultSpec::StopHangs { target: which, .. }
         | FaultSpec::EmptyImageRef { target: which, .. }
-        | FaultSpec::HostUnreachable { target: which, .. }
+        | FaultSpec::HostNotOk { target: which, .. }
         | FaultSpec::SlowBoot { target: which, .. }
         | FaultSpec::BootFailure { target: which }
         | FaultSpec::CrashLoop { target: which, .. }

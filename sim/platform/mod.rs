@@ -16,6 +16,7 @@ use crate::faults::FaultPlan;
 use crate::scenario::Scenario;
 
 pub mod autostop;
+pub mod call_log;
 pub mod client;
 pub mod deployer;
 pub mod machines;
@@ -231,6 +232,8 @@ pub struct World {
     pub proxies: Vec<proxy::Proxy>,
     pub traffic: traffic::Traffic,
     pub calls: server::CallTable,
+    /// What the deployers asked, for the scenario's expectations.
+    pub call_log: call_log::CallLog,
     pub deploys: Vec<DeployState>,
     pub actions: Vec<Action>,
     pub limit_hit: Option<LimitHit>,

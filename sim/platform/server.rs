@@ -11,6 +11,7 @@ use crate::api::{
     ApiError, ApiResult, LaunchInput, Lease, Machine, MachineId, MachineState, WaitState,
     METADATA_PLATFORM_VERSION,
 };
+use crate::platform::call_log::DestroyCall;
 use crate::platform::machines::{LeaseRecord, NewMachine};
 use crate::platform::observe::{LeaseStep, MachineIndex, Step};
 use crate::platform::{Event, World};
@@ -217,6 +218,14 @@ impl World {
         let machine = request
             .machine_id()
             .and_then(|id| self.machine_ids.get(&id.0));
+        self.call_log.call(operation, machine);
+        if let (CallRequest::Destroy { kill, nonce, .. }, Some(machine)) = (&request, machine) {
+            let destroy = DestroyCall {
+                kill: *kill,
+                nonce: nonce.is_some(),
+            };
+            self.call_log.destroy(machine, destroy);
+        }
         let call = self.calls.insert(client, operation, machine, request);
         self.record(Step::ApiCall {
             call: self.calls[call].number,
@@ -395,14 +404,23 @@ impl World {
             .collect()
     }
 
-    /// A machine as `list`/`get` show it: with an unreachable host (F7) the host status says so
-    /// and the config is incomplete; an empty image ref (F4) hides the image.
+    /// A machine as `list`/`get` show it: with a host that is not ok (F7) the host status says
+    /// so and the config is fly-go's `IncompleteConfig` (`machine_types.go`: "when `host_status`
+    /// isn't ok, the config can't be fully retrieved"): the metadata flaps keeps (platform
+    /// version, process group, release), which `GetConfig`, `IsFlyAppsPlatform` and
+    /// `ProcessGroup` read, and nothing the host alone knows (image, checks, services); no check
+    /// results. An empty image ref (F4) hides the image.
     fn machine_as_listed(&self, machine: MachineIndex) -> Machine {
         let mut listed = self.machines[machine as usize].to_api(&self.region_name(machine));
-        if self.host_unreachable(machine) {
-            listed.host_status = crate::api::HostStatus::Unreachable;
+        let host_status = self.host_status(machine);
+        if host_status != crate::api::HostStatus::Ok {
+            listed.host_status = host_status;
             listed.incomplete_config = true;
-            listed.config = crate::api::MachineConfig::default();
+            listed.config = crate::api::MachineConfig {
+                metadata: std::mem::take(&mut listed.config.metadata),
+                ..crate::api::MachineConfig::default()
+            };
+            listed.checks.clear();
         }
         if self.image_ref_hidden(machine) {
             listed.image_ref = crate::api::ImageRef::default();
@@ -438,6 +456,7 @@ impl World {
             ));
         };
         self.deploys[client as usize].launched.push(machine);
+        self.call_log.launched(machine, input.skip_launch);
         if !input.skip_launch {
             self.checks.green_boots(machine);
         }

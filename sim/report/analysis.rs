@@ -183,9 +183,11 @@ fn fault_label(spec: &FaultSpec) -> Option<(String, Window)> {
             rate,
             status,
             window,
+            calls: None,
             ..
         } => {
             let operation = operation.map_or("every call", |operation| operation.as_str());
+            let status = status.map_or("transport error".to_string(), |code| code.to_string());
             Some((
                 format!("API {status} on {operation} ({:.0}%)", rate * 100.0),
                 *window,

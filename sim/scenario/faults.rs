@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::Source;
+use super::error::{ScenarioError, Source};
 use super::model::*;
 use super::raw::*;
 use super::values::*;
-use crate::api::Phase;
+use crate::api::{HostStatus, Phase};
 use crate::engine::random::Distribution;
 
 /// The longest `duration`, `period` or `lag` a fault may have.
@@ -46,19 +46,24 @@ struct FaultKind {
 const DEPLOYER_FIELDS: &[&str] = &["deploy", "at", "phase", "after"];
 /// A window: from `start`, for `duration`.
 const WINDOW_FIELDS: &[&str] = &["start", "duration"];
+/// `api-error` and `api-ambiguous`: `rate` in a window, or the `calls` counted.
+const COUNTED_API_FIELDS: &[&str] = &[
+    "rate",
+    "calls",
+    "operation",
+    "status",
+    "start",
+    "duration",
+    "deploy",
+    "machine",
+];
+use super::ranges::CALL_NUMBER_MAX;
 
-const FAULT_KINDS: [FaultKind; 24] = [
+const FAULT_KINDS: [FaultKind; 25] = [
     FaultKind {
         name: "api-error",
-        required: &["rate"],
-        optional: &[
-            "operation",
-            "status",
-            "start",
-            "duration",
-            "deploy",
-            "machine",
-        ],
+        required: &[],
+        optional: COUNTED_API_FIELDS,
         build: |entry| entry.api_error(),
     },
     FaultKind {
@@ -111,15 +116,8 @@ const FAULT_KINDS: [FaultKind; 24] = [
     },
     FaultKind {
         name: "api-ambiguous",
-        required: &["rate"],
-        optional: &[
-            "operation",
-            "status",
-            "start",
-            "duration",
-            "deploy",
-            "machine",
-        ],
+        required: &[],
+        optional: COUNTED_API_FIELDS,
         build: |entry| entry.api_ambiguous(),
     },
     FaultKind {
@@ -131,7 +129,7 @@ const FAULT_KINDS: [FaultKind; 24] = [
     FaultKind {
         name: "api-partition",
         required: &[],
-        optional: &["deploy", "start", "duration"],
+        optional: &["deploy", "operation", "calls", "start", "duration"],
         build: |entry| entry.api_partition(),
     },
     FaultKind {
@@ -150,7 +148,13 @@ const FAULT_KINDS: [FaultKind; 24] = [
         name: "host-unreachable",
         required: &["machine"],
         optional: WINDOW_FIELDS,
-        build: |entry| entry.host_unreachable(),
+        build: |entry| entry.host_not_ok(HostStatus::Unreachable),
+    },
+    FaultKind {
+        name: "host-unknown",
+        required: &["machine"],
+        optional: WINDOW_FIELDS,
+        build: |entry| entry.host_not_ok(HostStatus::Unknown),
     },
     FaultKind {
         name: "deployer-stall",
@@ -343,13 +347,83 @@ impl FaultEntry<'_> {
 
     /// An error `status` in 400..=599, or `default`.
     fn status(&self, default: u16) -> Checked<u16> {
-        match self.fault().status.as_ref() {
-            Some(value) => {
-                let status = integer_in(self.src, &self.sub("status"), value, 400..=599)?;
-                Ok(u16::try_from(status).unwrap_or(default))
-            }
-            None => Ok(default),
+        match self.status_or_transport(Some(default), false)? {
+            Some(status) => Ok(status),
+            None => unreachable!("a transport error is refused when not allowed"),
         }
+    }
+
+    /// `status`: an HTTP status in 400..=599 (only 408 and 5xx when `lost_reply`), or, when
+    /// `transport_allowed`... `"none"`: a transport error (None). Left out: `default`.
+    fn status_or_transport(&self, default: Option<u16>, lost_reply: bool) -> Checked<Option<u16>> {
+        let transport_allowed = matches!(
+            self.fault().kind.get_ref().as_str(),
+            "api-error" | "api-ambiguous"
+        );
+        let Some(raw) = self.fault().status.as_ref() else {
+            return Ok(default);
+        };
+        let field = self.sub("status");
+        match raw.get_ref() {
+            RawStatus::Word(word) if word == "none" && transport_allowed => Ok(None),
+            RawStatus::Word(word) => {
+                let message = if transport_allowed {
+                    format!("unknown status `{word}`: an HTTP status, or \"none\" for a transport error (no HTTP status)")
+                } else {
+                    format!("unknown status `{word}`: expected an HTTP status between 400 and 599")
+                };
+                Err(self.src.error(&raw.span(), field, message))
+            }
+            RawStatus::Code(code) => {
+                let spanned = Spanned::new(raw.span(), *code);
+                let status = integer_in(self.src, &field, &spanned, 400..=599)?;
+                let status = u16::try_from(status).expect("in range");
+                if lost_reply && !(status == 408 || (500..=599).contains(&status)) {
+                    let message = format!(
+                        "{status} is not a status of a lost reply: must be 408, between 500 and 599, or \"none\""
+                    );
+                    return Err(self.src.error(&raw.span(), field, message));
+                }
+                Ok(Some(status))
+            }
+        }
+    }
+
+    /// `rate` in a window, or `calls` (then neither `rate` nor a window): returns (rate, window,
+    /// calls). `rate_required`: without `calls`, `rate` must be given (api-error,
+    /// api-ambiguous); api-partition has no rate.
+    fn rate_window_or_calls(
+        &self,
+        rate_required: bool,
+    ) -> Checked<(f64, Window, Option<CallRange>)> {
+        let fault = self.fault();
+        let Some(calls_text) = fault.calls.as_ref() else {
+            let rate = match fault.rate.as_ref() {
+                Some(rate) => fraction(self.src, &self.sub("rate"), rate)?,
+                None if rate_required => {
+                    let message = format!(
+                        "missing field `rate` or `calls` (a fault of kind `{}` fails a fraction of the calls in a window, or the calls it counts)",
+                        fault.kind.get_ref()
+                    );
+                    return Err(self.src.error(&self.raw.span(), self.sub("rate"), message));
+                }
+                None => 1.0,
+            };
+            return Ok((rate, self.window()?, None));
+        };
+        let conflicts = [
+            ("rate", fault.rate.as_ref().map(Spanned::span)),
+            ("start", fault.start.as_ref().map(Spanned::span)),
+            ("duration", fault.duration.as_ref().map(Spanned::span)),
+        ];
+        if let Some((name, Some(span))) = conflicts.into_iter().find(|(_, span)| span.is_some()) {
+            let message = format!(
+                "`{name}` does not go with `calls`: a call-counted fault fails exactly the calls it counts, at any time"
+            );
+            return Err(self.src.error(&span, self.sub(name), message));
+        }
+        let calls = call_range(self.src, &self.sub("calls"), calls_text)?;
+        Ok((1.0, Window::ALWAYS, Some(calls)))
     }
 
     /// A required distribution.
@@ -436,14 +510,15 @@ impl FaultEntry<'_> {
     // ---- one builder per kind ----
 
     fn api_error(&self) -> Checked<FaultSpec> {
-        let rate = self.need(self.fault().rate.as_ref())?;
+        let (rate, window, calls) = self.rate_window_or_calls(true)?;
         Ok(FaultSpec::ApiError {
             operation: self.operation()?,
-            rate: fraction(self.src, &self.sub("rate"), rate)?,
-            status: self.status(503)?,
-            window: self.window()?,
+            rate,
+            status: self.status_or_transport(Some(503), false)?,
+            window,
             deploy: self.deploy()?,
             machine: self.optional_target()?,
+            calls,
         })
     }
 
@@ -534,31 +609,18 @@ impl FaultEntry<'_> {
         })
     }
 
-    /// Like `api-error`, but the status is one a lost reply gives: 408 or a 5xx (default 504).
+    /// Like `api-error`, but the status is one a lost reply gives: 408, a 5xx (default 504), or
+    /// `"none"` (the connection closed before the reply).
     fn api_ambiguous(&self) -> Checked<FaultSpec> {
-        let rate = self.need(self.fault().rate.as_ref())?;
-        let status = match self.fault().status.as_ref() {
-            None => 504,
-            Some(value) => {
-                let status = *value.get_ref();
-                match u16::try_from(status) {
-                    Ok(status) if status == 408 || (500..=599).contains(&status) => status,
-                    _ => {
-                        let message = format!(
-                            "{status} is not a status of a lost reply: must be 408 or between 500 and 599"
-                        );
-                        return Err(self.src.error(&value.span(), self.sub("status"), message));
-                    }
-                }
-            }
-        };
+        let (rate, window, calls) = self.rate_window_or_calls(true)?;
         Ok(FaultSpec::ApiAmbiguous {
             operation: self.operation()?,
-            rate: fraction(self.src, &self.sub("rate"), rate)?,
-            status,
-            window: self.window()?,
+            rate,
+            status: self.status_or_transport(Some(504), true)?,
+            window,
             deploy: self.deploy()?,
             machine: self.optional_target()?,
+            calls,
         })
     }
 
@@ -572,9 +634,12 @@ impl FaultEntry<'_> {
     }
 
     fn api_partition(&self) -> Checked<FaultSpec> {
+        let (_, window, calls) = self.rate_window_or_calls(false)?;
         Ok(FaultSpec::ApiPartition {
             deploy: self.deploy()?,
-            window: self.window()?,
+            window,
+            operation: self.operation()?,
+            calls,
         })
     }
 
@@ -592,10 +657,11 @@ impl FaultEntry<'_> {
         })
     }
 
-    fn host_unreachable(&self) -> Checked<FaultSpec> {
-        Ok(FaultSpec::HostUnreachable {
+    fn host_not_ok(&self, status: HostStatus) -> Checked<FaultSpec> {
+        Ok(FaultSpec::HostNotOk {
             target: self.target()?,
             window: self.window()?,
+            status,
         })
     }
 
@@ -697,6 +763,52 @@ fn bounded_duration(
         return Err(src.error(&text.span(), field, message));
     }
     Ok(value)
+}
+
+/// `calls`: `"N"`, `"A..B"` (the A-th to the B-th, both included) or `"A.."` (from the A-th on);
+/// call numbers start at 1.
+fn call_range(src: &Source, field: &str, text: &Text) -> Checked<CallRange> {
+    let value = text.get_ref().trim();
+    let error = |why: &str| {
+        let message = format!(
+            "bad call range `{value}`: {why} (write \"2\", \"1..3\" for the first to the third, or \"4..\" for the fourth on)"
+        );
+        src.error(&text.span(), field, message)
+    };
+    let number = |part: &str| -> Result<u32, ScenarioError> {
+        if part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(error("call numbers are whole numbers"));
+        }
+        match part.parse::<u32>() {
+            Ok(0) => Err(error("calls are numbered from 1")),
+            Ok(number) if number <= CALL_NUMBER_MAX => Ok(number),
+            _ => Err(error(&format!("call numbers go up to {CALL_NUMBER_MAX}"))),
+        }
+    };
+    let range = match value.split_once("..") {
+        None => {
+            let nth = number(value)?;
+            CallRange {
+                first: nth,
+                last: Some(nth),
+            }
+        }
+        Some((first, "")) => CallRange {
+            first: number(first)?,
+            last: None,
+        },
+        Some((first, last)) => {
+            let (first, last) = (number(first)?, number(last)?);
+            if last < first {
+                return Err(error("the range ends before it starts"));
+            }
+            CallRange {
+                first,
+                last: Some(last),
+            }
+        }
+    };
+    Ok(range)
 }
 
 fn operation(src: &Source, field: &str, text: &Text) -> Checked<Operation> {

@@ -6,6 +6,7 @@
 //! `model::Scenario` the simulator runs. Both steps report a `ScenarioError` pointing at the value.
 
 mod error;
+mod facts;
 mod faults;
 pub mod model;
 pub mod ranges;

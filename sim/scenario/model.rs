@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::api::{CheckConfig, MachineState};
+use crate::api::{CheckConfig, MachineState, ServiceConfig};
 use crate::check::Invariant;
 use crate::deploy::behaviour::BluegreenSettings;
 use crate::deploy::{DeployOutcome, StrategyName};
@@ -75,6 +75,9 @@ pub struct AppSpec {
     pub image: String,
     /// Top-level checks every machine is configured with (unless its group says `checks = false`).
     pub checks: Vec<CheckConfig>,
+    /// fly.toml's `[[services]]`: every machine's services, with their checks (left out with
+    /// `checks = false`); a group with `autostop` auto-stops and auto-starts through them.
+    pub services: Vec<ServiceConfig>,
 }
 
 /// `[machine]`: how machines behave on the platform.
@@ -215,15 +218,17 @@ impl Window {
 /// One `[[faults]]` entry.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultSpec {
-    /// Calls of `operation` (all operations when None) fail with `status` at `rate`; only calls
-    /// from deploy `deploy` and on machine `machine` when those are given.
+    /// Calls of `operation` (all operations when None) fail with `status` (None: a transport
+    /// error, no HTTP status) at `rate`, or (`calls`) exactly the counted calls; only calls from
+    /// deploy `deploy` and on machine `machine` when those are given.
     ApiError {
         operation: Option<Operation>,
         rate: f64,
-        status: u16,
+        status: Option<u16>,
         window: Window,
         deploy: Option<u32>,
         machine: Option<MachineTarget>,
+        calls: Option<CallRange>,
     },
     /// With `probability`, a propagation delay is drawn from `delay` instead of `[proxy]`'s.
     PropagationTail {
@@ -259,14 +264,15 @@ pub enum FaultSpec {
         duration: Option<Duration>,
     },
     /// F2, ambiguous write: the call lands and is applied, but its reply is lost; the caller sees
-    /// `status` (a timeout: 408 or 504).
+    /// `status` (a timeout: 408 or 5xx; None: the connection closed, a transport error).
     ApiAmbiguous {
         operation: Option<Operation>,
         rate: f64,
-        status: u16,
+        status: Option<u16>,
         window: Window,
         deploy: Option<u32>,
         machine: Option<MachineTarget>,
+        calls: Option<CallRange>,
     },
     /// F3, slow API: calls (of `operation`, by `deploy`) take `extra` longer each way.
     ApiSlow {
@@ -275,9 +281,15 @@ pub enum FaultSpec {
         window: Window,
         deploy: Option<u32>,
     },
-    /// F11, deployer ↔ API partition: every call of `deploy` (every deploy when None) fails
-    /// with a transport error ("connection refused") during the window.
-    ApiPartition { deploy: Option<u32>, window: Window },
+    /// F11, deployer ↔ API partition: every call (of `operation`) of `deploy` (every deploy when
+    /// None) fails with a transport error ("connection refused") during the window, or
+    /// (`calls`) exactly the counted calls.
+    ApiPartition {
+        deploy: Option<u32>,
+        window: Window,
+        operation: Option<Operation>,
+        calls: Option<CallRange>,
+    },
     /// F4, stale list: machines created during the window stay invisible to `list` for `lag`.
     StaleList { lag: Duration, window: Window },
     /// F4, empty image ref: `list` reports the machine with an empty image reference.
@@ -285,11 +297,14 @@ pub enum FaultSpec {
         target: MachineTarget,
         window: Window,
     },
-    /// F7, unreachable host: API calls on the machine fail with 503 and `list` reports its host
-    /// as unreachable, with an empty config. The machine itself keeps running and serving.
-    HostUnreachable {
+    /// F7, a host that is not ok (`status`: unreachable or unknown). `list` and `get` report the
+    /// status and an incomplete config (the machine's metadata only, no image); lease calls are
+    /// answered (flaps keeps leases); every other call on the machine fails with 503. The
+    /// machine itself keeps running and serving.
+    HostNotOk {
         target: MachineTarget,
         window: Window,
+        status: crate::api::HostStatus,
     },
     /// F5, stall: the deployer's process freezes (no task runs, nothing is sent) for `duration`;
     /// its leases can expire meanwhile.
@@ -333,6 +348,32 @@ pub enum FaultSpec {
     ManualDestroy { target: MachineTarget, at: Duration },
 }
 
+/// Which calls a call-counted fault hits: the `first`-th to the `last`-th (1-based, inclusive;
+/// None: every one from `first` on) of the calls in its scope, counted separately for each
+/// operation and each machine a call names (calls that name none count together per operation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallRange {
+    pub first: u32,
+    pub last: Option<u32>,
+}
+
+impl CallRange {
+    pub fn contains(&self, nth: u32) -> bool {
+        nth >= self.first && self.last.is_none_or(|last| nth <= last)
+    }
+}
+
+impl std::fmt::Display for CallRange {
+    /// The syntax scenario files use: `3`, `1..2`, `4..`.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.last {
+            Some(last) if last == self.first => write!(formatter, "{last}"),
+            Some(last) => write!(formatter, "{}..{last}", self.first),
+            None => write!(formatter, "{}..", self.first),
+        }
+    }
+}
+
 /// When a deployer fault fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
@@ -373,12 +414,83 @@ pub struct Expectations {
     pub violate: Vec<Invariant>,
     /// Lines the deploy output must contain (each a substring of one line), in order.
     pub output_contains: Vec<String>,
+    /// Texts no line of the deploy output may contain.
+    pub output_not_contains: Vec<String>,
+    /// `calls.<operation>`: how many calls of each operation the deployers made, on any machine.
+    pub calls: BTreeMap<Operation, CountRange>,
+    /// `[[expect.machines]]`: facts about single machines.
+    pub machines: Vec<MachineExpectation>,
     /// flyctl's exit status of the last deploy.
     pub exit_status: Option<i32>,
     /// `[expect.strategies."<name>"]`: expectations that replace `hold`, `violate`,
     /// `exit_status` and the deploys' `expect_outcome` when the scenario runs with that strategy.
     /// A scenario with entries here runs once per entry unless `--strategy` picks one.
     pub by_strategy: BTreeMap<StrategyName, StrategyExpectations>,
+}
+
+/// A number of calls an expectation allows: from `min` to `max` (None: no upper bound).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountRange {
+    pub min: u32,
+    pub max: Option<u32>,
+}
+
+impl CountRange {
+    pub fn exactly(count: u32) -> CountRange {
+        CountRange {
+            min: count,
+            max: Some(count),
+        }
+    }
+
+    pub fn contains(&self, count: u32) -> bool {
+        count >= self.min && self.max.is_none_or(|max| count <= max)
+    }
+}
+
+impl std::fmt::Display for CountRange {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max {
+            Some(max) if max == self.min => write!(formatter, "{max}"),
+            Some(max) if self.min == 0 => write!(formatter, "at most {max}"),
+            Some(max) => write!(formatter, "{} to {max}", self.min),
+            None => write!(formatter, "at least {}", self.min),
+        }
+    }
+}
+
+/// How a green was launched: booting, or with `skip_launch` (left stopped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchedAs {
+    Started,
+    Stopped,
+}
+
+impl LaunchedAs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchedAs::Started => "started",
+            LaunchedAs::Stopped => "stopped",
+        }
+    }
+}
+
+/// One `[[expect.machines]]` entry: facts about one machine, judged at the end of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineExpectation {
+    /// One machine (`blue:<i>`, `green:<i>`, `deploy[<d>].green:<i>`).
+    pub target: MachineTarget,
+    /// Calls the deployers made on it, per operation.
+    pub calls: BTreeMap<Operation, CountRange>,
+    /// How its launch asked it to start (greens only).
+    pub launched: Option<LaunchedAs>,
+    /// Every destroy call on it had `kill` set (true) or not (false); at least one was made.
+    pub destroy_kill: Option<bool>,
+    /// Every destroy call on it carried a lease nonce (true) or none did (false); at least one
+    /// was made.
+    pub destroy_nonce: Option<bool>,
+    /// Its state at the end of the run.
+    pub state: Option<MachineState>,
 }
 
 /// One `[expect.strategies."<name>"]` table.

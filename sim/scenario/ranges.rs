@@ -50,5 +50,21 @@ pub const FLEET_GROUPS_MAX: usize = 1_000;
 /// The most regions with a proxy, and the most `[[traffic.regions]]` entries.
 pub const REGIONS_MAX: usize = 100;
 
-/// The most `[[app.checks]]` entries.
+/// The most `[[app.checks]]` entries, and the most checks of one `[[app.services]]` entry.
 pub const CHECKS_MAX: usize = 100;
+
+/// The most `[[app.services]]` entries.
+pub const SERVICES_MAX: usize = 16;
+
+/// The most `[[expect.machines]]` entries, and the most `output_contains` and
+/// `output_not_contains` texts.
+pub const EXPECTATIONS_MAX: usize = 1_000;
+
+/// The largest count an `[expect]` call count may name.
+pub const CALL_COUNT_MAX: i64 = 1_000_000;
+
+/// The largest call number a fault's `calls` may name.
+pub const CALL_NUMBER_MAX: u32 = 1_000_000;
+
+/// The most attempts of one of flyctl's retries (`[[deploy]] *_attempts`).
+pub const ATTEMPTS_MAX: u32 = 20;

@@ -47,6 +47,29 @@ pub struct RawApp {
     pub image: Text,
     #[serde(default)]
     pub checks: Vec<RawCheck>,
+    #[serde(default)]
+    pub services: Vec<Spanned<RawService>>,
+}
+
+/// `[[app.services]]`: fly.toml's `[[services]]`, with its checks (`http_checks`/`tcp_checks`
+/// in fly.toml, one list with a `kind` here).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub internal_port: Spanned<i64>,
+    pub protocol: Option<Text>,
+    #[serde(default)]
+    pub checks: Vec<RawServiceCheck>,
+}
+
+/// A service check: like a top-level check, but named by the platform.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServiceCheck {
+    pub kind: Option<Text>,
+    pub interval: Option<Text>,
+    pub grace_period: Option<Text>,
+    pub timeout: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,7 +218,8 @@ pub struct RawFault {
     pub kind: Text,
     pub operation: Option<Text>,
     pub rate: Option<Spanned<f64>>,
-    pub status: Option<Spanned<i64>>,
+    pub status: Option<Spanned<RawStatus>>,
+    pub calls: Option<Text>,
     pub start: Option<Text>,
     pub duration: Option<Text>,
     pub probability: Option<Spanned<f64>>,
@@ -221,6 +245,7 @@ impl RawFault {
             ("operation", self.operation.as_ref().map(Spanned::span)),
             ("rate", self.rate.as_ref().map(Spanned::span)),
             ("status", self.status.as_ref().map(Spanned::span)),
+            ("calls", self.calls.as_ref().map(Spanned::span)),
             ("start", self.start.as_ref().map(Spanned::span)),
             ("duration", self.duration.as_ref().map(Spanned::span)),
             ("probability", self.probability.as_ref().map(Spanned::span)),
@@ -263,11 +288,119 @@ pub struct RawExpect {
     pub violate: Vec<Text>,
     #[serde(default)]
     pub output_contains: Vec<String>,
+    #[serde(default)]
+    pub output_not_contains: Vec<String>,
     pub exit_status: Option<Spanned<i64>>,
+    /// `calls.<operation> = n` or `{ min = a, max = b }`: calls the deployers made. Keyed by
+    /// plain strings so errors keep the operation in their path (see `RawApi::operations`).
+    #[serde(default)]
+    pub calls: BTreeMap<String, Spanned<RawCount>>,
+    /// `[[expect.machines]]`: facts about one machine.
+    #[serde(default)]
+    pub machines: Vec<Spanned<RawMachineExpect>>,
     /// `[expect.strategies."<name>"]`. Keyed by plain strings so serde errors inside an entry keep
     /// the strategy in their path (see `RawApi::operations`); `StrategyKeys` finds the keys' spans.
     #[serde(default)]
     pub strategies: BTreeMap<String, Spanned<RawStrategyExpect>>,
+}
+
+/// One `[[expect.machines]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachineExpect {
+    pub machine: Text,
+    #[serde(default)]
+    pub calls: BTreeMap<String, Spanned<RawCount>>,
+    pub launched: Option<Text>,
+    pub destroy_kill: Option<bool>,
+    pub destroy_nonce: Option<bool>,
+    pub state: Option<Text>,
+}
+
+/// A fault's `status`: an HTTP status, or a word (`"none"`: a transport error).
+#[derive(Debug)]
+pub enum RawStatus {
+    Code(i64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawStatus, D::Error> {
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+struct StatusVisitor;
+
+impl serde::de::Visitor<'_> for StatusVisitor {
+    type Value = RawStatus;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an HTTP status (`503`) or \"none\" (a transport error)")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawStatus, E> {
+        Ok(RawStatus::Code(value))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawStatus, E> {
+        Ok(RawStatus::Code(i64::try_from(value).unwrap_or(i64::MAX)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawStatus, E> {
+        Ok(RawStatus::Word(value.to_string()))
+    }
+}
+
+/// A count as an expectation writes it: `3`, or `{ min = 1, max = 4 }` (either bound optional).
+#[derive(Debug)]
+pub enum RawCount {
+    Exactly(i64),
+    Between { min: Option<i64>, max: Option<i64> },
+}
+
+impl<'de> Deserialize<'de> for RawCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawCount, D::Error> {
+        deserializer.deserialize_any(CountVisitor)
+    }
+}
+
+struct CountVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CountVisitor {
+    type Value = RawCount;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a count (`3`) or a range (`{ min = 1, max = 4 }`)")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawCount, E> {
+        Ok(RawCount::Exactly(value))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawCount, E> {
+        Ok(RawCount::Exactly(i64::try_from(value).unwrap_or(i64::MAX)))
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<RawCount, M::Error> {
+        let (mut min, mut max) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "min" => &mut min,
+                "max" => &mut max,
+                _ => return Err(serde::de::Error::unknown_field(&key, &["min", "max"])),
+            };
+            if slot.is_some() {
+                return Err(serde::de::Error::duplicate_field(if key == "min" {
+                    "min"
+                } else {
+                    "max"
+                }));
+            }
+            *slot = Some(map.next_value::<i64>()?);
+        }
+        Ok(RawCount::Between { min, max })
+    }
 }
 
 /// One `[expect.strategies."<name>"]` table.

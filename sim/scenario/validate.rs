@@ -35,8 +35,9 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
     let traffic = traffic(src, raw.traffic.as_ref(), &proxy.regions)?;
     let deploys = deploys(src, &raw.deploy, run.time_limit)?;
     let deploys_len = deploys.len();
+    let initial = total_count(&fleet);
     let refs = Refs {
-        initial: total_count(&fleet),
+        initial,
         deploys: deploys_len,
         proxies: &proxy.regions,
         time_limit: run.time_limit,
@@ -48,7 +49,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         .enumerate()
         .map(|(index, fault)| faults::fault(src, &format!("faults[{index}]"), fault, refs))
         .collect::<Checked<Vec<_>>>()?;
-    let expect = expect(src, raw.expect.as_ref(), deploys_len)?;
+    let expect = expect(src, raw.expect.as_ref(), (initial, deploys_len))?;
     check_room_for_greens(src, &raw, &fleet, (&deploys, &expect), run.machine_limit)?;
     Ok(Scenario {
         path: src.file.to_path_buf(),
@@ -108,6 +109,34 @@ fn check_lengths(src: &Source, raw: &RawFile) -> Checked<()> {
             "[[app.checks]] entries",
             ranges::CHECKS_MAX,
         );
+    }
+    if let Some(service) = raw.app.services.get(ranges::SERVICES_MAX) {
+        let field = format!("app.services[{}]", ranges::SERVICES_MAX);
+        let what = "[[app.services]] entries";
+        return too_many(&service.span(), field, what, ranges::SERVICES_MAX);
+    }
+    for (index, service) in raw.app.services.iter().enumerate() {
+        if service.get_ref().checks.get(ranges::CHECKS_MAX).is_some() {
+            let field = format!("app.services[{index}].checks[{}]", ranges::CHECKS_MAX);
+            let what = "checks in one service";
+            return too_many(&service.span(), field, what, ranges::CHECKS_MAX);
+        }
+    }
+    if let Some(expect) = raw.expect.as_ref() {
+        if let Some(entry) = expect.machines.get(ranges::EXPECTATIONS_MAX) {
+            let field = format!("expect.machines[{}]", ranges::EXPECTATIONS_MAX);
+            let what = "[[expect.machines]] entries";
+            return too_many(&entry.span(), field, what, ranges::EXPECTATIONS_MAX);
+        }
+        for (name, texts) in [
+            ("output_contains", &expect.output_contains),
+            ("output_not_contains", &expect.output_not_contains),
+        ] {
+            if texts.len() > ranges::EXPECTATIONS_MAX {
+                let field = format!("expect.{name}");
+                return too_many(&(0..0), field, "texts", ranges::EXPECTATIONS_MAX);
+            }
+        }
     }
     let regions = raw.proxy.as_ref().and_then(|proxy| proxy.regions.as_ref());
     if let Some(region) = regions.and_then(|regions| regions.get(ranges::REGIONS_MAX)) {
@@ -172,35 +201,129 @@ fn app(src: &Source, raw: &RawApp) -> Checked<AppSpec> {
         }
         checks.push(config);
     }
+    let mut services = Vec::new();
+    let mut service_checks = 0;
+    for (index, service) in raw.services.iter().enumerate() {
+        let service = self::service(src, index, service.get_ref(), &mut service_checks)?;
+        services.push(service);
+    }
     Ok(AppSpec {
         name: non_empty(src, "app.name", &raw.name)?,
         image: non_empty(src, "app.image", &raw.image)?,
+        checks,
+        services,
+    })
+}
+
+/// `app.services[<index>]`. Its checks are named as the platform reports service checks,
+/// `servicecheck-<nn>-<kind>-<port>` (numbered across the app's services, from 00; inferred:
+/// the `servicecheck-` prefix is what flyctl 2024 filtered on, versions §1.1 step 8.2).
+fn service(
+    src: &Source,
+    index: usize,
+    raw: &RawService,
+    numbered: &mut usize,
+) -> Checked<crate::api::ServiceConfig> {
+    let field = format!("app.services[{index}]");
+    let port = integer_in(
+        src,
+        &format!("{field}.internal_port"),
+        &raw.internal_port,
+        1..=65_535,
+    )?;
+    let port = u16::try_from(port).expect("in range");
+    let protocol = match raw.protocol.as_ref() {
+        None => "tcp".to_string(),
+        Some(text) if matches!(text.get_ref().as_str(), "tcp" | "udp") => text.get_ref().clone(),
+        Some(text) => {
+            let message = format!("unknown protocol `{}` (known: tcp, udp)", text.get_ref());
+            return Err(src.error(&text.span(), format!("{field}.protocol"), message));
+        }
+    };
+    let mut checks = Vec::new();
+    for (check_index, check) in raw.checks.iter().enumerate() {
+        let check_field = format!("{field}.checks[{check_index}]");
+        let kind = check_kind(src, &check_field, check.kind.as_ref())?;
+        let kind_name = match kind {
+            CheckKind::Http => "http",
+            CheckKind::Tcp => "tcp",
+        };
+        let name = format!("servicecheck-{:02}-{kind_name}-{port}", *numbered);
+        *numbered += 1;
+        checks.push(check_timing(
+            src,
+            &check_field,
+            name,
+            kind,
+            (
+                check.interval.as_ref(),
+                check.grace_period.as_ref(),
+                check.timeout.as_ref(),
+            ),
+        )?);
+    }
+    Ok(crate::api::ServiceConfig {
+        internal_port: port,
+        protocol,
+        autostop: false,
+        autostart: false,
         checks,
     })
 }
 
 fn check(src: &Source, field: &str, raw: &RawCheck) -> Checked<CheckConfig> {
-    let kind = match raw.kind.as_ref() {
-        None => CheckKind::Http,
+    let kind = check_kind(src, field, raw.kind.as_ref())?;
+    let name = non_empty(src, &format!("{field}.name"), &raw.name)?;
+    check_timing(
+        src,
+        field,
+        name,
+        kind,
+        (
+            raw.interval.as_ref(),
+            raw.grace_period.as_ref(),
+            raw.timeout.as_ref(),
+        ),
+    )
+}
+
+fn check_kind(src: &Source, field: &str, raw: Option<&Text>) -> Checked<CheckKind> {
+    match raw {
+        None => Ok(CheckKind::Http),
         Some(text) => match text.get_ref().as_str() {
-            "http" => CheckKind::Http,
-            "tcp" => CheckKind::Tcp,
+            "http" => Ok(CheckKind::Http),
+            "tcp" => Ok(CheckKind::Tcp),
             other => {
                 let message = format!("unknown check kind `{other}` (known: http, tcp)");
-                return Err(src.error(&text.span(), format!("{field}.kind"), message));
+                Err(src.error(&text.span(), format!("{field}.kind"), message))
             }
         },
-    };
+    }
+}
+
+/// A check's interval (greater than 0: the platform runs it every interval, and flyctl's health
+/// wait polls at the smallest), grace period and timeout.
+fn check_timing(
+    src: &Source,
+    field: &str,
+    name: String,
+    kind: CheckKind,
+    (interval, grace_period, timeout): (Option<&Text>, Option<&Text>, Option<&Text>),
+) -> Checked<CheckConfig> {
+    let interval_field = format!("{field}.interval");
+    let interval_value = optional_duration(src, &interval_field, interval)?;
+    if let (Some(text), Some(value)) = (interval, interval_value) {
+        if value.is_zero() {
+            let message = "a check interval must be greater than 0 (the check runs every interval)";
+            return Err(src.error(&text.span(), interval_field, message));
+        }
+    }
     Ok(CheckConfig {
-        name: non_empty(src, &format!("{field}.name"), &raw.name)?,
+        name,
         kind,
-        interval: optional_duration(src, &format!("{field}.interval"), raw.interval.as_ref())?,
-        grace_period: optional_duration(
-            src,
-            &format!("{field}.grace_period"),
-            raw.grace_period.as_ref(),
-        )?,
-        timeout: optional_duration(src, &format!("{field}.timeout"), raw.timeout.as_ref())?,
+        interval: interval_value,
+        grace_period: optional_duration(src, &format!("{field}.grace_period"), grace_period)?,
+        timeout: optional_duration(src, &format!("{field}.timeout"), timeout)?,
     })
 }
 
@@ -727,7 +850,11 @@ fn seed(src: &Source, raw: Option<&Spanned<u64>>) -> Checked<u64> {
     Ok(seed)
 }
 
-fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expectations> {
+fn expect(
+    src: &Source,
+    raw: Option<&RawExpect>,
+    (initial, deploys): (u32, usize),
+) -> Checked<Expectations> {
     let violate_raw = raw.map(|expect| expect.violate.as_slice());
     let violate = invariants(src, "expect.violate", violate_raw.unwrap_or_default())?;
     let hold = hold(
@@ -745,6 +872,13 @@ fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expe
         Some(raw) if !raw.strategies.is_empty() => strategies(src, &raw.strategies, deploys)?,
         _ => BTreeMap::new(),
     };
+    let machines = raw
+        .map(|expect| expect.machines.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| super::facts::machine(src, index, entry, (initial, deploys)))
+        .collect::<Checked<Vec<_>>>()?;
     Ok(Expectations {
         hold,
         hold_explicit: raw.is_some_and(|expect| expect.hold.is_some()),
@@ -752,6 +886,14 @@ fn expect(src: &Source, raw: Option<&RawExpect>, deploys: usize) -> Checked<Expe
         output_contains: raw
             .map(|expect| expect.output_contains.clone())
             .unwrap_or_default(),
+        output_not_contains: raw
+            .map(|expect| expect.output_not_contains.clone())
+            .unwrap_or_default(),
+        calls: match raw {
+            Some(raw) => super::facts::calls(src, "expect", &raw.calls)?,
+            None => BTreeMap::new(),
+        },
+        machines,
         exit_status,
         by_strategy,
     })

@@ -159,19 +159,36 @@ fn app(out: &mut String, app: &AppSpec) {
     for check in &app.checks {
         out.push_str("\n[[app.checks]]\n");
         line(out, "name", string(&check.name));
-        let kind = match check.kind {
-            CheckKind::Http => "http",
-            CheckKind::Tcp => "tcp",
-        };
-        line(out, "kind", string(kind));
-        for (key, value) in [
-            ("interval", check.interval),
-            ("grace_period", check.grace_period),
-            ("timeout", check.timeout),
-        ] {
-            if let Some(value) = value {
-                line(out, key, quoted_duration(value));
-            }
+        check_fields(out, check);
+    }
+    services(out, &app.services);
+}
+
+fn services(out: &mut String, services: &[crate::api::ServiceConfig]) {
+    for service in services {
+        out.push_str("\n[[app.services]]\n");
+        line(out, "internal_port", service.internal_port.to_string());
+        line(out, "protocol", string(&service.protocol));
+        for check in &service.checks {
+            out.push_str("\n[[app.services.checks]]\n");
+            check_fields(out, check);
+        }
+    }
+}
+
+fn check_fields(out: &mut String, check: &crate::api::CheckConfig) {
+    let kind = match check.kind {
+        CheckKind::Http => "http",
+        CheckKind::Tcp => "tcp",
+    };
+    line(out, "kind", string(kind));
+    for (key, value) in [
+        ("interval", check.interval),
+        ("grace_period", check.grace_period),
+        ("timeout", check.timeout),
+    ] {
+        if let Some(value) = value {
+            line(out, key, quoted_duration(value));
         }
     }
 }
@@ -320,6 +337,22 @@ fn window(out: &mut String, window: &Window) {
     }
 }
 
+/// `status`: the HTTP status, or `"none"` for a transport error.
+fn status_value(status: Option<u16>) -> String {
+    status.map_or_else(|| string("none"), |status| status.to_string())
+}
+
+/// A fault that fails calls at `rate` in a window, or exactly the `calls` it counts.
+fn rate_window_or_calls(out: &mut String, rate: f64, when: &Window, calls: Option<CallRange>) {
+    match calls {
+        Some(calls) => line(out, "calls", string(&calls.to_string())),
+        None => {
+            line(out, "rate", float(rate));
+            window(out, when);
+        }
+    }
+}
+
 fn trigger(out: &mut String, trigger: &Trigger) {
     match trigger {
         Trigger::At(at) => line(out, "at", quoted_duration(*at)),
@@ -340,14 +373,14 @@ fn fault(out: &mut String, fault: &FaultSpec) {
             window: when,
             deploy,
             machine,
+            calls,
         } => {
             line(out, "kind", string("api-error"));
             if let Some(operation) = operation {
                 line(out, "operation", string(operation.as_str()));
             }
-            line(out, "rate", float(*rate));
-            line(out, "status", status.to_string());
-            window(out, when);
+            line(out, "status", status_value(*status));
+            rate_window_or_calls(out, *rate, when, *calls);
             if let Some(deploy) = deploy {
                 line(out, "deploy", deploy.to_string());
             }
@@ -457,11 +490,11 @@ fn catalogue_fault(out: &mut String, fault: &FaultSpec) {
             window: when,
             deploy,
             machine: which,
+            calls,
         } => {
             optional_operation(out, *operation);
-            line(out, "rate", float(*rate));
-            line(out, "status", status.to_string());
-            window(out, when);
+            line(out, "status", status_value(*status));
+            rate_window_or_calls(out, *rate, when, *calls);
             optional_deploy(out, *deploy);
             if let Some(which) = which {
                 machine_target(out, *which);
@@ -481,9 +514,15 @@ fn catalogue_fault(out: &mut String, fault: &FaultSpec) {
         FaultSpec::ApiPartition {
             deploy,
             window: when,
+            operation,
+            calls,
         } => {
             optional_deploy(out, *deploy);
-            window(out, when);
+            optional_operation(out, *operation);
+            match calls {
+                Some(calls) => line(out, "calls", string(&calls.to_string())),
+                None => window(out, when),
+            }
         }
         FaultSpec::StaleList { lag, window: when } => {
             line(out, "lag", quoted_duration(*lag));
@@ -493,9 +532,10 @@ fn catalogue_fault(out: &mut String, fault: &FaultSpec) {
             target: which,
             window: when,
         }
-        | FaultSpec::HostUnreachable {
+        | FaultSpec::HostNotOk {
             target: which,
             window: when,
+            ..
         } => {
             machine_target(out, *which);
             window(out, when);
@@ -570,6 +610,18 @@ fn run(out: &mut String, run: &RunSpec) {
     }
 }
 
+/// `calls.<operation> = n` or `{ min = a, max = b }` lines.
+fn calls(out: &mut String, calls: &std::collections::BTreeMap<crate::api::Operation, CountRange>) {
+    for (operation, range) in calls {
+        let value = match range.max {
+            Some(max) if max == range.min => max.to_string(),
+            Some(max) => format!("{{ min = {}, max = {max} }}", range.min),
+            None => format!("{{ min = {} }}", range.min),
+        };
+        line(out, &format!("calls.{}", operation.as_str()), value);
+    }
+}
+
 fn invariants(values: &[crate::check::Invariant]) -> String {
     list(values, |invariant| string(invariant.as_str()))
 }
@@ -587,8 +639,33 @@ fn expect(out: &mut String, expect: &Expectations) {
             list(&expect.output_contains, |text| string(text)),
         );
     }
+    if !expect.output_not_contains.is_empty() {
+        line(
+            out,
+            "output_not_contains",
+            list(&expect.output_not_contains, |text| string(text)),
+        );
+    }
     if let Some(status) = expect.exit_status {
         line(out, "exit_status", status.to_string());
+    }
+    calls(out, &expect.calls);
+    for entry in &expect.machines {
+        out.push_str("\n[[expect.machines]]\n");
+        line(out, "machine", string(&target(entry.target)));
+        calls(out, &entry.calls);
+        if let Some(launched) = entry.launched {
+            line(out, "launched", string(launched.as_str()));
+        }
+        if let Some(kill) = entry.destroy_kill {
+            line(out, "destroy_kill", kill.to_string());
+        }
+        if let Some(nonce) = entry.destroy_nonce {
+            line(out, "destroy_nonce", nonce.to_string());
+        }
+        if let Some(state) = entry.state {
+            line(out, "state", string(state.as_str()));
+        }
     }
     for (strategy, entry) in &expect.by_strategy {
         let _ = writeln!(out, "\n[expect.strategies.{}]", string(strategy.as_str()));

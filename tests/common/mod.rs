@@ -54,6 +54,14 @@ impl TokioRuntime {
         }
     }
 
+    /// A runtime whose randomness starts from `state` (the default is 0x5eed), to run a deploy
+    /// down other random branches.
+    pub fn with_random_state(state: u64) -> TokioRuntime {
+        let runtime = TokioRuntime::new();
+        runtime.inner.random_state.set(state);
+        runtime
+    }
+
     pub fn request_abort(&self) {
         self.inner.abort.set(true);
     }
@@ -204,4 +212,27 @@ pub async fn deploy_with(
 /// Asserts a deploy's outcome; on a mismatch the message is the deploy's whole output.
 pub fn assert_outcome(report: &DeployReport, expected: DeployOutcome, runtime: &TokioRuntime) {
     assert_eq!(report.outcome, expected, "{}", runtime.output());
+}
+
+/// Parses `text` as the scenario file `test.toml`, which must fail; asserts the error's line,
+/// column and field, and that its message contains `message`.
+pub fn assert_scenario_error(
+    text: &str,
+    (line, column): (usize, usize),
+    field: &str,
+    message: &str,
+) -> fleetsim::scenario::ScenarioError {
+    let path = std::path::Path::new("test.toml");
+    let error = match fleetsim::scenario::parse(path, text) {
+        Ok(_) => panic!("expected an error at {field} for:\n{text}"),
+        Err(error) => error,
+    };
+    assert_eq!(
+        (error.line, error.column, error.field.as_str()),
+        (line, column, field),
+        "{error}"
+    );
+    assert!(error.message.contains(message), "{error}");
+    assert_eq!(error.file, path);
+    error
 }

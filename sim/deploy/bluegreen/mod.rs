@@ -285,22 +285,34 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
 
         self.phase(Phase::WaitStopped);
         self.print("Waiting for all blue machines to stop");
-        let stop_failures = self
+        let stop_failures: usize = self
             .wait_for_blues_stopped()
             .await
             .map_err(|error| error.join(Sentinel::WaitForStoppedState))?;
-        if !stop_failures.is_empty() {
+        if stop_failures > 0 {
+            // `Deploy` ranges over `merr.Errors` with one variable, which in Go is the slice
+            // index: every version prints "  0", "  1", … and never the messages (versions §2.1
+            // step 14 for 2024; still so in `strategy_bluegreen.go` after `fdf2ba6d2`, the latest
+            // HEAD-era text this port was checked against).
             self.print("Failed to stop some machines:");
-            for (index, failure) in stop_failures.iter().enumerate() {
-                // versions §2.1 step 14: 2024 printed the slice indices.
-                if self.behaviour.stop_failures_by_index {
-                    self.print(&format!("  {index}"));
-                } else {
-                    self.print(&format!("  {failure}"));
-                }
+            for index in 0..stop_failures {
+                self.print(&format!("  {index}"));
             }
         }
         Ok(())
+    }
+
+    /// A `formatDestroyCommand` under a warning: flyctl prints it with `"    %s"`, so only its
+    /// first line is indented by 4; the continuation lines keep the command's own 2 spaces.
+    fn print_destroy_command(&self, ids: &[MachineId]) {
+        let lines = format_destroy_command(&self.params.app_name, ids);
+        for (index, line) in lines.iter().enumerate() {
+            if index == 0 {
+                self.print(&format!("    {line}"));
+            } else {
+                self.print(line);
+            }
+        }
     }
 }
 

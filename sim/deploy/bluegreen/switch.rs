@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::{format_destroy_command, formatted_id, BlueEntry, Bluegreen, GreenEntry};
+use super::{formatted_id, BlueEntry, Bluegreen, GreenEntry};
 use crate::api::{
     ApiError, MachineId, MachinesApi, Runtime, DEPLOYMENT_TAG_SAFE_TO_DESTROY,
     METADATA_DEPLOYMENT_TAG,
@@ -99,9 +99,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 "  [warn] {} blue machine(s) could not be tagged safe-for-deletion. The deployment will still proceed; if a later step fails you may need to remove them manually with:",
                 untagged.len()
             ));
-            for line in format_destroy_command(&self.params.app_name, &untagged) {
-                self.print(&format!("    {line}"));
-            }
+            self.print_destroy_command(&untagged);
         }
         Ok(())
     }

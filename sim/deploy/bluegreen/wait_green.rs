@@ -233,7 +233,9 @@ fn min_interval_and_grace(green: &GreenEntry) -> (Duration, Duration) {
             grace = grace.min(check_grace);
         }
     }
-    // A zero interval would poll without letting virtual time pass; Fly's config validation
-    // rejects check intervals under 1 s (inferred), so 1 s is the floor.
-    (interval.max(Duration::from_secs(1)), grace)
+    // §3.6, §11.2: flyctl polls at the smallest configured interval, with no floor
+    // (`GetMinIntervalAndMinGracePeriod`); neither has the port. A zero interval against an API
+    // that answers at once would poll without end at one instant; scenario validation rejects
+    // zero intervals, as the platform could not run such a check either.
+    (interval, grace)
 }
