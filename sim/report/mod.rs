@@ -190,11 +190,6 @@ fn write_invariants(out: &mut String, result: &RunResult) {
             .unwrap_or(true)
     });
     for verdict in verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let _ = write!(
             out,
             "  {} {:<24}",
@@ -215,7 +210,7 @@ fn write_invariants(out: &mut String, result: &RunResult) {
                 );
             }
             (None, _) => {
-                let _ = writeln!(out, " {description}");
+                let _ = writeln!(out, " {}", verdict.promise);
             }
         }
     }
