@@ -15,10 +15,10 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
     let fleet = match config
         .fleet
         .as_deref()
-        .map(crate::scenario::load)
+        .map(|path| crate::scenario::load_with_overrides(path, &config.overrides))
         .transpose()
     {
-        Ok(fleet) => fleet,
+        Ok(fleet) => fleet.map(|(fleet, _)| fleet),
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
