@@ -22,7 +22,7 @@ pub mod signature;
 use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
 pub use signature::{Action, Cause, Signature};
 
-/// The invariants, by their stable names (DESIGN.md).
+/// The invariants, by their stable names (listed by `fleetsim invariants` and in the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
     NoMachineExplosion,

@@ -565,7 +565,7 @@ fn into_command(arguments: Arguments) -> Command {
     }
 }
 
-/// Exit statuses (DESIGN.md): expectations hold, an expectation failed, bad input.
+/// Exit statuses (README, "Commands"): expectations hold, an expectation failed, bad input.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_EXPECTATION_FAILED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
