@@ -820,3 +820,64 @@ fn write_charts_html(out: &mut String, examples: &[Vec<Example>]) {
         out.push_str("</div>");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seed: u64, requests_failed: u64) -> SweepRow {
+        let mut row = SweepRow::panicked(seed, String::new());
+        row.passed = requests_failed == 0;
+        row.requests_failed = requests_failed;
+        row
+    }
+
+    // Guards the worst seed: the most failed requests, the lowest seed on a tie, never a run that
+    // panicked (it has no metrics), and none when every run panicked.
+    #[test]
+    fn the_worst_run_has_the_most_failed_requests_lowest_seed_first() {
+        let rows = [row(3, 2), row(4, 7), row(5, 7), row(6, 0)];
+        assert_eq!(worst_run(&rows).map(|row| row.seed), Some(4));
+        let clean = [row(8, 0), row(9, 0)];
+        assert_eq!(worst_run(&clean).map(|row| row.seed), Some(8));
+        let mut crashed = row(1, 0);
+        crashed.panic = "boom".to_string();
+        crashed.requests_failed = 99;
+        let rows = [crashed.clone(), row(2, 1)];
+        assert_eq!(worst_run(&rows).map(|row| row.seed), Some(2));
+        assert!(worst_run(&[crashed]).is_none());
+    }
+
+    // Guards the summary: failing runs listed in seed order with their replay commands, counted
+    // over every strategy.
+    #[test]
+    fn failing_runs_are_listed_with_replay_commands() {
+        let meta = CompareMeta {
+            scenario: "s".to_string(),
+            path: "s.toml".to_string(),
+            strategies: vec!["bluegreen".to_string(), "rolling".to_string()],
+            seeds: "1..4".to_string(),
+            window_ms: 1_000,
+            shard: None,
+        };
+        let comparison = summarise(
+            meta,
+            vec![
+                vec![row(1, 0), row(2, 0), row(3, 0)],
+                vec![row(1, 4), row(2, 0), row(3, 9)],
+            ],
+        );
+        assert_eq!(comparison.summary.failing_runs, 2);
+        assert!(!comparison.passed());
+        let rolling = &comparison.summary.results[1];
+        let seeds: Vec<u64> = rolling.failing.iter().map(|run| run.seed).collect();
+        assert_eq!(seeds, [1, 3]);
+        assert_eq!(
+            rolling.failing[1].replay,
+            "fleetsim run s.toml --seed 3 --strategy rolling"
+        );
+        assert_eq!(rolling.worst_seed, Some(3));
+        assert_eq!(rolling.across.lost_request_runs.count, 2);
+        assert!(comparison.summary.results[0].failing.is_empty());
+    }
+}

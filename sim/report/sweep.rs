@@ -241,7 +241,7 @@ impl SweepRow {
         }
     }
 
-    fn panicked(seed: u64, message: String) -> SweepRow {
+    pub(crate) fn panicked(seed: u64, message: String) -> SweepRow {
         SweepRow {
             seed,
             passed: false,
