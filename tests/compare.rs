@@ -1,4 +1,4 @@
-//! `fleetsim compare` end to end: its exit status (as `run`'s), the failing seeds with their
+//! `fleetsim compare` end to end (and `sweep` on per-strategy expectations): its exit status (as `run`'s), the failing seeds with their
 //! replay commands, the worst seed of each strategy, the charts' shared scales, and
 //! `compare --json` / `compare.json`.
 
@@ -276,4 +276,36 @@ fn the_worst_seeds_are_charted_on_shared_scales() {
         "bluegreen's 2 × 8 sets every machines chart's top"
     );
     let _ = std::fs::remove_dir_all(&directory);
+}
+
+// Guards sweep on a scenario with per-strategy expectations: `run` runs every listed strategy, a
+// sweep runs one and says plainly which, and by which expectations it judged it; a scenario
+// without such entries gets no note.
+#[test]
+fn sweep_says_which_strategy_it_ran() {
+    let own = fleetsim(&["sweep", LONG_TAIL, "--seeds", "1..3"]);
+    assert_eq!(own.status.code(), Some(0), "{}", stderr(&own));
+    assert!(
+        stderr(&own).contains(
+            "this sweep runs one strategy, bluegreen (the deploys' own), judged by \
+             [expect.strategies.\"bluegreen\"]"
+        ),
+        "{}",
+        stderr(&own)
+    );
+    assert!(stdout(&own).contains("seeds 1..3, strategy bluegreen"));
+    let picked = fleetsim(&[
+        "sweep",
+        LONG_TAIL,
+        "--seeds",
+        "1..3",
+        "--strategy",
+        "bluegreen@2023-06",
+    ]);
+    assert_eq!(picked.status.code(), Some(0), "{}", stderr(&picked));
+    assert!(stderr(&picked).contains(
+        "bluegreen@2023-06 (--strategy), judged by [expect.strategies.\"bluegreen@2023-06\"]"
+    ));
+    let plain = fleetsim(&["sweep", "scenarios/bluegreen-basic.toml", "--seeds", "1..2"]);
+    assert!(!stderr(&plain).contains("note:"), "{}", stderr(&plain));
 }

@@ -680,9 +680,14 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
     {
         return status;
     }
+    if let Some(note) = crate::report::sweep::strategy_note(&scenario, config.strategy) {
+        eprintln!("{note}");
+    }
     let swept = crate::report::sweep::sweep(
         &scenario,
-        config.strategy,
+        config
+            .strategy
+            .or_else(|| crate::report::sweep::implied_strategy(&scenario)),
         config.seeds.clone(),
         config.shard,
         config.jobs,
