@@ -450,13 +450,13 @@ pub fn table_text(comparison: &Comparison) -> String {
         .unwrap_or(0);
     let _ = write!(out, "{:<34}", "");
     for strategy in &meta.strategies {
-        let _ = write!(out, " {strategy:>width$}");
+        let _ = write!(out, "  {strategy:>width$}");
     }
     out.push('\n');
     for (label, values) in rows {
         let _ = write!(out, "{label:<34}");
         for value in values {
-            let _ = write!(out, " {value:>width$}");
+            let _ = write!(out, "  {value:>width$}");
         }
         out.push('\n');
     }
@@ -562,12 +562,13 @@ fn table_rows(comparison: &Comparison) -> Vec<(String, Vec<String>)> {
     };
     let out_of = |count: usize, strategy: &StrategySummary| {
         let runs = strategy.across.runs;
+        // One decimal, so that 199 of 200 does not read as 100 %.
         let percent = if runs == 0 {
             0.0
         } else {
             count as f64 / runs as f64 * 100.0
         };
-        format!("{count}/{runs} ({percent:.0}%)")
+        format!("{count}/{runs} ({percent:.1} %)")
     };
     vec![
         per_strategy("deploys that lost any request", &|strategy| {
@@ -728,7 +729,7 @@ fn write_failing_html(out: &mut String, comparison: &Comparison) {
     for strategy in &comparison.summary.results {
         let _ = write!(
             out,
-            "<h3>{}: {} of {} broke their expectations</h3>",
+            "<p><b>{}</b>: {} of {} broke their expectations</p>",
             escape(&strategy.strategy),
             strategy.failing.len(),
             strategy.across.runs
