@@ -289,6 +289,7 @@ impl Runner {
             scenario: world.scenario.name.clone(),
             strategy: strategy.map(|name| name.as_str().to_string()),
             path: world.scenario.path.display().to_string(),
+            overrides: world.scenario.overrides.clone(),
             seed: world.seed,
             fingerprint: world.trace.fingerprint(),
             events: self.events,
@@ -949,6 +950,9 @@ pub struct RunResult {
     /// The strategy every deploy ran with (None: the scenario mixes strategies).
     pub strategy: Option<String>,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub seed: u64,
     #[serde(serialize_with = "serialize_fingerprint")]
     pub fingerprint: Fingerprint,

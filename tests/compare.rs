@@ -309,3 +309,39 @@ fn sweep_says_which_strategy_it_ran() {
     let plain = fleetsim(&["sweep", "scenarios/bluegreen-basic.toml", "--seeds", "1..2"]);
     assert!(!stderr(&plain).contains("note:"), "{}", stderr(&plain));
 }
+
+// Guards the [check] bounds through compare and --set: a mixing bound of 20 s breaks rolling
+// (it mixes images for its whole deploy) and not bluegreen, and the failing seed's replay command
+// carries the override, so running it reproduces the failure.
+#[test]
+fn a_bound_set_on_the_command_line_is_judged_and_replayed() {
+    let output = fleetsim(&[
+        "compare",
+        "scenarios/bluegreen-basic.toml",
+        "--strategies",
+        "bluegreen,rolling",
+        "--seeds",
+        "1..3",
+        "--set",
+        "check.mixing_bound=20s",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(summary["results"][0]["failing"], serde_json::json!([]));
+    let failing = summary["results"][1]["failing"]
+        .as_array()
+        .expect("failing");
+    assert_eq!(failing.len(), 2, "{failing:?}");
+    assert_eq!(failing[0]["violated"], "bounded-mixing");
+    let replay = failing[0]["replay"].as_str().expect("replay");
+    assert_eq!(
+        replay,
+        "fleetsim run scenarios/bluegreen-basic.toml --set check.mixing_bound=20s --seed 1 \
+         --strategy rolling"
+    );
+    let words: Vec<&str> = replay.split(' ').skip(1).collect();
+    let replayed = fleetsim(&[&words[..], &["--quiet"]].concat());
+    assert_eq!(replayed.status.code(), Some(1), "{}", stdout(&replayed));
+    assert!(stdout(&replayed).contains("longer than 20 s"));
+}

@@ -162,8 +162,19 @@ fn merge_compare(config: &MergeConfig) -> Result<i32, String> {
         result.map_err(|error| format!("writing under {}: {error}", out.display()))
     };
     written(compare::write_files(out, &comparison))?;
-    let path = std::path::PathBuf::from(&comparison.summary.meta.path);
-    match crate::scenario::load(&path) {
+    let meta = &comparison.summary.meta;
+    let overrides: Result<Vec<_>, String> = meta
+        .overrides
+        .iter()
+        .map(|text| crate::scenario::overrides::Override::parse(text))
+        .collect();
+    let path = std::path::PathBuf::from(&meta.path);
+    let loaded = overrides.and_then(|overrides| {
+        crate::scenario::load_with_overrides(&path, &overrides)
+            .map(|(scenario, _)| scenario)
+            .map_err(|error| error.to_string())
+    });
+    match loaded {
         Ok(scenario) => {
             let html = compare::compare_html(&scenario, &comparison);
             written(crate::report::files::write_atomic(

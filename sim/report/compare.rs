@@ -49,6 +49,9 @@ pub struct CompareOptions {
 pub struct CompareMeta {
     pub scenario: String,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub strategies: Vec<String>,
     /// `A..B`, B excluded: the whole range, also in a shard's summary.
     pub seeds: String,
@@ -63,6 +66,7 @@ impl CompareMeta {
         CompareMeta {
             scenario: scenario.name.clone(),
             path: scenario.path.display().to_string(),
+            overrides: scenario.overrides.clone(),
             strategies: options
                 .strategies
                 .iter()
@@ -82,7 +86,8 @@ impl CompareMeta {
     }
 
     fn replay(&self, strategy: &str, seed: u64) -> String {
-        replay_command_for(&self.path, Some(strategy), seed)
+        let target = crate::scenario::overrides::command_words(&self.path, &self.overrides);
+        replay_command_for(&target, Some(strategy), seed)
     }
 }
 
@@ -856,6 +861,7 @@ mod tests {
         let meta = CompareMeta {
             scenario: "s".to_string(),
             path: "s.toml".to_string(),
+            overrides: Vec::new(),
             strategies: vec!["bluegreen".to_string(), "rolling".to_string()],
             seeds: "1..4".to_string(),
             window_ms: 1_000,

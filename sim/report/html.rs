@@ -695,7 +695,10 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
         build.package,
         build.version,
         build.profile,
-        escape(&result.path),
+        escape(&crate::scenario::overrides::command_words(
+            &result.path,
+            &result.overrides
+        )),
         result.seed,
         result
             .strategy

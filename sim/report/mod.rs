@@ -107,7 +107,9 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     let _ = writeln!(
         out,
         "scenario {} ({}), seed {}{strategy}",
-        result.scenario, result.path, result.seed
+        result.scenario,
+        crate::scenario::overrides::command_words(&result.path, &result.overrides),
+        result.seed
     );
     write_headline(&mut out, result);
     write_deploys(&mut out, result, show_output);

@@ -53,6 +53,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
     check_room_for_greens(src, &raw, &fleet, (&deploys, &expect), run.machine_limit)?;
     Ok(Scenario {
         path: src.file.to_path_buf(),
+        overrides: Vec::new(),
         name: non_empty(src, "scenario.name", &raw.scenario.name)?,
         description: raw.scenario.description.unwrap_or_default(),
         app,
