@@ -1,27 +1,14 @@
-//! `fleetsim compare` end to end (and `sweep` on per-strategy expectations): its exit status (as `run`'s), the failing seeds with their
-//! replay commands, the worst seed of each strategy, the charts' shared scales, and
-//! `compare --json` / `compare.json`.
+//! `fleetsim compare` end to end (and `sweep` on per-strategy expectations): its exit status (as
+//! `run`'s), the failing seeds with their replay commands, the worst seed of each strategy, the
+//! charts' shared scales, and `compare --json` / `compare.json`.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{fleetsim, stderr, stdout};
 
 const LONG_TAIL: &str = "scenarios/incidents/propagation-downtime-long-tail.toml";
-
-fn fleetsim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("fleetsim runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let directory =
