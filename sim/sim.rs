@@ -357,7 +357,8 @@ fn applicable_invariants(scenario: &Scenario) -> InvariantSet {
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
-fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
+/// The strategy every deploy of the scenario uses (None: they differ, or there is none).
+pub fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
     let first = scenario.deploys.first()?.strategy;
     scenario
         .deploys

@@ -1,5 +1,5 @@
-//! `fleetsim merge DIR… --out DIR`: the `--out` directories of the shards of one sweep, fuzz
-//! campaign or check, combined into what one unsharded run writes. The rows are put back in item
+//! `fleetsim merge DIR… --out DIR`: the `--out` directories of the shards of one sweep, compare,
+//! fuzz campaign or check, combined into what one unsharded run writes. The rows are put back in item
 //! order and every summary figure is recomputed from them by the command's own summary function.
 
 use std::path::{Path, PathBuf};
@@ -8,12 +8,13 @@ use serde::de::DeserializeOwned;
 
 use super::{write_output_file, MergeConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
 use crate::fuzz::report as fuzz;
-use crate::report::{check, sweep};
+use crate::report::{check, compare, sweep};
 use crate::work::Shard;
 
 /// The kinds of output merge knows, by the summary file each writes.
-const KINDS: [(&str, &str); 3] = [
+const KINDS: [(&str, &str); 4] = [
     ("sweep-summary.json", sweep::SWEEP_SCHEMA),
+    ("compare.json", compare::COMPARE_SCHEMA),
     ("fuzz-summary.json", fuzz::FUZZ_SCHEMA),
     ("check-summary.json", check::CHECK_SCHEMA),
 ];
@@ -64,6 +65,7 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             }
             Ok(status(summary.across.passed == summary.across.runs))
         }
+        "compare.json" => merge_compare(config),
         "fuzz-summary.json" => {
             let meta: fuzz::FuzzMeta = common_meta(
                 config,
@@ -121,6 +123,78 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
     }
 }
 
+/// The shards of one `compare`: rows back in (strategy, seed) order, the summary recomputed, and
+/// compare.html drawn again from the merged rows when the scenario file is still at its path.
+fn merge_compare(config: &MergeConfig) -> Result<i32, String> {
+    let out = &config.out;
+    let meta: compare::CompareMeta = common_meta(
+        config,
+        "compare.json",
+        compare::COMPARE_SCHEMA,
+        |meta: &mut compare::CompareMeta| std::mem::take(&mut meta.shard),
+    )?;
+    let mut rows: Vec<Vec<sweep::SweepRow>> = vec![Vec::new(); meta.strategies.len()];
+    for directory in &config.directories {
+        for (strategy, row) in read(directory, "compare-runs.csv", compare::read_runs_csv)? {
+            let index = meta
+                .strategies
+                .iter()
+                .position(|known| *known == strategy)
+                .ok_or_else(|| {
+                    format!(
+                        "{}: compare-runs.csv has strategy `{strategy}`, which compare.json does \
+                         not list",
+                        directory.display()
+                    )
+                })?;
+            rows[index].push(row);
+        }
+    }
+    for (strategy, rows) in meta.strategies.iter().zip(&mut rows) {
+        rows.sort_by_key(|row| row.seed);
+        unique(
+            rows.iter().map(|row| row.seed),
+            &format!("{strategy}: seed"),
+        )?;
+    }
+    let comparison = compare::summarise(meta, rows);
+    let written = |result: std::io::Result<()>| {
+        result.map_err(|error| format!("writing under {}: {error}", out.display()))
+    };
+    written(compare::write_files(out, &comparison))?;
+    let meta = &comparison.summary.meta;
+    let overrides: Result<Vec<_>, String> = meta
+        .overrides
+        .iter()
+        .map(|text| crate::scenario::overrides::Override::parse(text))
+        .collect();
+    let path = std::path::PathBuf::from(&meta.path);
+    let loaded = overrides.and_then(|overrides| {
+        crate::scenario::load_with_overrides(&path, &overrides)
+            .map(|(scenario, _)| scenario)
+            .map_err(|error| error.to_string())
+    });
+    match loaded {
+        Ok(scenario) => {
+            let html = compare::compare_html(&scenario, &comparison);
+            written(crate::report::files::write_atomic(
+                &out.join("compare.html"),
+                html.as_bytes(),
+            ))?;
+        }
+        Err(error) => eprintln!(
+            "warning: compare.html not written: it charts runs of the scenario, which does not \
+             load here ({error})"
+        ),
+    }
+    if config.json {
+        print!("{}", compare::summary_json(&comparison));
+    } else {
+        print!("{}", compare::table_text(&comparison));
+    }
+    Ok(super::compare_exit_status(&comparison))
+}
+
 fn status(passed: bool) -> i32 {
     if passed {
         EXIT_OK
@@ -140,8 +214,8 @@ fn kind_of(directories: &[PathBuf]) -> Result<&'static str, String> {
             .collect();
         let [this] = found[..] else {
             return Err(format!(
-                "{}: expected exactly one of {} (the --out directory of a sharded sweep, fuzz or \
-                 check)",
+                "{}: expected exactly one of {} (the --out directory of a sharded sweep, compare, \
+                 fuzz or check)",
                 directory.display(),
                 KINDS.map(|(file, _)| file).join(", ")
             ));
