@@ -8,11 +8,12 @@ use serde::de::DeserializeOwned;
 
 use super::{write_output_file, MergeConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
 use crate::fuzz::report as fuzz;
-use crate::report::{check, sweep};
+use crate::report::{check, study, sweep};
 use crate::work::Shard;
 
 /// The kinds of output merge knows, by the summary file each writes.
-const KINDS: [(&str, &str); 3] = [
+const KINDS: [(&str, &str); 4] = [
+    ("study-summary.json", study::STUDY_SCHEMA),
     ("sweep-summary.json", sweep::SWEEP_SCHEMA),
     ("fuzz-summary.json", fuzz::FUZZ_SCHEMA),
     ("check-summary.json", check::CHECK_SCHEMA),
@@ -63,6 +64,42 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
                 print!("{}", sweep::summary_text(&summary));
             }
             Ok(status(summary.across.passed == summary.across.runs))
+        }
+        "study-summary.json" => {
+            let meta: study::StudyMeta = common_meta(
+                config,
+                kind,
+                study::STUDY_SCHEMA,
+                |meta: &mut study::StudyMeta| std::mem::take(&mut meta.shard),
+            )?;
+            let mut rows = Vec::new();
+            for directory in &config.directories {
+                let path = directory.join("study.csv");
+                rows.extend(
+                    study::read_csv(&path, &meta)
+                        .map_err(|error| format!("{}: {error}", path.display()))?,
+                );
+            }
+            study::sort_rows(&meta, &mut rows);
+            for pair in rows.windows(2) {
+                if (pair[0].point, &pair[0].strategy, pair[0].run.seed)
+                    == (pair[1].point, &pair[1].strategy, pair[1].run.seed)
+                {
+                    return Err(format!(
+                        "point {} {} seed {} is in two shards",
+                        pair[0].point, pair[0].strategy, pair[0].run.seed
+                    ));
+                }
+            }
+            let summary = study::summarise(meta, &rows);
+            written(study::write_files(out, &summary, &rows))?;
+            if config.json {
+                print!("{}", study::summary_json(&summary));
+            } else {
+                print!("{}", study::summary_text(&summary));
+            }
+            let panics: usize = summary.points.iter().map(|point| point.across.panics).sum();
+            Ok(status(panics == 0))
         }
         "fuzz-summary.json" => {
             let meta: fuzz::FuzzMeta = common_meta(
@@ -140,8 +177,8 @@ fn kind_of(directories: &[PathBuf]) -> Result<&'static str, String> {
             .collect();
         let [this] = found[..] else {
             return Err(format!(
-                "{}: expected exactly one of {} (the --out directory of a sharded sweep, fuzz or \
-                 check)",
+                "{}: expected exactly one of {} (the --out directory of a sharded sweep, study, fuzz \
+                 or check)",
                 directory.display(),
                 KINDS.map(|(file, _)| file).join(", ")
             ));

@@ -12,6 +12,9 @@ use crate::work::Shard;
 mod check;
 mod fuzz;
 mod merge;
+mod study;
+
+pub use study::StudyConfig;
 
 /// `fleetsim --version`: the crate version, the git commit and the build profile (build.rs). A
 /// fingerprint is only comparable within one build.
@@ -122,6 +125,39 @@ enum CommandArguments {
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window, requires = "out")]
         window: Duration,
     },
+    /// A parameter grid over seeds: every point (one value of each --vary) × strategy × seed;
+    /// study.csv, study-summary.csv and study.html (each headline metric against the parameter).
+    Study {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// A field and its values: `PATH=V1,V2,…` or `PATH=A..B:STEP` (B included; numbers or
+        /// durations, e.g. `proxy.propagation.p99=2s..20s:2s`). Repeatable: every combination.
+        #[arg(long, value_name = "PATH=VALUES", required = true, value_parser = parse_vary)]
+        vary: Vec<crate::report::study::Vary>,
+        /// Strategies to run at every point, comma-separated (default: the scenario's own).
+        #[arg(long, value_name = "a,b,c", value_delimiter = ',', value_parser = parse_strategy)]
+        strategies: Vec<StrategyName>,
+        /// Seeds to run at every point and strategy: A..B (B excluded) or A..=B.
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: std::ops::Range<u64>,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (results are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Write study.csv (row by row), study-summary.csv, study-summary.json and study.html here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Run only shard K of N of the runs (0-based), or auto/N; `fleetsim merge` combines them.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the summary as JSON (schema fleetsim.study/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
     /// safety invariants, shrink and save every failure as a scenario file.
     Fuzz {
@@ -230,7 +266,7 @@ enum CommandArguments {
     },
     /// Print the manual page (roff; e.g. `fleetsim man > fleetsim.1; man ./fleetsim.1`).
     Man,
-    /// Combine the --out directories of the shards of one sweep, fuzz campaign or check into
+    /// Combine the --out directories of the shards of one sweep, study, fuzz campaign or check into
     /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
     Merge {
         /// The shards' --out directories (every shard 0/N to N-1/N, once each).
@@ -272,6 +308,10 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+fn parse_vary(text: &str) -> Result<crate::report::study::Vary, String> {
+    crate::report::study::Vary::parse(text)
+}
+
 fn parse_override(text: &str) -> Result<Override, String> {
     Override::parse(text)
 }
@@ -298,6 +338,7 @@ pub enum Command {
     Run(RunConfig),
     Sweep(SweepConfig),
     Compare(CompareConfig),
+    Study(StudyConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
     Strategies { json: bool },
@@ -465,6 +506,27 @@ fn into_command(arguments: Arguments) -> Command {
             out,
             window,
         }),
+        CommandArguments::Study {
+            scenario,
+            vary,
+            strategies,
+            seeds,
+            set,
+            jobs,
+            out,
+            shard,
+            json,
+        } => Command::Study(StudyConfig {
+            scenario,
+            overrides: set,
+            varies: vary,
+            strategies,
+            seeds,
+            jobs: jobs as usize,
+            out,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
+        }),
         CommandArguments::Fuzz {
             cases,
             seed,
@@ -562,6 +624,7 @@ pub fn execute(command: Command) -> i32 {
         Command::Run(config) => execute_run(&config),
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
+        Command::Study(config) => study::execute(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
         Command::Bench(config) => execute_bench(&config),
         Command::Strategies { json } => {

@@ -11,6 +11,7 @@ pub mod files;
 pub mod hgrm;
 pub mod html;
 pub mod stats;
+pub mod study;
 pub mod svg;
 pub mod sweep;
 
