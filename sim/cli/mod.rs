@@ -13,8 +13,10 @@ mod check;
 mod fuzz;
 mod merge;
 mod study;
+mod tune;
 
 pub use study::StudyConfig;
+pub use tune::TuneConfig;
 
 /// `fleetsim --version`: the crate version, the git commit and the build profile (build.rs). A
 /// fingerprint is only comparable within one build.
@@ -157,6 +159,37 @@ enum CommandArguments {
         /// Print the summary as JSON (schema fleetsim.study/1) instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// What should I set? Searches the strategy's waits and concurrency for the fastest deploy
+    /// whose fraction of deploys that lost requests meets the goal at 95 % confidence.
+    Tune {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// The strategy to tune (default: the one the scenario's deploys name).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
+        strategy: Option<StrategyName>,
+        /// The goal: the highest fraction of deploys that may lose a request, met when its 95 %
+        /// Wilson upper bound is at most this.
+        #[arg(long, value_name = "GOAL", default_value = "lost-request-deploys<=1%", value_parser = crate::report::tune::Goal::parse)]
+        goal: crate::report::tune::Goal,
+        /// Seeds a recommendation is confirmed on (seeds 1..=N; screening uses the first few).
+        /// 0 of N meets 1 % from N = 381.
+        #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=crate::report::tune::SEEDS_MAX))]
+        seeds: u64,
+        /// What to minimise among the settings that meet the goal: deploy-time or machine-seconds.
+        #[arg(long, value_name = "WHAT", default_value = "deploy-time", value_parser = crate::report::tune::Objective::parse)]
+        minimise: crate::report::tune::Objective,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (results are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Where tune.csv, tune.html and the recommended scenario (tuned.toml) are written.
+        #[arg(long, value_name = "DIR", default_value = "reports/tune")]
+        out: PathBuf,
     },
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
     /// safety invariants, shrink and save every failure as a scenario file.
@@ -339,6 +372,7 @@ pub enum Command {
     Sweep(SweepConfig),
     Compare(CompareConfig),
     Study(StudyConfig),
+    Tune(TuneConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
     Strategies { json: bool },
@@ -527,6 +561,25 @@ fn into_command(arguments: Arguments) -> Command {
             shard: shard.unwrap_or(Shard::WHOLE),
             json,
         }),
+        CommandArguments::Tune {
+            scenario,
+            strategy,
+            goal,
+            seeds,
+            minimise,
+            set,
+            jobs,
+            out,
+        } => Command::Tune(TuneConfig {
+            scenario,
+            overrides: set,
+            strategy,
+            goal,
+            seeds,
+            objective: minimise,
+            jobs: jobs as usize,
+            out,
+        }),
         CommandArguments::Fuzz {
             cases,
             seed,
@@ -625,6 +678,7 @@ pub fn execute(command: Command) -> i32 {
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
         Command::Study(config) => study::execute(&config),
+        Command::Tune(config) => tune::execute(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
         Command::Bench(config) => execute_bench(&config),
         Command::Strategies { json } => {

@@ -14,6 +14,7 @@ pub mod stats;
 pub mod study;
 pub mod svg;
 pub mod sweep;
+pub mod tune;
 
 use crate::check::{Invariant, Status};
 use crate::deploy::StrategyName;

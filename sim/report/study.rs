@@ -672,8 +672,11 @@ fn chart(summary: &StudySummary, column: Option<&str>) -> String {
             None => lines.push((name, vec![point])),
         }
     }
+    // Intervals of different lines at one x are drawn side by side, not on top of each other.
+    let dodge = (x_max - x_min).max(1.0) * 0.006;
     for (index, (name, points)) in lines.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()].to_string();
+        let offset = (index as f64 - (lines.len() as f64 - 1.0) / 2.0) * dodge;
         let mut main = Vec::new();
         let mut worst = Vec::new();
         for point in points {
@@ -685,7 +688,7 @@ fn chart(summary: &StudySummary, column: Option<&str>) -> String {
                     main.push((x, finished.then_some(lost.fraction * scale)));
                     if finished {
                         chart.whiskers.push(Whisker {
-                            x,
+                            x: x + offset,
                             low: lost.low * scale,
                             high: lost.high * scale,
                             color: color.clone(),
