@@ -237,6 +237,15 @@ enum CommandArguments {
         /// Print the summary as JSON (schema fleetsim.fuzz/1) instead of text.
         #[arg(long)]
         json: bool,
+        /// Measure discovery instead of fuzzing one strategy: for every bluegreen version,
+        /// --seeds campaigns of --cases cases each (fuzzer seeds from --seed), and for each of
+        /// flyctl's incidents, each S item and each --known finding, on how many seeds it was
+        /// found and the median first case (README, "How fast the fuzzer finds known bugs").
+        #[arg(long, conflicts_with_all = ["fleet", "shard", "junit", "time_budget"])]
+        discovery: bool,
+        /// With --discovery: fuzzer seeds per version.
+        #[arg(long, value_name = "N", default_value_t = 10, requires = "discovery", value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::discovery::SEEDS_MAX))]
+        seeds: u64,
     },
     /// Measure the simulator: engine vs a bare heap loop, fleet scaling, fuzz and sweep rates
     /// (see reports/README.md, "Benchmarks"). Use a release build.
@@ -449,6 +458,8 @@ pub struct FuzzConfig {
     pub shard: Shard,
     pub junit: Option<PathBuf>,
     pub json: bool,
+    /// `--discovery`: measure discovery over this many fuzzer seeds per version.
+    pub discovery: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -593,8 +604,11 @@ fn into_command(arguments: Arguments) -> Command {
             junit,
             json,
             set,
+            discovery,
+            seeds,
         } => Command::Fuzz(FuzzConfig {
             overrides: set,
+            discovery: discovery.then_some(seeds),
             cases,
             seed,
             strategy,
@@ -666,7 +680,7 @@ fn into_command(arguments: Arguments) -> Command {
     }
 }
 
-/// Exit statuses (DESIGN.md): expectations hold, an expectation failed, bad input.
+/// Exit statuses (README, "Commands"): expectations hold, an expectation failed, bad input.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_EXPECTATION_FAILED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;

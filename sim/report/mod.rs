@@ -194,11 +194,6 @@ fn write_invariants(out: &mut String, result: &RunResult) {
             .unwrap_or(true)
     });
     for verdict in verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let _ = write!(
             out,
             "  {} {:<24}",
@@ -219,7 +214,7 @@ fn write_invariants(out: &mut String, result: &RunResult) {
                 );
             }
             (None, _) => {
-                let _ = writeln!(out, " {description}");
+                let _ = writeln!(out, " {}", verdict.promise);
             }
         }
     }

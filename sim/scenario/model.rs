@@ -29,6 +29,8 @@ pub struct Scenario {
     pub deploys: Vec<DeploySpec>,
     pub faults: Vec<FaultSpec>,
     pub run: RunSpec,
+    /// `[check]`: the bounds the user sets for `bounded-mixing` and `no-machine-explosion`.
+    pub check: crate::check::Bounds,
     pub expect: Expectations,
 }
 
