@@ -362,7 +362,7 @@ pub fn tune(
             let lost = trial.lost().count;
             if !goal.reachable(lost, seeds) {
                 trial.dropped = Some(format!(
-                    "confirmation stopped after {had} seeds: {lost} lost requests already"
+                    "confirmation stopped after {had} seeds: {lost} deploy(s) lost requests already"
                 ));
                 break;
             }
@@ -716,6 +716,12 @@ pub fn tune_html(tuning: &Tuning, scenario: &str) -> String {
             color: PALETTE[2].to_string(),
         });
     }
+    out.push_str(&chart.render());
+    // The goal is usually a few percent: the same chart again, its y axis cut at a few times the
+    // goal (values above it are drawn at the top edge).
+    let zoom = (tuning.goal.lost_request_fraction_max * 500.0).min(100.0);
+    chart.title = format!("{} (y axis 0 to {zoom} %)", chart.title);
+    chart.y_max = Some(zoom);
     out.push_str(&chart.render());
     out.push_str(
         "<h2>Every candidate</h2><table><tr><th>settings</th><th>seeds run</th>\
