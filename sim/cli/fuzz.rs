@@ -142,7 +142,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
     clippy::disallowed_types,
     reason = "the time budget and cases/s measure the wall clock on purpose"
 )]
-struct Stopwatch {
+pub(super) struct Stopwatch {
     started: std::time::Instant,
 }
 
@@ -152,13 +152,13 @@ struct Stopwatch {
     reason = "the time budget and cases/s measure the wall clock on purpose"
 )]
 impl Stopwatch {
-    fn start() -> Stopwatch {
+    pub(super) fn start() -> Stopwatch {
         Stopwatch {
             started: std::time::Instant::now(),
         }
     }
 
-    fn seconds(&self) -> f64 {
+    pub(super) fn seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
 }

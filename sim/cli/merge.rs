@@ -8,11 +8,12 @@ use serde::de::DeserializeOwned;
 
 use super::{write_output_file, MergeConfig, EXIT_BAD_INPUT, EXIT_EXPECTATION_FAILED, EXIT_OK};
 use crate::fuzz::report as fuzz;
-use crate::report::{check, compare, sweep};
+use crate::report::{check, compare, study, sweep};
 use crate::work::Shard;
 
 /// The kinds of output merge knows, by the summary file each writes.
-const KINDS: [(&str, &str); 4] = [
+const KINDS: [(&str, &str); 5] = [
+    ("study-summary.json", study::STUDY_SCHEMA),
     ("sweep-summary.json", sweep::SWEEP_SCHEMA),
     ("compare.json", compare::COMPARE_SCHEMA),
     ("fuzz-summary.json", fuzz::FUZZ_SCHEMA),
@@ -39,9 +40,6 @@ pub(super) fn execute(config: &MergeConfig) -> i32 {
 fn merge(config: &MergeConfig) -> Result<i32, String> {
     let kind = kind_of(&config.directories)?;
     let out = &config.out;
-    let written = |result: std::io::Result<()>| {
-        result.map_err(|error| format!("writing under {}: {error}", out.display()))
-    };
     match kind {
         "sweep-summary.json" => {
             let meta: sweep::SweepMeta = common_meta(
@@ -57,7 +55,7 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             rows.sort_by_key(|row| row.seed);
             unique(rows.iter().map(|row| row.seed), "seed")?;
             let summary = sweep::summarise_rows(meta, &rows);
-            written(sweep::write_files(out, &summary, &rows))?;
+            written(out, sweep::write_files(out, &summary, &rows))?;
             if config.json {
                 print!("{}", sweep::summary_json(&summary));
             } else {
@@ -66,6 +64,7 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             Ok(status(summary.across.passed == summary.across.runs))
         }
         "compare.json" => merge_compare(config),
+        "study-summary.json" => merge_study(config),
         "fuzz-summary.json" => {
             let meta: fuzz::FuzzMeta = common_meta(
                 config,
@@ -84,9 +83,12 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             rows.sort_by_key(|row| row.case);
             unique(rows.iter().map(|row| row.case), "case")?;
             let summary = fuzz::summarise(meta, &rows);
-            written(fuzz::write_files(out, &summary, &rows))?;
+            written(out, fuzz::write_files(out, &summary, &rows))?;
             if let Some(path) = &config.junit {
-                written(write_output_file(path, fuzz::junit(&summary).as_bytes()))?;
+                written(
+                    out,
+                    write_output_file(path, fuzz::junit(&summary).as_bytes()),
+                )?;
             }
             if config.json {
                 print!("{}", fuzz::summary_json(&summary));
@@ -109,9 +111,12 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             // Stable: a file's runs (one per strategy) keep their order.
             rows.sort_by_key(|row| row.item);
             let summary = check::summarise(meta, &rows);
-            written(check::write_files(out, &summary))?;
+            written(out, check::write_files(out, &summary))?;
             if let Some(path) = &config.junit {
-                written(write_output_file(path, check::junit(&summary).as_bytes()))?;
+                written(
+                    out,
+                    write_output_file(path, check::junit(&summary).as_bytes()),
+                )?;
             }
             if config.json {
                 print!("{}", check::summary_json(&summary));
@@ -121,6 +126,46 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
             Ok(status(summary.failed == 0))
         }
     }
+}
+
+/// Merges the shards of a `study`: rows sorted by (point, strategy, seed), summary recomputed
+/// from the rows.
+fn merge_study(config: &MergeConfig) -> Result<i32, String> {
+    let out = &config.out;
+    let meta: study::StudyMeta = common_meta(
+        config,
+        "study-summary.json",
+        study::STUDY_SCHEMA,
+        |meta: &mut study::StudyMeta| std::mem::take(&mut meta.shard),
+    )?;
+    let mut rows = Vec::new();
+    for directory in &config.directories {
+        let path = directory.join("study.csv");
+        rows.extend(
+            study::read_csv(&path, &meta)
+                .map_err(|error| format!("{}: {error}", path.display()))?,
+        );
+    }
+    study::sort_rows(&meta, &mut rows);
+    for pair in rows.windows(2) {
+        if (pair[0].point, &pair[0].strategy, pair[0].run.seed)
+            == (pair[1].point, &pair[1].strategy, pair[1].run.seed)
+        {
+            return Err(format!(
+                "point {} {} seed {} is in two shards",
+                pair[0].point, pair[0].strategy, pair[0].run.seed
+            ));
+        }
+    }
+    let summary = study::summarise(meta, &rows);
+    written(out, study::write_files(out, &summary, &rows))?;
+    if config.json {
+        print!("{}", study::summary_json(&summary));
+    } else {
+        print!("{}", study::summary_text(&summary));
+    }
+    let panics: usize = summary.points.iter().map(|point| point.across.panics).sum();
+    Ok(status(panics == 0))
 }
 
 /// The shards of one `compare`: rows back in (strategy, seed) order, the summary recomputed, and
@@ -158,10 +203,7 @@ fn merge_compare(config: &MergeConfig) -> Result<i32, String> {
         )?;
     }
     let comparison = compare::summarise(meta, rows);
-    let written = |result: std::io::Result<()>| {
-        result.map_err(|error| format!("writing under {}: {error}", out.display()))
-    };
-    written(compare::write_files(out, &comparison))?;
+    written(out, compare::write_files(out, &comparison))?;
     let meta = &comparison.summary.meta;
     let overrides: Result<Vec<_>, String> = meta
         .overrides
@@ -177,10 +219,10 @@ fn merge_compare(config: &MergeConfig) -> Result<i32, String> {
     match loaded {
         Ok(scenario) => {
             let html = compare::compare_html(&scenario, &comparison);
-            written(crate::report::files::write_atomic(
-                &out.join("compare.html"),
-                html.as_bytes(),
-            ))?;
+            written(
+                out,
+                crate::report::files::write_atomic(&out.join("compare.html"), html.as_bytes()),
+            )?;
         }
         Err(error) => eprintln!(
             "warning: compare.html not written: it charts runs of the scenario, which does not \
@@ -214,8 +256,8 @@ fn kind_of(directories: &[PathBuf]) -> Result<&'static str, String> {
             .collect();
         let [this] = found[..] else {
             return Err(format!(
-                "{}: expected exactly one of {} (the --out directory of a sharded sweep, compare, \
-                 fuzz or check)",
+                "{}: expected exactly one of {} (the --out directory of a sharded sweep, study, \
+                 compare, fuzz or check)",
                 directory.display(),
                 KINDS.map(|(file, _)| file).join(", ")
             ));
@@ -323,4 +365,9 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
     }
     let bytes = std::fs::read(from).map_err(|error| format!("{}: {error}", from.display()))?;
     write_output_file(to, &bytes).map_err(|error| format!("{}: {error}", to.display()))
+}
+
+/// A write under the merge's `--out` directory, its error naming the directory.
+fn written(out: &std::path::Path, result: std::io::Result<()>) -> Result<(), String> {
+    result.map_err(|error| format!("writing under {}: {error}", out.display()))
 }

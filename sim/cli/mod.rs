@@ -12,6 +12,11 @@ use crate::work::Shard;
 mod check;
 mod fuzz;
 mod merge;
+mod study;
+mod tune;
+
+pub use study::StudyConfig;
+pub use tune::TuneConfig;
 
 /// `fleetsim --version`: the crate version, the git commit and the build profile (build.rs). A
 /// fingerprint is only comparable within one build.
@@ -128,6 +133,70 @@ enum CommandArguments {
         /// Print the result as JSON (schema fleetsim.compare/1) instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// A parameter grid over seeds: every point (one value of each --vary) × strategy × seed;
+    /// study.csv, study-summary.csv and study.html (each headline metric against the parameter).
+    Study {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// A field and its values: `PATH=V1,V2,…` or `PATH=A..B:STEP` (B included; numbers or
+        /// durations, e.g. `proxy.propagation.p99=2s..20s:2s`). Repeatable: every combination.
+        #[arg(long, value_name = "PATH=VALUES", required = true, value_parser = parse_vary)]
+        vary: Vec<crate::report::study::Vary>,
+        /// Strategies to run at every point, comma-separated (default: the scenario's own).
+        #[arg(long, value_name = "a,b,c", value_delimiter = ',', value_parser = parse_strategy)]
+        strategies: Vec<StrategyName>,
+        /// Seeds to run at every point and strategy: A..B (B excluded) or A..=B.
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: std::ops::Range<u64>,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (results are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Write study.csv (row by row), study-summary.csv, study-summary.json and study.html here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Run only shard K of N of the runs (0-based), or auto/N; `fleetsim merge` combines them.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the summary as JSON (schema fleetsim.study/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What should I set? Searches the strategy's waits and concurrency for the fastest deploy
+    /// whose fraction of deploys that lost requests meets the goal at 95 % confidence.
+    Tune {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// The strategy to tune (default: the one the scenario's deploys name).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
+        strategy: Option<StrategyName>,
+        /// The goal: the highest fraction of deploys that may lose a request, met when its 95 %
+        /// Wilson upper bound is at most this.
+        #[arg(long, value_name = "GOAL", default_value = "lost-request-deploys<=1%", value_parser = crate::report::tune::Goal::parse)]
+        goal: crate::report::tune::Goal,
+        /// Seeds a recommendation is confirmed on (seeds 1..=N; screening uses the first few).
+        /// 0 of N meets 1 % from N = 381.
+        #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=crate::report::tune::SEEDS_MAX))]
+        seeds: u64,
+        /// What to minimise among the settings that meet the goal: deploy-time or machine-seconds.
+        #[arg(long, value_name = "WHAT", default_value = "deploy-time", value_parser = crate::report::tune::Objective::parse)]
+        minimise: crate::report::tune::Objective,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (results are identical to --jobs 1).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: u32,
+        /// Where tune.csv, tune.html and the recommended scenario (tuned.toml) are written.
+        #[arg(long, value_name = "DIR", default_value = "reports/tune")]
+        out: PathBuf,
     },
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
     /// safety invariants, shrink and save every failure as a scenario file.
@@ -246,7 +315,7 @@ enum CommandArguments {
     },
     /// Print the manual page (roff; e.g. `fleetsim man > fleetsim.1; man ./fleetsim.1`).
     Man,
-    /// Combine the --out directories of the shards of one sweep, fuzz campaign or check into
+    /// Combine the --out directories of the shards of one sweep, study, fuzz campaign or check into
     /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
     Merge {
         /// The shards' --out directories (every shard 0/N to N-1/N, once each).
@@ -288,6 +357,10 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+fn parse_vary(text: &str) -> Result<crate::report::study::Vary, String> {
+    crate::report::study::Vary::parse(text)
+}
+
 fn parse_override(text: &str) -> Result<Override, String> {
     Override::parse(text)
 }
@@ -314,6 +387,8 @@ pub enum Command {
     Run(RunConfig),
     Sweep(SweepConfig),
     Compare(CompareConfig),
+    Study(StudyConfig),
+    Tune(TuneConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
     Strategies { json: bool },
@@ -489,6 +564,46 @@ fn into_command(arguments: Arguments) -> Command {
             shard: shard.unwrap_or(Shard::WHOLE),
             json,
         }),
+        CommandArguments::Study {
+            scenario,
+            vary,
+            strategies,
+            seeds,
+            set,
+            jobs,
+            out,
+            shard,
+            json,
+        } => Command::Study(StudyConfig {
+            scenario,
+            overrides: set,
+            varies: vary,
+            strategies,
+            seeds,
+            jobs: jobs as usize,
+            out,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
+        }),
+        CommandArguments::Tune {
+            scenario,
+            strategy,
+            goal,
+            seeds,
+            minimise,
+            set,
+            jobs,
+            out,
+        } => Command::Tune(TuneConfig {
+            scenario,
+            overrides: set,
+            strategy,
+            goal,
+            seeds,
+            objective: minimise,
+            jobs: jobs as usize,
+            out,
+        }),
         CommandArguments::Fuzz {
             cases,
             seed,
@@ -589,6 +704,8 @@ pub fn execute(command: Command) -> i32 {
         Command::Run(config) => execute_run(&config),
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
+        Command::Study(config) => study::execute(&config),
+        Command::Tune(config) => tune::execute(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
         Command::Bench(config) => execute_bench(&config),
         Command::Strategies { json } => {

@@ -11,8 +11,10 @@ pub mod files;
 pub mod hgrm;
 pub mod html;
 pub mod stats;
+pub mod study;
 pub mod svg;
 pub mod sweep;
+pub mod tune;
 
 use crate::check::{Invariant, Status};
 use crate::deploy::StrategyName;
