@@ -17,6 +17,21 @@ pub struct KnownFinding {
     /// None: the file no longer breaks the property under this strategy (stale: the bug was
     /// fixed, or the file was never a finding of it).
     pub signature: Option<Signature>,
+    /// Every signature the file shows, earliest first (`signature` is the first): all of them
+    /// are known. A file whose header explains a second bug behind the first makes that one
+    /// known too.
+    pub signatures: Vec<Signature>,
+}
+
+impl KnownFinding {
+    /// A known finding of one signature (tests, and files whose run shows only that one).
+    pub fn of(file: &str, signature: Signature) -> KnownFinding {
+        KnownFinding {
+            file: file.to_string(),
+            signature: Some(signature.clone()),
+            signatures: vec![signature],
+        }
+    }
 }
 
 /// Runs every scenario file under `paths` with `strategy` and takes its signature. Bad input (a
@@ -27,20 +42,27 @@ pub fn load(paths: &[PathBuf], strategy: StrategyName) -> Result<Vec<KnownFindin
         .into_iter()
         .map(|path| {
             let scenario = crate::scenario::load(&path).map_err(|error| error.to_string())?;
-            let signature = check_scenario(scenario, strategy)
+            let signatures = check_scenario(scenario, strategy)
                 .err()
-                .map(|failure| failure.signature);
+                .map(|failure| failure.signatures)
+                .unwrap_or_default();
             Ok(KnownFinding {
                 file: path.display().to_string(),
-                signature,
+                signature: signatures.first().cloned(),
+                signatures,
             })
         })
         .collect()
 }
 
-/// The first known finding with this signature.
+/// The first known finding that shows this signature (first or later).
 pub fn matching(known: &[KnownFinding], signature: &Signature) -> Option<usize> {
     known
         .iter()
         .position(|finding| finding.signature.as_ref() == Some(signature))
+        .or_else(|| {
+            known
+                .iter()
+                .position(|finding| finding.signatures.contains(signature))
+        })
 }

@@ -64,8 +64,10 @@ pub struct Failure {
     pub first: Option<(Invariant, Violation)>,
     /// The limit the run hit, if it did.
     pub limit_hit: Option<String>,
-    /// What broke, by which deployer step, in which phase (`check::signature`).
+    /// What broke first, by which deployer step, in which phase (`check::signature`).
     pub signature: Signature,
+    /// Every signature the run shows, earliest first (`signature` is the first).
+    pub signatures: Vec<Signature>,
     pub strategy: StrategyName,
     pub seed: u64,
     pub fingerprint: String,
@@ -86,6 +88,13 @@ impl fmt::Display for Failure {
             self.signature,
             violated.join(", ")
         )?;
+        if self.signatures.len() > 1 {
+            let later: Vec<String> = self.signatures[1..]
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            write!(f, "; then [{}]", later.join(", "))?;
+        }
         if let Some((invariant, violation)) = &self.first {
             write!(
                 f,
@@ -103,7 +112,15 @@ impl fmt::Display for Failure {
 impl Failure {
     /// Every signature the run shows, earliest first.
     pub fn signatures(&self) -> Vec<Signature> {
-        vec![self.signature.clone()]
+        self.signatures.clone()
+    }
+
+    /// The bug this failure is about, given the known findings: its first signature that is not
+    /// known (None: every one is). A case is re-examined past a known first bug for the next.
+    pub fn target(&self, known: &[known::KnownFinding]) -> Option<&Signature> {
+        self.signatures
+            .iter()
+            .find(|signature| known::matching(known, signature).is_none())
     }
 
     /// The scenario file: a comment saying what broke, then the scenario.
@@ -193,14 +210,17 @@ pub fn check_scenario(
             Some((*invariant, verdict.first_violation.clone()?))
         })
         .min_by_key(|(_, violation)| violation.step);
-    let signature = result
-        .signature(&SAFETY)
+    let signatures = Signature::all_of(&result.verdicts, result.limit_kind, &SAFETY);
+    let signature = signatures
+        .first()
+        .cloned()
         .expect("a run that broke the property has a signature");
     Err(Box::new(Failure {
         violated,
         first,
         limit_hit: result.limit_hit.clone(),
         signature,
+        signatures,
         strategy,
         seed: result.seed,
         fingerprint,
