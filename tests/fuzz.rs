@@ -189,10 +189,10 @@ fn rows(config: &CampaignConfig) -> (Vec<String>, BTreeMap<u64, (String, String)
 fn a_case_depends_only_on_the_seed_and_its_number() {
     // bluegreen@2024-02 fails often, so shrinking is exercised too.
     let strategy = StrategyName::Bluegreen(BluegreenVersion::V2024_02);
-    let mut config = CampaignConfig::new(strategy, 24, 1);
+    let mut config = CampaignConfig::new(strategy, 60, 1);
     config.max_shrink_iters = 40;
     let (serial, saved) = rows(&config);
-    assert_eq!(serial.len(), 24);
+    assert_eq!(serial.len(), 60);
     assert!(!saved.is_empty(), "no failure to shrink");
     assert_eq!(
         rows(&config),
@@ -202,15 +202,15 @@ fn a_case_depends_only_on_the_seed_and_its_number() {
     config.jobs = 3;
     assert_eq!(rows(&config), (serial.clone(), saved.clone()), "--jobs 3");
     config.jobs = 1;
-    config.cases = 16;
+    config.cases = 40;
     let (first, first_saved) = rows(&config);
-    assert_eq!(first, serial[..16].to_vec(), "--cases 16");
+    assert_eq!(first, serial[..40].to_vec(), "--cases 40");
     assert_eq!(
         first_saved,
-        saved.range(..=16).map(|(k, v)| (*k, v.clone())).collect(),
-        "--cases 16 saves the same files"
+        saved.range(..=40).map(|(k, v)| (*k, v.clone())).collect(),
+        "--cases 40 saves the same files"
     );
-    config.cases = 24;
+    config.cases = 60;
     let mut sharded = Vec::new();
     let mut sharded_saved = BTreeMap::new();
     for index in 0..3 {
@@ -246,7 +246,7 @@ fn a_case_depends_only_on_the_seed_and_its_number() {
 #[test]
 fn a_campaign_shrinks_each_bug_once() {
     let strategy = StrategyName::Bluegreen(BluegreenVersion::V2024_02);
-    let mut config = CampaignConfig::new(strategy, 40, 1);
+    let mut config = CampaignConfig::new(strategy, 150, 1);
     config.max_shrink_iters = 40;
     let mut first_of: BTreeMap<String, u64> = BTreeMap::new();
     let mut repeats = 0;
@@ -272,7 +272,7 @@ fn a_campaign_shrinks_each_bug_once() {
             }
         }
     });
-    assert!(repeats > 0, "no bug was found twice in 40 cases");
+    assert!(repeats > 0, "no bug was found twice in 150 cases");
     assert_eq!(report.failures.len(), first_of.len());
     assert_eq!(report.repeat_cases.len(), repeats);
 }
@@ -462,4 +462,72 @@ fn the_known_findings_have_their_signatures() {
         .map(|(file, signature)| (file.to_string(), signature.to_string()))
         .to_vec()
     );
+}
+
+// Guards the generator's reach into the bug history (issue 14): a redeploy of the running image
+// (S1), deployer clock skew (S12), detached machines (S13), two deployers at once (S6b) and
+// propagation tails that outlast bluegreen's 10 s waits (S4) are each drawn, and a case holding
+// one replays from its written file: same scenario, same fingerprint.
+#[test]
+fn the_rare_kinds_are_drawn_and_replay_from_their_files() {
+    use fleetsim::engine::random::Distribution;
+    use fleetsim::scenario::{DeployStart, FaultSpec};
+    use std::time::Duration;
+
+    let kinds: [(&str, fn(&fleetsim::scenario::Scenario) -> bool); 5] = [
+        ("same image", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .any(|deploy| deploy.image == scenario.app.image)
+        }),
+        ("clock skew", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .any(|deploy| deploy.clock_skew_seconds != 0)
+        }),
+        ("detached", |scenario| {
+            scenario
+                .fleet
+                .iter()
+                .any(|group| group.detached && group.count > 0)
+        }),
+        ("concurrent deployers", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .skip(1)
+                .any(|deploy| matches!(deploy.start, DeployStart::At(_)))
+        }),
+        ("long propagation tail", |scenario| {
+            scenario.faults.iter().any(|fault| {
+                matches!(fault, FaultSpec::PropagationTail {
+                    delay: Distribution::Uniform { min, .. }, ..
+                } if *min >= Duration::from_secs(12))
+            })
+        }),
+    ];
+    for (name, holds) in kinds {
+        let (number, case, seed) = (1..=3_000)
+            .find_map(|number| {
+                let (case, seed) = campaign::case_input(1, number);
+                holds(&case.to_scenario(bluegreen(), seed)).then_some((number, case, seed))
+            })
+            .unwrap_or_else(|| panic!("{name}: never drawn in 3 000 cases"));
+        let scenario = case.to_scenario(bluegreen(), seed);
+        let text = fleetsim::scenario::writer::to_toml(&scenario);
+        let path = failures_directory().join(format!("rare-{}.toml", name.replace(' ', "-")));
+        std::fs::create_dir_all(failures_directory()).expect("target is writable");
+        std::fs::write(&path, &text).expect("target is writable");
+        let replayed = load(&path).expect("the written case loads");
+        assert!(holds(&replayed), "{name}: lost in the file (case {number})");
+        let original = Simulation::new(&scenario).strategy(bluegreen()).run();
+        let again = Simulation::new(&replayed).strategy(bluegreen()).run();
+        assert_eq!(
+            original.fingerprint.to_string(),
+            again.fingerprint.to_string(),
+            "{name}: case {number} replays"
+        );
+    }
 }
