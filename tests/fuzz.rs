@@ -474,7 +474,8 @@ fn the_rare_kinds_are_drawn_and_replay_from_their_files() {
     use fleetsim::scenario::{DeployStart, FaultSpec};
     use std::time::Duration;
 
-    let kinds: [(&str, fn(&fleetsim::scenario::Scenario) -> bool); 5] = [
+    type Holds = fn(&fleetsim::scenario::Scenario) -> bool;
+    let kinds: [(&str, Holds); 5] = [
         ("same image", |scenario| {
             scenario
                 .deploys
