@@ -48,7 +48,8 @@ fn bluegreen() -> StrategyName {
 
 fn known_findings() -> Vec<KnownFinding> {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN);
-    known::load(&[directory], bluegreen()).expect("the known findings load")
+    known::load(&[directory], bluegreen(), &fleetsim::fuzz::PROPERTY)
+        .expect("the known findings load")
 }
 
 fn gate_cases() -> u64 {
@@ -444,15 +445,43 @@ fn the_known_findings_have_their_signatures() {
         [
             (
                 "ambiguous-launch-lookup-fails.toml",
-                "no-machine-explosion/launch/create-greens"
+                "no-machine-explosion/launch/create-greens then idempotent-create/launch/create-greens then no-leftovers/settled/-"
+            ),
+            (
+                "cordon-while-green-flaps.toml",
+                "deployer-never-deletes-all/cordon/cordon-blues then no-downtime/cordon/acquire-leases"
             ),
             (
                 "cordon-while-green-unhealthy.toml",
-                "deployer-never-deletes-all/cordon/cordon-blues"
+                "deployer-never-deletes-all/cordon/cordon-blues then no-downtime/cordon/wait-before-stop"
+            ),
+            (
+                "detached-machine-alone-keeps-old-image.toml",
+                "single-image-at-rest/finish/- then no-leftovers/settled/-"
+            ),
+            (
+                "detached-machine-keeps-old-image.toml",
+                "single-image-at-rest/finish/release-leases then no-leftovers/settled/-"
             ),
             (
                 "rollback-destroys-the-only-serving-green.toml",
-                "green-kept-after-switch/destroy/rollback then deployer-never-deletes-all/destroy/rollback"
+                "green-kept-after-switch/destroy/rollback then no-downtime/destroy/rollback then deployer-never-deletes-all/destroy/rollback then no-leftovers/settled/-"
+            ),
+            (
+                "stale-proxy-outlasts-the-drain-waits.toml",
+                "no-downtime/stop/stop-blues"
+            ),
+            (
+                "stall-outlives-lease-at-cordon.toml",
+                "lease-exclusion/cordon/cordon-blues"
+            ),
+            (
+                "stall-outlives-lease-at-destroy.toml",
+                "lease-exclusion/destroy/destroy-blues"
+            ),
+            (
+                "stall-outlives-lease-at-stop.toml",
+                "lease-exclusion/stop/stop-blues"
             ),
             (
                 "uncordon-fails-after-first-green.toml",

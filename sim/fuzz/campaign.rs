@@ -27,7 +27,7 @@ use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 
 use super::known::{matching, KnownFinding};
 use super::{add_coverage, check_on, Coverage, Failure, FuzzCase};
-use crate::check::Signature;
+use crate::check::{Invariant, Signature};
 use crate::deploy::StrategyName;
 use crate::scenario::Scenario;
 use crate::work::{run_in_order, Shard};
@@ -59,6 +59,8 @@ pub struct CampaignConfig {
     pub shard: Shard,
     /// Failures with these signatures are known: counted, not shrunk, not failing.
     pub known: Vec<KnownFinding>,
+    /// The invariants judged (`--property`; default [`PROPERTY`](super::PROPERTY)).
+    pub property: Vec<Invariant>,
 }
 
 impl CampaignConfig {
@@ -73,6 +75,7 @@ impl CampaignConfig {
             jobs: 1,
             shard: Shard::WHOLE,
             known: Vec::new(),
+            property: super::PROPERTY.to_vec(),
         }
     }
 
@@ -230,7 +233,7 @@ fn run_claimed_case(
         .expect("the fuzz input has no filters");
     let (input, seed) = tree.current();
     let fleet = config.fleet.as_ref();
-    match check_on(fleet, &input, config.strategy, seed) {
+    match check_on(fleet, &input, config.strategy, seed, &config.property) {
         Ok(summary) => CaseResult {
             case,
             seed,
@@ -297,9 +300,15 @@ fn shrink(
         runs += 1;
         progress(Progress::Shrink);
         let (input, seed) = tree.current();
-        let still_fails = check_on(config.fleet.as_ref(), &input, config.strategy, seed)
-            .err()
-            .filter(|candidate| candidate.target(&config.known) == Some(target));
+        let still_fails = check_on(
+            config.fleet.as_ref(),
+            &input,
+            config.strategy,
+            seed,
+            &config.property,
+        )
+        .err()
+        .filter(|candidate| candidate.target(&config.known) == Some(target));
         let moved = match still_fails {
             Some(candidate) => {
                 smallest = candidate;

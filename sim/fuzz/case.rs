@@ -464,8 +464,9 @@ impl FuzzCase {
             .iter()
             .filter_map(|fault| resolve(fault, initial, deploys, &scenario.proxy.regions))
             .collect();
+        scenario.run.deploy_time_bound = Some(deploy_time_bound(&scenario));
         scenario.run.seed = seed;
-        scenario.expect.hold = super::SAFETY.to_vec();
+        scenario.expect.hold = super::PROPERTY.to_vec();
         scenario.expect.hold_explicit = true;
         scenario.expect.violate = Vec::new();
         scenario
@@ -514,6 +515,40 @@ impl FuzzCase {
         }
         fleet
     }
+}
+
+/// API calls a deploy makes one after another per round of its pools (lease, launch, the wait
+/// calls, uncordon, cordon, stop, destroy, release and the checks between them), a generous count.
+pub const CALLS_PER_ROUND: u32 = 12;
+
+/// `deploy-terminates`' bound for a fuzz case (written into its file as `[run]
+/// deploy_time_bound`): the harness's default (three wait timeouts and six minutes) plus the API
+/// calls a deploy must make in sequence — [`CALLS_PER_ROUND`] for each round of its pools of
+/// `max_concurrent` over the fleet — times the slowest round trip the case allows (twice the
+/// API's latency bound and the longest `api-slow` extra). Without it a slow API made
+/// `deploy-terminates` fail on deploys that were only waiting for replies.
+pub fn deploy_time_bound(scenario: &Scenario) -> Duration {
+    let first = &scenario.deploys[0];
+    let machines = scenario.initial_machine_count().max(1);
+    let pool = first.max_concurrent.unwrap_or(1).max(1) as u32;
+    let rounds = machines.div_ceil(pool) + 1;
+    let latency = scenario
+        .api
+        .latency
+        .upper_bound()
+        .unwrap_or(Duration::from_secs(10));
+    let slow = scenario
+        .faults
+        .iter()
+        .filter_map(|fault| match fault {
+            FaultSpec::ApiSlow { extra, .. } => extra.upper_bound(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let round_trip = (latency + slow).saturating_mul(2);
+    crate::platform::deployer::derived_time_bound(first)
+        .saturating_add(round_trip.saturating_mul(CALLS_PER_ROUND * rounds))
 }
 
 /// A drawn fault mapped onto a fleet of `initial` machines, `deploys` deploys and proxies in

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use super::check_scenario;
-use crate::check::Signature;
+use super::check_scenario_judging;
+use crate::check::{Invariant, Signature};
 use crate::deploy::StrategyName;
 
 /// One known finding: its file and the signature that running it gives.
@@ -34,15 +34,19 @@ impl KnownFinding {
     }
 }
 
-/// Runs every scenario file under `paths` with `strategy` and takes its signature. Bad input (a
-/// missing path, an invalid scenario) is an error naming the file.
-pub fn load(paths: &[PathBuf], strategy: StrategyName) -> Result<Vec<KnownFinding>, String> {
+/// Runs every scenario file under `paths` with `strategy`, judging `property`, and takes its
+/// signatures. Bad input (a missing path, an invalid scenario) is an error naming the file.
+pub fn load(
+    paths: &[PathBuf],
+    strategy: StrategyName,
+    property: &[Invariant],
+) -> Result<Vec<KnownFinding>, String> {
     let files = crate::scenario::collect_files(paths)?;
     files
         .into_iter()
         .map(|path| {
             let scenario = crate::scenario::load(&path).map_err(|error| error.to_string())?;
-            let signatures = check_scenario(scenario, strategy)
+            let signatures = check_scenario_judging(scenario, strategy, property)
                 .err()
                 .map(|failure| failure.signatures)
                 .unwrap_or_default();
