@@ -250,6 +250,10 @@ enum CommandArguments {
         /// found and the median first case (README, "How fast the fuzzer finds known bugs").
         #[arg(long, conflicts_with_all = ["fleet", "shard", "junit", "time_budget"])]
         discovery: bool,
+        /// The invariants the property judges, comma-separated (default: all ten of the fuzz
+        /// property; README, "The fuzz property").
+        #[arg(long, value_name = "A,B,...", value_parser = crate::fuzz::parse_property_choice)]
+        property: Option<crate::fuzz::PropertyChoice>,
         /// With --discovery: fuzzer seeds per version.
         #[arg(long, value_name = "N", default_value_t = 10, requires = "discovery", value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::discovery::SEEDS_MAX))]
         seeds: u64,
@@ -469,6 +473,8 @@ pub struct FuzzConfig {
     pub json: bool,
     /// `--discovery`: measure discovery over this many fuzzer seeds per version.
     pub discovery: Option<u64>,
+    /// `--property`: the invariants judged.
+    pub property: Vec<crate::check::Invariant>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -618,10 +624,12 @@ fn into_command(arguments: Arguments) -> Command {
             json,
             set,
             discovery,
+            property,
             seeds,
         } => Command::Fuzz(FuzzConfig {
             overrides: set,
             discovery: discovery.then_some(seeds),
+            property: property.map_or_else(|| crate::fuzz::PROPERTY.to_vec(), |choice| choice.0),
             cases,
             seed,
             strategy,
