@@ -352,3 +352,82 @@ fn errors_and_leases_have_flys_shapes() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A Python with fly-python-sdk 0.3.4 in a virtual environment under the target directory (made
+/// once), or why there is none: python3 or pip is not on this machine.
+fn python_with_fly_sdk() -> Result<PathBuf, String> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fly-python-sdk-0.3.4");
+    let python = venv.join("bin").join("python");
+    let runs = |command: &mut Command| {
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !runs(Command::new("python3").arg("--version")) {
+        return Err("python3 is not available".to_string());
+    }
+    if !python.exists() && !runs(Command::new("python3").args(["-m", "venv"]).arg(&venv)) {
+        return Err(
+            "python3 cannot make a virtual environment (python3-venv/pip missing)".to_string(),
+        );
+    }
+    if !runs(Command::new(&python).args(["-m", "pip", "--version"])) {
+        return Err("pip is not available in the virtual environment".to_string());
+    }
+    if !runs(Command::new(&python).args(["-c", "import fly_python_sdk"])) {
+        let installed = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "fly-python-sdk==0.3.4"])
+            .output()
+            .expect("pip runs");
+        assert!(
+            installed.status.success(),
+            "pip install fly-python-sdk==0.3.4 failed:\n{}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+    }
+    Ok(python)
+}
+
+// Guards the wire format against our own guesses: a Machines API client this project did not
+// write (fly-python-sdk) lists, inspects, stops, starts and destroys served machines.
+#[test]
+fn fly_python_sdk_drives_a_served_fleet() {
+    let python = match python_with_fly_sdk() {
+        Ok(python) => python,
+        Err(reason) => {
+            eprintln!("skipped fly_python_sdk_drives_a_served_fleet: {reason}");
+            return;
+        }
+    };
+    let out = scratch("sdk");
+    let server = Server::start("examples/serve/serve_sdk.toml", &out);
+    let child = Command::new(python)
+        .arg("examples/serve/fly_sdk_check.py")
+        .arg(format!("http://{}", server.address))
+        .arg("sdk-app")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let checked = wait_bounded(child);
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for step in [
+        "listed 3 machines",
+        "inspected",
+        "stopped",
+        "started",
+        "destroyed",
+    ] {
+        assert!(stdout.contains(step), "{step}: {stdout}");
+    }
+    let (_, summary) = server.stop("failed");
+    assert!(summary.contains("scenario serve-sdk"), "{summary}");
+    let _ = std::fs::remove_dir_all(&out);
+}
