@@ -188,7 +188,7 @@ async fn call(shared: &Shared, app: &str, request: CallRequest) -> Result<CallRe
             return Err(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
-                    "fleetsim: {} calls are waiting for the world already (--calls-max)",
+                    "fleetsim: {} calls are waiting for the world already (a fixed bound)",
                     shared.limits.calls_in_flight_max
                 ),
             ))
@@ -231,11 +231,19 @@ fn nonce(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A request's body as the handlers take it: too large (over `--body-bytes-max`) is a 413 with
+/// Fly's error body, not axum's text.
+type RawBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
 /// A JSON body, with Fly's 400 and error body when it is not what the endpoint takes.
 fn body<T: serde::de::DeserializeOwned + Default>(
-    bytes: &Bytes,
+    bytes: &RawBody,
     required: bool,
 ) -> Result<T, Response> {
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(rejection) => return Err(error(rejection.status(), rejection.body_text())),
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) && !required {
         return Ok(T::default());
     }
@@ -304,7 +312,7 @@ async fn list(
     }
 }
 
-async fn create(State(shared): State<Shared>, Path(app): Path<String>, bytes: Bytes) -> Response {
+async fn create(State(shared): State<Shared>, Path(app): Path<String>, bytes: RawBody) -> Response {
     let request: WireLaunchRequest = match body(&bytes, true) {
         Ok(request) => request,
         Err(response) => return response,
@@ -330,7 +338,7 @@ async fn update(
     State(shared): State<Shared>,
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: RawBody,
 ) -> Response {
     let request: WireLaunchRequest = match body(&bytes, true) {
         Ok(request) => request,
@@ -394,7 +402,7 @@ async fn stop(
     State(shared): State<Shared>,
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: RawBody,
 ) -> Response {
     // The signal and timeout are read for their shape; the scenario's stop-time distribution
     // models how the app drains (as for the simulated deployers).
@@ -503,7 +511,7 @@ async fn lease(
     Path((app, id)): Path<(String, String)>,
     Query(query): Query<LeaseQuery>,
     headers: HeaderMap,
-    bytes: Bytes,
+    bytes: RawBody,
 ) -> Response {
     let request_body: WireLeaseRequest = match body(&bytes, false) {
         Ok(request) => request,
@@ -568,7 +576,7 @@ async fn metadata(
 async fn set_metadata(
     State(shared): State<Shared>,
     Path((app, id, key)): Path<(String, String, String)>,
-    bytes: Bytes,
+    bytes: RawBody,
 ) -> Response {
     let value: WireMetadataValue = match body(&bytes, true) {
         Ok(value) => value,
@@ -632,5 +640,42 @@ async fn stop_run(State(shared): State<Shared>, Query(query): Query<StopQuery>) 
     match sent {
         Ok(Ok(())) => Json(serde_json::json!({"stopping": true})).into_response(),
         _ => ended(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards the 429: a bucket of N requests per second lets N through at once, then refuses.
+    #[test]
+    fn the_bucket_refuses_past_its_rate() {
+        let mut bucket = TokenBucket::new(3);
+        let allowed = (0..5).filter(|_| bucket.take(3)).count();
+        assert_eq!(allowed, 3);
+    }
+
+    // Guards Fly's error body on every error the server makes itself.
+    #[test]
+    fn errors_carry_flys_body() {
+        let response = error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "could not reserve resource for machine".to_string(),
+        );
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let body = runtime
+            .block_on(axum::body::to_bytes(response.into_body(), 4_096))
+            .expect("a body");
+        assert_eq!(
+            std::str::from_utf8(&body).expect("text"),
+            r#"{"error":"could not reserve resource for machine","status":"insufficient_capacity"}"#
+        );
+        let transport = api_error(ApiError::transport("connection refused"));
+        assert_eq!(transport.status(), StatusCode::BAD_GATEWAY);
+        let status = api_error(ApiError::status(409, "lease currently held by x"));
+        assert_eq!(status.status(), StatusCode::CONFLICT);
     }
 }
