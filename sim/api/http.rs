@@ -310,6 +310,17 @@ impl HttpApi {
     }
 }
 
+/// The next number of a splitmix64 sequence whose state is `state`: a deployer's jitter and
+/// launch IDs need spread, not secrecy.
+pub fn splitmix64(state: &Cell<u64>) -> u64 {
+    let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state.set(next);
+    let mut mixed = next;
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    mixed ^ (mixed >> 31)
+}
+
 /// The deployer's process on a real tokio runtime (a current-thread runtime with a `LocalSet`).
 #[derive(Clone)]
 pub struct HttpRuntime {
@@ -383,17 +394,7 @@ impl Runtime for HttpRuntime {
     }
 
     fn random_u64(&self) -> u64 {
-        // splitmix64: jitter and launch IDs need spread, not secrecy.
-        let state = self
-            .inner
-            .random_state
-            .get()
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        self.inner.random_state.set(state);
-        let mut mixed = state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
+        splitmix64(&self.inner.random_state)
     }
 
     fn abort_requested(&self) -> bool {

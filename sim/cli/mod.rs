@@ -854,6 +854,28 @@ pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i
     }
 }
 
+/// Writes a run's report files into `directory`, saying where (and what is incomplete).
+fn write_report(
+    directory: &std::path::Path,
+    scenario: &crate::scenario::Scenario,
+    result: &crate::sim::RunResult,
+    options: &crate::report::files::RunFilesOptions,
+) -> Result<(), i32> {
+    match crate::report::files::write_run_files(directory, scenario, result, options) {
+        Ok(written) => {
+            for note in written.notes {
+                eprintln!("warning: the report in {} is {note}", directory.display());
+            }
+            eprintln!("report files written to {}", directory.display());
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("error: writing {}: {error}", directory.display());
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
 /// Loads every scenario and checks `--out` first (bad input stops everything with status 2),
 /// then runs them.
 fn execute_run(config: &RunConfig) -> i32 {
@@ -907,18 +929,8 @@ fn execute_run(config: &RunConfig) -> i32 {
                 } else {
                     directory.join(crate::report::files::run_directory_name(&result))
                 };
-                match crate::report::files::write_run_files(&directory, scenario, &result, options)
-                {
-                    Ok(written) => {
-                        for note in written.notes {
-                            eprintln!("warning: the report in {} is {note}", directory.display());
-                        }
-                        eprintln!("report files written to {}", directory.display());
-                    }
-                    Err(error) => {
-                        eprintln!("error: writing {}: {error}", directory.display());
-                        return EXIT_BAD_INPUT;
-                    }
+                if let Err(status) = write_report(&directory, scenario, &result, options) {
+                    return status;
                 }
             }
             if !result.passed {

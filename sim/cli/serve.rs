@@ -141,17 +141,8 @@ pub fn execute_serve(config: &ServeConfig) -> i32 {
     print!("{}", crate::report::human_summary(&result, false));
     println!("note: a served run is not reproducible by its seed: the client's calls arrived at wall-clock times");
     if let Some((directory, options)) = &config.out {
-        match crate::report::files::write_run_files(directory, &scenario, &result, options) {
-            Ok(written) => {
-                for note in written.notes {
-                    eprintln!("warning: the report in {} is {note}", directory.display());
-                }
-                eprintln!("report files written to {}", directory.display());
-            }
-            Err(error) => {
-                eprintln!("error: writing {}: {error}", directory.display());
-                return EXIT_BAD_INPUT;
-            }
+        if let Err(status) = super::write_report(directory, &scenario, &result, options) {
+            return status;
         }
     }
     if result.passed {

@@ -280,6 +280,24 @@ fn ok() -> Response {
     Json(serde_json::json!({"ok": true})).into_response()
 }
 
+/// A call whose success has no body of its own: `{"ok": true}`.
+async fn unit(shared: &Shared, app: &str, request: CallRequest) -> Response {
+    match call(shared, app, request).await {
+        Ok(_) => ok(),
+        Err(response) => response,
+    }
+}
+
+/// A call on one machine that carries the lease nonce and nothing else.
+async fn with_nonce(
+    shared: &Shared,
+    (app, id): (String, String),
+    headers: &HeaderMap,
+    request: fn(MachineId, Option<String>) -> CallRequest,
+) -> Response {
+    unit(shared, &app, request(MachineId(id), nonce(headers))).await
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     region: Option<String>,
@@ -377,25 +395,19 @@ async fn destroy(
         kill: query.kill.unwrap_or(false) || query.force.unwrap_or(false),
         nonce: nonce(&headers),
     };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    unit(&shared, &app, request).await
 }
 
 async fn start(
     State(shared): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let request = CallRequest::Start {
-        id: MachineId(id),
-        nonce: nonce(&headers),
-    };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    with_nonce(&shared, path, &headers, |id, nonce| CallRequest::Start {
+        id,
+        nonce,
+    })
+    .await
 }
 
 async fn stop(
@@ -413,40 +425,31 @@ async fn stop(
         id: MachineId(id),
         nonce: nonce(&headers),
     };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    unit(&shared, &app, request).await
 }
 
 async fn cordon(
     State(shared): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let request = CallRequest::Cordon {
-        id: MachineId(id),
-        nonce: nonce(&headers),
-    };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    with_nonce(&shared, path, &headers, |id, nonce| CallRequest::Cordon {
+        id,
+        nonce,
+    })
+    .await
 }
 
 async fn uncordon(
     State(shared): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let request = CallRequest::Uncordon {
-        id: MachineId(id),
-        nonce: nonce(&headers),
-    };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    with_nonce(&shared, path, &headers, |id, nonce| CallRequest::Uncordon {
+        id,
+        nonce,
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -491,10 +494,7 @@ async fn wait(
         state,
         timeout: Duration::from_secs(seconds),
     };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    unit(&shared, &app, request).await
 }
 
 #[derive(Deserialize)]
@@ -555,10 +555,7 @@ async fn release(
         id: MachineId(id),
         nonce,
     };
-    match call(&shared, &app, request).await {
-        Ok(_) => ok(),
-        Err(response) => response,
-    }
+    unit(&shared, &app, request).await
 }
 
 /// `GET …/metadata`: a get of the machine, its metadata returned.
