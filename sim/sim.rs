@@ -299,6 +299,7 @@ impl Runner {
             scenario: world.scenario.name.clone(),
             strategy: strategy.map(|name| name.as_str().to_string()),
             path: world.scenario.path.display().to_string(),
+            overrides: world.scenario.overrides.clone(),
             seed: world.seed,
             fingerprint: world.trace.fingerprint(),
             events: self.events,
@@ -407,7 +408,12 @@ fn build_world(
         queue: EventQueue::new(Rc::clone(&clock), limits.queue_capacity),
         clock,
         trace: Trace::new(keep_trace, limits.trace_steps_kept),
-        checks: Checkers::new(initial, proxies.len(), scenario.deploys.len()),
+        checks: Checkers::new(
+            scenario.check,
+            initial,
+            proxies.len(),
+            scenario.deploys.len(),
+        ),
         streams: Streams::new(seed),
         faults: FaultPlan::new(scenario.faults.clone()),
         machines: Vec::new(),
@@ -1010,6 +1016,9 @@ pub struct RunResult {
     /// The strategy every deploy ran with (None: the scenario mixes strategies).
     pub strategy: Option<String>,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub seed: u64,
     #[serde(serialize_with = "serialize_fingerprint")]
     pub fingerprint: Fingerprint,

@@ -22,7 +22,7 @@ pub mod signature;
 use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
 pub use signature::{Action, Cause, Signature};
 
-/// The invariants, by their stable names (DESIGN.md).
+/// The invariants, by their stable names (listed by `fleetsim invariants` and in the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
     NoMachineExplosion,
@@ -117,10 +117,28 @@ impl Invariant {
         }
     }
 
-    /// What the invariant promises, in one line.
-    pub fn description(self) -> &'static str {
+    /// What the invariant promises under `bounds` (the scenario's `[check]` section), in one line:
+    /// the two invariants with a user-set bound print the bound they judged.
+    pub fn promise(self, bounds: &Bounds) -> String {
         match self {
-            Invariant::NoMachineExplosion => "machines alive never exceed 2 × N",
+            Invariant::NoMachineExplosion => format!(
+                "machines alive never exceed {} × N",
+                bounds.explosion_factor
+            ),
+            Invariant::BoundedMixing => format!(
+                "two images are never routable together for over {}",
+                bounds.mixing_bound_text()
+            ),
+            _ => self.description().to_string(),
+        }
+    }
+
+    /// What the invariant promises, in one line, for the invariants without a bound of their own.
+    fn description(self) -> &'static str {
+        match self {
+            Invariant::NoMachineExplosion | Invariant::BoundedMixing => {
+                unreachable!("bounded invariants are described by `promise`")
+            }
             Invariant::NeverAllDeleted => {
                 "once the app serves, some machine is always started, uncordoned and passing"
             }
@@ -155,7 +173,6 @@ impl Invariant {
             Invariant::AbortSafety => {
                 "an abort before the point of no return leaves no green and untouched blues"
             }
-            Invariant::BoundedMixing => "two images are never routable together for over 60 s",
             Invariant::LeasesReleased => "after heal, no deployer still holds a lease",
             Invariant::FleetConverges => {
                 "by the end of the settle period, proxies agree with the platform and no machine is mid-transition"
@@ -178,6 +195,62 @@ impl Invariant {
     /// Its position in [`Invariant::ALL`] (the enum is declared in that order; a test checks it).
     pub const fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// The bounds of two invariants, which the user owns: the scenario's `[check]` section.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// `bounded-mixing`: two images may be routable together at most this long.
+    pub mixing_bound: Duration,
+    /// `no-machine-explosion`: machines alive may be at most this many times N (the initial
+    /// fleet).
+    pub explosion_factor: f64,
+}
+
+impl Bounds {
+    /// bluegreen mixes versions from the first uncordon until the blues are cordoned: its fixed
+    /// 10 s wait plus the uncordon pool. 60 s leaves room for slow API calls; a longer mix is
+    /// unbounded mixing (reference `deploy-systems.md` I8).
+    pub const MIXING_BOUND_DEFAULT: Duration = Duration::from_secs(60);
+
+    /// A bluegreen deploy launches one green per blue: 2 × N at its peak, and no more.
+    pub const EXPLOSION_FACTOR_DEFAULT: f64 = 2.0;
+
+    /// The most machines alive `no-machine-explosion` allows for a fleet of `initial`:
+    /// ⌊explosion_factor × N⌋ (alive > factor × N exactly when alive > this, alive being whole).
+    pub fn machines_max(&self, initial: u32) -> u32 {
+        assert!(self.explosion_factor >= 1.0, "validated: {self:?}");
+        let bound = (self.explosion_factor * f64::from(initial)).floor();
+        // Validation keeps the factor and N small enough for u32; saturate all the same.
+        if bound >= f64::from(u32::MAX) {
+            u32::MAX
+        } else {
+            bound as u32
+        }
+    }
+}
+
+impl Bounds {
+    /// The mixing bound for people: `60 s`, `1.5 s`, `10 min`.
+    pub fn mixing_bound_text(&self) -> String {
+        let bound = self.mixing_bound;
+        if bound.as_millis() % 60_000 == 0 && bound >= Duration::from_secs(600) {
+            format!("{} min", bound.as_secs() / 60)
+        } else if bound.subsec_micros() % 1_000 == 0 {
+            format!("{} s", bound.as_millis() as f64 / 1e3)
+        } else {
+            humantime::format_duration(bound).to_string()
+        }
+    }
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds {
+            mixing_bound: Bounds::MIXING_BOUND_DEFAULT,
+            explosion_factor: Bounds::EXPLOSION_FACTOR_DEFAULT,
+        }
     }
 }
 
@@ -303,6 +376,8 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     pub invariant: String,
+    /// What it promises, with the bound it judged (see [`Bounds`]).
+    pub promise: String,
     pub status: Status,
     pub first_violation: Option<Violation>,
 }
@@ -440,6 +515,8 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
+    /// The user's bounds of `bounded-mixing` and `no-machine-explosion`.
+    bounds: Bounds,
     violations: [Option<Violation>; Invariant::ALL.len()],
     /// The deployer mutation the platform is applying right now (deploy, machine, mutation), if
     /// any: what a fall of the routable count to zero is attributed to.
@@ -482,8 +559,9 @@ pub struct Checkers {
 }
 
 impl Checkers {
-    pub fn new(initial_machines: u32, proxies: usize, deploys: usize) -> Checkers {
+    pub fn new(bounds: Bounds, initial_machines: u32, proxies: usize, deploys: usize) -> Checkers {
         Checkers {
+            bounds,
             violations: Default::default(),
             applying: None,
             acting: None,
@@ -606,9 +684,12 @@ impl Checkers {
             checks.alive += 1;
             checks.alive_peak = checks.alive_peak.max(checks.alive);
             *checks.alive_by_image.entry(image.to_string()).or_default() += 1;
-            let bound = 2 * checks.initial_machines;
+            let bound = checks.bounds.machines_max(checks.initial_machines);
             if checks.alive > bound {
-                let detail = format!("{} machines alive, more than 2 × N = {bound}", checks.alive);
+                let detail = format!(
+                    "{} machines alive, more than {} × N = {bound}",
+                    checks.alive, checks.bounds.explosion_factor
+                );
                 checks.violate(Invariant::NoMachineExplosion, now, step, detail);
             }
         });
@@ -1038,6 +1119,7 @@ impl Checkers {
                 };
                 Verdict {
                     invariant: invariant.as_str().to_string(),
+                    promise: invariant.promise(&self.bounds),
                     status,
                     first_violation: violation.filter(|_| status == Status::Violated),
                 }
@@ -1220,7 +1302,7 @@ mod tests {
 
     /// Two proxies that serve from the start; the run ends at 60 s.
     fn serving_checkers() -> Checkers {
-        let mut checks = Checkers::new(2, 2, 0);
+        let mut checks = Checkers::new(Bounds::default(), 2, 2, 0);
         checks.proxy_serving(millis(0), 0, 0, true);
         checks.proxy_serving(millis(0), 0, 1, true);
         checks

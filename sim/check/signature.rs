@@ -168,6 +168,7 @@ mod tests {
     fn verdict(invariant: Invariant, step: u64, action: Action, phase: Phase) -> Verdict {
         Verdict {
             invariant: invariant.as_str().to_string(),
+            promise: invariant.promise(&crate::check::Bounds::default()),
             status: crate::check::Status::Violated,
             first_violation: Some(Violation {
                 time_ms: step,

@@ -12,13 +12,16 @@ use crate::fuzz::campaign::{self, CampaignConfig, Progress};
 use crate::fuzz::report::{self, FuzzCsv, FuzzMeta, FuzzRow};
 
 pub(super) fn execute(config: &FuzzConfig) -> i32 {
+    if let Some(seeds) = config.discovery {
+        return discovery(config, seeds);
+    }
     let fleet = match config
         .fleet
         .as_deref()
-        .map(crate::scenario::load)
+        .map(|path| crate::scenario::load_with_overrides(path, &config.overrides))
         .transpose()
     {
-        Ok(fleet) => fleet,
+        Ok(fleet) => fleet.map(|(fleet, _)| fleet),
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
@@ -172,4 +175,43 @@ fn progress_bar(cases: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+/// `fleetsim fuzz --discovery`: the discovery table (module `fuzz::discovery`).
+fn discovery(config: &FuzzConfig, seeds: u64) -> i32 {
+    use crate::fuzz::discovery::{self, DiscoveryConfig};
+    let versions = discovery::VERSIONS.to_vec();
+    let mut known = Vec::new();
+    for version in &versions {
+        match crate::fuzz::known::load(&config.known, *version) {
+            Ok(findings) => known.push(findings),
+            Err(error) => {
+                eprintln!("error: --known: {error}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let discovery_config = DiscoveryConfig {
+        versions,
+        first_seed: config.seed,
+        seeds,
+        cases: config.cases,
+        jobs: config.jobs,
+        known,
+    };
+    let clock = Stopwatch::start();
+    let table = discovery::run(&discovery_config);
+    if config.json {
+        print!("{}", crate::report::files::json_document(&table));
+    } else {
+        print!("{}", discovery::table_text(&table));
+    }
+    eprintln!(
+        "{} campaign(s) of {} case(s) in {:.1} s ({} job(s))",
+        discovery_config.versions.len() as u64 * seeds,
+        config.cases,
+        clock.seconds(),
+        config.jobs
+    );
+    EXIT_OK
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::deploy::StrategyName;
+use crate::scenario::Override;
 use crate::work::Shard;
 
 mod check;
@@ -40,6 +41,10 @@ enum CommandArguments {
         /// Scenario files (TOML).
         #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
+        /// Override a field of every scenario by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Override the scenario's seed (0 to 18446744073709551614).
         #[arg(long, value_name = "N", value_parser = parse_seed)]
         seed: Option<u64>,
@@ -72,6 +77,10 @@ enum CommandArguments {
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
         seeds: std::ops::Range<u64>,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Simulations run in parallel (results are identical to --jobs 1).
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
         jobs: u32,
@@ -94,6 +103,10 @@ enum CommandArguments {
         /// Scenario file (TOML).
         #[arg(value_name = "SCENARIO")]
         scenario: PathBuf,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Strategies to compare, comma-separated (see `fleetsim strategies`).
         #[arg(long, value_name = "a,b,c", value_delimiter = ',', required = true, value_parser = parse_strategy)]
         strategies: Vec<StrategyName>,
@@ -130,6 +143,10 @@ enum CommandArguments {
         /// Fuzz on this scenario's fleet, proxies and traffic instead of generated fleets.
         #[arg(long, value_name = "SCENARIO")]
         fleet: Option<PathBuf>,
+        /// Override a field of the --fleet scenario by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", requires = "fleet", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Known findings: scenario files (or directories of them, e.g. scenarios/fuzz-found/)
         /// that reproduce them. A failure with the signature of one is reported as known and
         /// does not fail the campaign.
@@ -152,6 +169,15 @@ enum CommandArguments {
         /// Print the summary as JSON (schema fleetsim.fuzz/1) instead of text.
         #[arg(long)]
         json: bool,
+        /// Measure discovery instead of fuzzing one strategy: for every bluegreen version,
+        /// --seeds campaigns of --cases cases each (fuzzer seeds from --seed), and for each of
+        /// flyctl's incidents, each S item and each --known finding, on how many seeds it was
+        /// found and the median first case (README, "How fast the fuzzer finds known bugs").
+        #[arg(long, conflicts_with_all = ["fleet", "shard", "junit", "time_budget"])]
+        discovery: bool,
+        /// With --discovery: fuzzer seeds per version.
+        #[arg(long, value_name = "N", default_value_t = 10, requires = "discovery", value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::discovery::SEEDS_MAX))]
+        seeds: u64,
     },
     /// Measure the simulator: engine vs a bare heap loop, fleet scaling, fuzz and sweep rates
     /// (see reports/README.md, "Benchmarks"). Use a release build.
@@ -309,6 +335,10 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+fn parse_override(text: &str) -> Result<Override, String> {
+    Override::parse(text)
+}
+
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
     text.parse()
 }
@@ -375,6 +405,8 @@ pub struct BenchConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SweepConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenario: PathBuf,
     pub seeds: std::ops::Range<u64>,
     pub jobs: usize,
@@ -386,6 +418,8 @@ pub struct SweepConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompareConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenario: PathBuf,
     pub strategies: Vec<StrategyName>,
     pub seeds: Option<std::ops::Range<u64>>,
@@ -396,6 +430,8 @@ pub struct CompareConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuzzConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub cases: u64,
     pub seed: u64,
     pub strategy: StrategyName,
@@ -407,10 +443,14 @@ pub struct FuzzConfig {
     pub shard: Shard,
     pub junit: Option<PathBuf>,
     pub json: bool,
+    /// `--discovery`: measure discovery over this many fuzzer seeds per version.
+    pub discovery: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenarios: Vec<PathBuf>,
     pub seed: Option<u64>,
     pub strategy: Option<StrategyName>,
@@ -445,7 +485,9 @@ fn into_command(arguments: Arguments) -> Command {
             out,
             window,
             requests,
+            set,
         } => Command::Run(RunConfig {
+            overrides: set,
             scenarios,
             seed,
             strategy,
@@ -466,7 +508,9 @@ fn into_command(arguments: Arguments) -> Command {
             strategy,
             shard,
             json,
+            set,
         } => Command::Sweep(SweepConfig {
+            overrides: set,
             scenario,
             seeds,
             jobs: jobs as usize,
@@ -482,7 +526,9 @@ fn into_command(arguments: Arguments) -> Command {
             jobs,
             out,
             window,
+            set,
         } => Command::Compare(CompareConfig {
+            overrides: set,
             scenario,
             strategies,
             seeds,
@@ -502,7 +548,12 @@ fn into_command(arguments: Arguments) -> Command {
             shard,
             junit,
             json,
+            set,
+            discovery,
+            seeds,
         } => Command::Fuzz(FuzzConfig {
+            overrides: set,
+            discovery: discovery.then_some(seeds),
             cases,
             seed,
             strategy,
@@ -609,7 +660,7 @@ fn into_command(arguments: Arguments) -> Command {
     }
 }
 
-/// Exit statuses (DESIGN.md): expectations hold, an expectation failed, bad input.
+/// Exit statuses (README, "Commands"): expectations hold, an expectation failed, bad input.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_EXPECTATION_FAILED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
@@ -709,9 +760,10 @@ pub(crate) fn write_output_file(path: &std::path::Path, bytes: &[u8]) -> std::io
     crate::report::files::write_atomic(path, bytes)
 }
 
-/// Loads a scenario, printing its warnings; a bad one is bad input (exit status 2).
-fn load(path: &std::path::Path) -> Result<crate::scenario::Scenario, i32> {
-    match crate::scenario::load_with_warnings(path) {
+/// Loads a scenario with its `--set` overrides, printing its warnings; a bad one is bad input
+/// (exit status 2).
+fn load(path: &std::path::Path, overrides: &[Override]) -> Result<crate::scenario::Scenario, i32> {
+    match crate::scenario::load_with_overrides(path, overrides) {
         Ok((scenario, warnings)) => {
             for warning in warnings {
                 eprintln!("warning: {warning}");
@@ -755,7 +807,7 @@ fn check_strategy_fits(
 }
 
 fn execute_sweep(config: &SweepConfig) -> i32 {
-    let scenario = match load(&config.scenario) {
+    let scenario = match load(&config.scenario, &config.overrides) {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
@@ -796,7 +848,7 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
 }
 
 fn execute_compare(config: &CompareConfig) -> i32 {
-    let scenario = match load(&config.scenario) {
+    let scenario = match load(&config.scenario, &config.overrides) {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
@@ -881,7 +933,7 @@ fn write_report(
 fn execute_run(config: &RunConfig) -> i32 {
     let mut scenarios = Vec::new();
     for path in &config.scenarios {
-        match load(path) {
+        match load(path, &config.overrides) {
             Ok(scenario) => scenarios.push(scenario),
             Err(status) => return status,
         }

@@ -7,6 +7,7 @@
 
 pub mod campaign;
 pub mod case;
+pub mod discovery;
 pub mod known;
 pub mod report;
 pub mod scenario_text;
@@ -100,6 +101,11 @@ impl fmt::Display for Failure {
 }
 
 impl Failure {
+    /// Every signature the run shows, earliest first.
+    pub fn signatures(&self) -> Vec<Signature> {
+        vec![self.signature.clone()]
+    }
+
     /// The scenario file: a comment saying what broke, then the scenario.
     pub fn to_toml(&self) -> String {
         let mut text = String::new();

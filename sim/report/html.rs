@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::check::{Invariant, Status};
+use crate::check::Status;
 use crate::report::analysis::Analysis;
 use crate::report::svg::{escape, Band, Chart, Mark, Series, Style, PALETTE};
 use crate::scenario::Scenario;
@@ -51,7 +51,7 @@ impl ChartScales {
             scales.x_max = scales
                 .x_max
                 .max(seconds(analysis.end_us).max(seconds(analysis.window_us)));
-            let bound = f64::from(2 * analysis.machines_initial);
+            let bound = f64::from(analysis.machines_max);
             for row in &analysis.windows {
                 let per_proxy = row.routable_by_proxy.iter().copied().max().unwrap_or(0);
                 let requests = row.requests_failed.max(row.requests_retried) as f64;
@@ -208,9 +208,9 @@ pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<
                 .collect(),
         });
     }
-    let bound = f64::from(2 * analysis.machines_initial);
+    let bound = f64::from(analysis.machines_max);
     machines.series.push(Series {
-        name: "2 × N (explosion bound)".to_string(),
+        name: format!("{} × N (explosion bound)", analysis.explosion_factor),
         color: "#D55E00".to_string(),
         style: Style::Line,
         dashed: true,
@@ -349,11 +349,6 @@ fn write_verdicts(out: &mut String, result: &RunResult) {
         "<table><tr><th></th><th>invariant</th><th>promise</th><th>first violation</th></tr>",
     );
     for verdict in &result.verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let violation = verdict
             .first_violation
             .as_ref()
@@ -377,7 +372,7 @@ fn write_verdicts(out: &mut String, result: &RunResult) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             verdict_mark(verdict.status),
             escape(&verdict.invariant),
-            escape(description),
+            escape(&verdict.promise),
             violation
         );
     }
@@ -699,7 +694,10 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
         build.package,
         build.version,
         build.profile,
-        escape(&result.path),
+        escape(&crate::scenario::overrides::command_words(
+            &result.path,
+            &result.overrides
+        )),
         result.seed,
         result
             .strategy

@@ -107,7 +107,9 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     let _ = writeln!(
         out,
         "scenario {} ({}), seed {}{strategy}",
-        result.scenario, result.path, result.seed
+        result.scenario,
+        crate::scenario::overrides::command_words(&result.path, &result.overrides),
+        result.seed
     );
     write_headline(&mut out, result);
     write_deploys(&mut out, result, show_output);
@@ -190,11 +192,6 @@ fn write_invariants(out: &mut String, result: &RunResult) {
             .unwrap_or(true)
     });
     for verdict in verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let _ = write!(
             out,
             "  {} {:<24}",
@@ -215,7 +212,7 @@ fn write_invariants(out: &mut String, result: &RunResult) {
                 );
             }
             (None, _) => {
-                let _ = writeln!(out, " {description}");
+                let _ = writeln!(out, " {}", verdict.promise);
             }
         }
     }

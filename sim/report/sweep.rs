@@ -335,18 +335,26 @@ impl SweepRow {
 /// The command that replays one seed of a sweep.
 pub fn replay_command(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> String {
     replay_command_for(
-        &scenario.path.display().to_string(),
+        &scenario.command_words(),
         strategy.map(|strategy| strategy.to_string()).as_deref(),
         seed,
     )
 }
 
-/// The command that replays `seed` of the scenario at `path`.
-pub fn replay_command_for(path: &str, strategy: Option<&str>, seed: u64) -> String {
+/// The command that replays `seed` of the scenario `target` names (its path and overrides,
+/// [`crate::scenario::Scenario::command_words`]).
+pub fn replay_command_for(target: &str, strategy: Option<&str>, seed: u64) -> String {
     let strategy = strategy
         .map(|strategy| format!(" --strategy {strategy}"))
         .unwrap_or_default();
-    format!("fleetsim run {path} --seed {seed}{strategy}")
+    format!("fleetsim run {target} --seed {seed}{strategy}")
+}
+
+impl SweepMeta {
+    /// The scenario's path and overrides, as a command names them.
+    pub fn command_words(&self) -> String {
+        crate::scenario::overrides::command_words(&self.path, &self.overrides)
+    }
 }
 
 /// Runs one seed; a panic becomes a failing row.
@@ -491,6 +499,9 @@ impl AcrossSeeds {
 pub struct SweepMeta {
     pub scenario: String,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub strategy: Option<String>,
     /// `A..B`, B excluded: the whole range, also in a shard's summary.
     pub seeds: String,
@@ -508,6 +519,7 @@ impl SweepMeta {
         SweepMeta {
             scenario: scenario.name.clone(),
             path: scenario.path.display().to_string(),
+            overrides: scenario.overrides.clone(),
             strategy: strategy.map(|strategy| strategy.to_string()),
             seeds: format!("{}..{}", seeds.start, seeds.end),
             shard: (shard != Shard::WHOLE).then_some(shard),
@@ -544,8 +556,8 @@ pub fn summarise(
 /// several shards, merged, give the summary of one process.
 pub fn summarise_rows(meta: SweepMeta, rows: &[SweepRow]) -> SweepSummary {
     let first_failing = rows.iter().find(|row| !row.passed).map(|row| row.seed);
-    let replay =
-        first_failing.map(|seed| replay_command_for(&meta.path, meta.strategy.as_deref(), seed));
+    let replay = first_failing
+        .map(|seed| replay_command_for(&meta.command_words(), meta.strategy.as_deref(), seed));
     SweepSummary {
         schema: SWEEP_SCHEMA,
         meta,
@@ -570,7 +582,7 @@ pub fn summary_text(summary: &SweepSummary) -> String {
         out,
         "sweep {} ({}), seeds {}{strategy}{}",
         summary.meta.scenario,
-        summary.meta.path,
+        summary.meta.command_words(),
         summary.meta.seeds,
         summary
             .meta
@@ -654,7 +666,7 @@ pub fn write_files(directory: &Path, summary: &SweepSummary, rows: &[SweepRow]) 
     let mut csv = SweepCsv::create(&directory.join("sweep.csv"))?;
     for row in rows {
         let replay = replay_command_for(
-            &summary.meta.path,
+            &summary.meta.command_words(),
             summary.meta.strategy.as_deref(),
             row.seed,
         );

@@ -9,6 +9,7 @@ mod error;
 mod facts;
 mod faults;
 pub mod model;
+pub mod overrides;
 pub mod ranges;
 mod raw;
 mod settings;
@@ -21,6 +22,7 @@ use std::path::Path;
 pub use error::ScenarioError;
 pub use faults::MAX_FAULT_DURATION;
 pub use model::*;
+pub use overrides::{load_with_overrides, Override, ScenarioProblem};
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
 pub use writer::to_toml;
 

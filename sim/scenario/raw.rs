@@ -30,6 +30,7 @@ pub struct RawFile {
     #[serde(default)]
     pub faults: Vec<Spanned<RawFault>>,
     pub run: Option<RawRun>,
+    pub check: Option<RawBounds>,
     pub expect: Option<RawExpect>,
 }
 
@@ -278,6 +279,15 @@ pub struct RawRun {
     pub machine_limit: Option<Spanned<i64>>,
     pub settle: Option<Text>,
     pub deploy_time_bound: Option<Text>,
+}
+
+/// `[check]`: the bounds of `bounded-mixing` and `no-machine-explosion`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBounds {
+    pub mixing_bound: Option<Text>,
+    /// Accepts integers too (`2` is 2 × N).
+    pub explosion_factor: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
