@@ -11,7 +11,9 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+pub mod http;
 pub mod memory;
+pub mod wire;
 
 /// A platform-assigned machine ID (14 lowercase hex digits on Fly, e.g. `1857507c6540d8`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -390,6 +392,9 @@ pub enum Operation {
     SetMetadata,
     Update,
     CanPerformBluegreen,
+    /// `POST /machines/{id}/start`: only `fleetsim serve`'s clients call it (no deploy strategy
+    /// does), so it is not in [`Operation::ALL`], which scenarios and the fuzzer draw from.
+    Start,
 }
 
 impl Operation {
@@ -427,6 +432,7 @@ impl Operation {
             Operation::SetMetadata => "set-metadata",
             Operation::Update => "update",
             Operation::CanPerformBluegreen => "can-perform-bluegreen",
+            Operation::Start => "start",
         }
     }
 

@@ -19,5 +19,6 @@ pub mod fuzz;
 pub mod platform;
 pub mod report;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod work;

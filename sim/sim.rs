@@ -114,9 +114,12 @@ impl<'a> Simulation<'a> {
         }
         let seed = self.seed.unwrap_or(scenario.run.seed);
         let strategy = self.strategy.or_else(|| common_strategy(&scenario));
+        let applicable = applicable_invariants(&scenario);
         let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace, self.limits);
+        // Not in serve mode (`ExternalRun`), where the deployer is outside the process.
+        schedule_deploys(&mut runner.world.borrow_mut());
         runner.event_loop();
-        runner.finish(strategy)
+        runner.finish(strategy, applicable)
     }
 }
 
@@ -145,6 +148,14 @@ impl Runner {
     /// Next-event simulation: run ready tasks, then the earliest of (timer, event), until nothing
     /// is left or a limit is hit.
     fn event_loop(&mut self) {
+        let ended = self.run_until(None);
+        debug_assert!(ended, "without a horizon the loop runs to the end");
+    }
+
+    /// Runs events up to `horizon` (every event when None). Returns true when the run has ended
+    /// (nothing left, the world is over, or a limit was hit); false when the next event lies
+    /// after the horizon, where `fleetsim serve` waits for wall-clock time to catch up.
+    fn run_until(&mut self, horizon: Option<SimTime>) -> bool {
         let (time_limit, event_limit) = {
             let world = self.world.borrow();
             (
@@ -164,16 +175,13 @@ impl Runner {
                 }
                 quiet = !self.run_actions();
             }
-            if self.world.borrow().limit_hit.is_some() {
-                break;
-            }
             if self.world.borrow().limit_hit.is_some() || self.world.borrow().is_over() {
-                break;
+                return true;
             }
             let next_timer = self.executor.next_timer();
             let next_event = self.world.borrow().queue.peek_key();
             let (key, is_timer) = match (next_timer, next_event) {
-                (None, None) => break,
+                (None, None) => return horizon.is_none(),
                 (Some(timer), None) => (timer, true),
                 (None, Some(event)) => (event, false),
                 (Some(timer), Some(event)) => {
@@ -184,13 +192,16 @@ impl Runner {
                     }
                 }
             };
+            if horizon.is_some_and(|horizon| key.time > horizon) {
+                return false;
+            }
             if key.time > time_limit_at {
                 self.hit(LimitHit::Time { limit: time_limit });
-                break;
+                return true;
             }
             if self.events >= event_limit {
                 self.hit(LimitHit::Events { limit: event_limit });
-                break;
+                return true;
             }
             self.events += 1;
             self.clock.advance_to(key.time);
@@ -266,13 +277,12 @@ impl Runner {
         });
     }
 
-    fn finish(self, strategy: Option<StrategyName>) -> RunResult {
+    fn finish(self, strategy: Option<StrategyName>, applicable: InvariantSet) -> RunResult {
         let mut world = self.world.borrow_mut();
         let now = self.clock.now();
         let step = world.trace.count();
         let (leases, unconverged) = world.liveness_facts();
         world.checks.liveness(now, step, &leases, &unconverged);
-        let applicable = applicable_invariants(&world.scenario);
         let (verdicts, metrics) = world.checks.finish(now, step, applicable);
         let coverage = world.checks.coverage();
         let deploys = deploy_results(&world);
@@ -435,7 +445,6 @@ fn build_world(
     world.setting_up = false;
     configure_traffic(&mut world);
     world.start_traffic();
-    schedule_deploys(&mut world);
     world
 }
 
@@ -573,6 +582,64 @@ fn schedule_deploys(world: &mut World) {
             ),
             DeployStart::AfterPrevious(_) => {} // scheduled when the previous one ends
         }
+    }
+}
+
+/// A run whose deployer is outside the process (`fleetsim serve`): the world is built as for
+/// [`Simulation::run`] but no deploy is scheduled; its owner makes calls as client 0 (the
+/// scenario's first deploy) and advances virtual time with [`ExternalRun::run_until`].
+pub struct ExternalRun {
+    runner: Runner,
+    strategy: Option<StrategyName>,
+}
+
+impl ExternalRun {
+    /// `scenario` should have one deploy: the external deployer's (its image, strategy and time
+    /// bound are the ones judged).
+    pub fn new(scenario: &Scenario, seed: Option<u64>) -> ExternalRun {
+        assert_eq!(scenario.deploys.len(), 1, "one external deployer");
+        let seed = seed.unwrap_or(scenario.run.seed);
+        let strategy = common_strategy(scenario);
+        let runner = Runner::build(Rc::new(scenario.clone()), seed, true, EngineLimits::DEFAULT);
+        ExternalRun { runner, strategy }
+    }
+
+    pub fn world(&self) -> &Rc<RefCell<World>> {
+        &self.runner.world
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.runner.clock.now()
+    }
+
+    /// When the next event or timer is due, if any.
+    pub fn next_time(&self) -> Option<SimTime> {
+        let timer = self.runner.executor.next_timer().map(|key| key.time);
+        let event = self
+            .runner
+            .world
+            .borrow()
+            .queue
+            .peek_key()
+            .map(|key| key.time);
+        timer.into_iter().chain(event).min()
+    }
+
+    /// Runs every event up to `horizon` and moves the clock there (calls made next happen at
+    /// the horizon). Returns true when the run has ended.
+    pub fn run_until(&mut self, horizon: SimTime) -> bool {
+        let ended = self.runner.run_until(Some(horizon));
+        if !ended && self.runner.clock.now() < horizon {
+            self.runner.clock.advance_to(horizon);
+        }
+        ended
+    }
+
+    /// Ends the run: the rest (the settle period once the deployer is done) runs at once on
+    /// virtual time, then every invariant in `applicable` is judged.
+    pub fn finish(mut self, applicable: InvariantSet) -> RunResult {
+        self.runner.event_loop();
+        self.runner.finish(self.strategy, applicable)
     }
 }
 

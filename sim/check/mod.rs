@@ -303,6 +303,10 @@ impl InvariantSet {
         InvariantSet(self.0 | other.0)
     }
 
+    pub const fn intersection(self, other: InvariantSet) -> InvariantSet {
+        InvariantSet(self.0 & other.0)
+    }
+
     pub const fn contains(self, invariant: Invariant) -> bool {
         self.0 & (1 << invariant.index()) != 0
     }
@@ -598,6 +602,16 @@ impl Checkers {
             view_loss: None,
             guards: guards::Guards::new(deploys),
         }
+    }
+
+    /// The invariants violated so far with their first violation (`fleetsim serve`'s status,
+    /// before the run's end judges the rest).
+    pub fn violated_so_far(&self) -> impl Iterator<Item = (Invariant, &Violation)> {
+        Invariant::ALL.into_iter().filter_map(|invariant| {
+            self.violations[invariant.index()]
+                .as_ref()
+                .map(|violation| (invariant, violation))
+        })
     }
 
     fn violate(&mut self, invariant: Invariant, now: SimTime, step: u64, detail: String) {

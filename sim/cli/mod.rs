@@ -12,6 +12,7 @@ use crate::work::Shard;
 mod check;
 mod fuzz;
 mod merge;
+mod serve;
 mod study;
 mod tune;
 
@@ -319,6 +320,59 @@ enum CommandArguments {
     },
     /// Print the manual page (roff; e.g. `fleetsim man > fleetsim.1; man ./fleetsim.1`).
     Man,
+    /// Serve the scenario's world in real time behind Fly's Machines API over HTTP, for a deploy
+    /// tool in any language; on POST /_fleetsim/stop (or Ctrl-C, or the run's end) judge the
+    /// invariants an external deployer can be held to and write the report.
+    Serve {
+        /// Scenario file (TOML): its fleet, proxies, traffic and faults; its first [[deploy]]
+        /// says which image and strategy the deployer is judged against.
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// Address to listen on (port 0 picks a free one; the first line printed names it).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4280")]
+        listen: std::net::SocketAddr,
+        /// Override the scenario's seed (the world's randomness; not when calls arrive).
+        #[arg(long, value_name = "N", value_parser = parse_seed)]
+        seed: Option<u64>,
+        /// Virtual seconds per wall-clock second: 10 runs boots, checks and propagation ten
+        /// times faster (give `fleetsim deploy` the same --speed).
+        #[arg(long, value_name = "X", default_value = "1", value_parser = serve::parse_speed)]
+        speed: f64,
+        /// Write the report files (as `run --out`) into this directory when the run ends.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Machines API requests per second; beyond it a 429.
+        #[arg(long, value_name = "N", default_value_t = crate::serve::ServeLimits::DEFAULT.requests_per_second_max, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        requests_per_second: u32,
+        /// Connections served at once (more wait in the backlog).
+        #[arg(long, value_name = "N", default_value_t = crate::serve::ServeLimits::DEFAULT.connections_max as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+        connections: u32,
+    },
+    /// Run fleetsim's port of a deploy strategy against a Machines API over HTTP (`fleetsim
+    /// serve`, or Fly's), printing flyctl's lines. The token comes from FLY_API_TOKEN.
+    Deploy {
+        /// The API's root URL, e.g. http://127.0.0.1:4280.
+        #[arg(long, value_name = "URL")]
+        api_url: String,
+        /// The app's name.
+        #[arg(long, value_name = "NAME")]
+        app: String,
+        /// The image the new machines run.
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// The strategy (see `fleetsim strategies`).
+        #[arg(long, value_name = "NAME", default_value = "bluegreen", value_parser = parse_strategy)]
+        strategy: StrategyName,
+        /// The server's --speed: the deployer's sleeps and deadlines shrink by the same factor.
+        #[arg(long, value_name = "X", default_value = "1", value_parser = serve::parse_speed)]
+        speed: f64,
+        /// flyctl's --wait-timeout (default 5m).
+        #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+        wait_timeout: Option<Duration>,
+        /// Print each phase of the deploy on stderr (`phase: create-greens`).
+        #[arg(long)]
+        show_phases: bool,
+    },
     /// Combine the --out directories of the shards of one sweep, study, fuzz campaign or check into
     /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
     Merge {
@@ -400,7 +454,13 @@ pub enum Command {
     Merge(MergeConfig),
     Completions(clap_complete::Shell),
     Man,
+    Serve(serve::ServeConfig),
+    Deploy(serve::DeployConfig),
 }
+
+// A speed is validated finite (`serve::parse_speed`), so equality is total.
+impl Eq for serve::ServeConfig {}
+impl Eq for serve::DeployConfig {}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckConfig {
@@ -686,6 +746,41 @@ fn into_command(arguments: Arguments) -> Command {
             out,
         }),
         CommandArguments::Completions { shell } => Command::Completions(shell),
+        CommandArguments::Serve {
+            scenario,
+            listen,
+            seed,
+            speed,
+            out,
+            requests_per_second,
+            connections,
+        } => {
+            let limits = crate::serve::ServeLimits {
+                requests_per_second_max: requests_per_second,
+                connections_max: connections as usize,
+                ..crate::serve::ServeLimits::DEFAULT
+            };
+            Command::Serve(serve::serve_config(
+                scenario, listen, seed, speed, out, limits,
+            ))
+        }
+        CommandArguments::Deploy {
+            api_url,
+            app,
+            image,
+            strategy,
+            speed,
+            wait_timeout,
+            show_phases,
+        } => Command::Deploy(serve::DeployConfig {
+            api_url,
+            app,
+            image,
+            strategy,
+            speed,
+            wait_timeout,
+            show_phases,
+        }),
         CommandArguments::Man => Command::Man,
         CommandArguments::Merge {
             directories,
@@ -743,6 +838,8 @@ pub fn execute(command: Command) -> i32 {
             }
         }
         Command::Merge(config) => merge::execute(&config),
+        Command::Serve(config) => serve::execute_serve(&config),
+        Command::Deploy(config) => serve::execute_deploy(&config),
     }
 }
 
@@ -949,6 +1046,28 @@ pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i
     }
 }
 
+/// Writes a run's report files into `directory`, saying where (and what is incomplete).
+fn write_report(
+    directory: &std::path::Path,
+    scenario: &crate::scenario::Scenario,
+    result: &crate::sim::RunResult,
+    options: &crate::report::files::RunFilesOptions,
+) -> Result<(), i32> {
+    match crate::report::files::write_run_files(directory, scenario, result, options) {
+        Ok(written) => {
+            for note in written.notes {
+                eprintln!("warning: the report in {} is {note}", directory.display());
+            }
+            eprintln!("report files written to {}", directory.display());
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("error: writing {}: {error}", directory.display());
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
 /// Loads every scenario and checks `--out` first (bad input stops everything with status 2),
 /// then runs them.
 fn execute_run(config: &RunConfig) -> i32 {
@@ -1002,18 +1121,8 @@ fn execute_run(config: &RunConfig) -> i32 {
                 } else {
                     directory.join(crate::report::files::run_directory_name(&result))
                 };
-                match crate::report::files::write_run_files(&directory, scenario, &result, options)
-                {
-                    Ok(written) => {
-                        for note in written.notes {
-                            eprintln!("warning: the report in {} is {note}", directory.display());
-                        }
-                        eprintln!("report files written to {}", directory.display());
-                    }
-                    Err(error) => {
-                        eprintln!("error: writing {}: {error}", directory.display());
-                        return EXIT_BAD_INPUT;
-                    }
+                if let Err(status) = write_report(&directory, scenario, &result, options) {
+                    return status;
                 }
             }
             if !result.passed {

@@ -69,6 +69,11 @@ pub enum CallRequest {
         nonce: Option<String>,
     },
     CanPerformBluegreen,
+    /// Only from `fleetsim serve`'s clients.
+    Start {
+        id: MachineId,
+        nonce: Option<String>,
+    },
 }
 
 impl CallRequest {
@@ -88,6 +93,7 @@ impl CallRequest {
             CallRequest::SetMetadata { .. } => Operation::SetMetadata,
             CallRequest::Update { .. } => Operation::Update,
             CallRequest::CanPerformBluegreen => Operation::CanPerformBluegreen,
+            CallRequest::Start { .. } => Operation::Start,
         }
     }
 
@@ -104,7 +110,8 @@ impl CallRequest {
             | CallRequest::Stop { id, .. }
             | CallRequest::Destroy { id, .. }
             | CallRequest::SetMetadata { id, .. }
-            | CallRequest::Update { id, .. } => Some(id),
+            | CallRequest::Update { id, .. }
+            | CallRequest::Start { id, .. } => Some(id),
         }
     }
 }
@@ -369,6 +376,7 @@ impl World {
             CallRequest::CanPerformBluegreen => {
                 Ok(CallReply::Bool(self.org_allows_bluegreen(client)))
             }
+            CallRequest::Start { id, nonce } => self.start(target(&id), nonce.as_deref()),
         };
         // A fall of the routable count to zero from here on is no longer this call's doing.
         self.checks.mutation_applied();
@@ -694,6 +702,21 @@ impl World {
         self.check_nonce(machine, nonce)?;
         self.note_mutation(client, machine, Mutation::Stop);
         self.stop_machine(machine);
+        Ok(CallReply::Unit)
+    }
+
+    /// Inferred: starting a machine that is running or on its way is a no-op that succeeds, as
+    /// stopping a stopped one is (reference §10).
+    fn start(&mut self, target: Target<'_>, nonce: Option<&str>) -> ApiResult<CallReply> {
+        let machine = self.find(target)?;
+        self.check_nonce(machine, nonce)?;
+        let state = self.machines[machine as usize].state;
+        if matches!(
+            state,
+            MachineState::Stopped | MachineState::Created | MachineState::Suspended
+        ) {
+            self.start_machine(machine);
+        }
         Ok(CallReply::Unit)
     }
 

@@ -143,17 +143,7 @@ impl Runtime for TokioRuntime {
     }
 
     fn random_u64(&self) -> u64 {
-        // splitmix64
-        let state = self
-            .inner
-            .random_state
-            .get()
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        self.inner.random_state.set(state);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        fleetsim::api::http::splitmix64(&self.inner.random_state)
     }
 
     fn abort_requested(&self) -> bool {
