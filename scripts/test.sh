@@ -19,3 +19,8 @@ cargo test --locked --doc
 echo "== scenarios"
 cargo build --release --locked --quiet
 ./target/release/fleetsim check --jobs 2 scenarios
+
+echo "== fuzz discovery canary"
+# Every bluegreen version, 3 fuzzer seeds x 150 cases (a few seconds): fails if one of flyctl's
+# three incidents is no longer found on its version (README, "How fast the fuzzer finds known bugs").
+./target/release/fleetsim fuzz --discovery --seeds 3 --cases 150 --jobs 2 --known scenarios/fuzz-found

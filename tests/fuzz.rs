@@ -561,3 +561,50 @@ fn the_rare_kinds_are_drawn_and_replay_from_their_files() {
         );
     }
 }
+
+// Guards no-downtime's attribution rule: an outage the platform caused (S5: the greens fail their
+// checks after the switch) breaks plain no-downtime but not the fuzz property's; one a deployer
+// caused (incident 2: 2023-06 kill-destroys the blues before the proxies know the greens) breaks
+// both, attributed to that destroy.
+#[test]
+fn no_downtime_counts_only_outages_a_deployer_caused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let s5 = load(&root.join("scenarios/regressions/s05-health-flips-after-switch.toml"))
+        .expect("S5 loads");
+    let result = Simulation::new(&s5).strategy(bluegreen()).run();
+    let plain = result
+        .verdicts
+        .iter()
+        .find(|verdict| verdict.invariant == "no-downtime")
+        .expect("a no-downtime verdict");
+    assert!(plain.violated(), "S5 has an outage");
+    assert_eq!(result.downtime_by_deployer, None, "the platform caused it");
+    let incident = load(&root.join("scenarios/incidents/propagation-downtime.toml"))
+        .expect("incident 2 loads");
+    let strategy = StrategyName::Bluegreen(BluegreenVersion::V2023_06);
+    let result = Simulation::new(&incident).strategy(strategy).run();
+    let violation = result
+        .downtime_by_deployer
+        .expect("the deployer caused incident 2's outage");
+    assert_eq!(violation.cause.action.as_str(), "destroy");
+    assert_eq!(
+        violation.cause.phase.map(|phase| phase.as_str()),
+        Some("destroy-blues")
+    );
+}
+
+// Guards --property: a subset of the property, in the property's order; anything else is refused
+// with the names to choose from.
+#[test]
+fn property_selects_a_subset() {
+    use fleetsim::check::Invariant;
+    use fleetsim::fuzz::parse_property;
+    assert_eq!(
+        parse_property("no-downtime, no-machine-explosion"),
+        Ok(vec![Invariant::NoMachineExplosion, Invariant::NoDowntime])
+    );
+    let error = parse_property("drain-order").expect_err("not in the property");
+    assert!(error.contains("lease-exclusion"), "{error}");
+    assert!(parse_property("").is_err());
+    assert!(parse_property("no-such-thing").is_err());
+}

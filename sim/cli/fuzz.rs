@@ -215,5 +215,15 @@ fn discovery(config: &FuzzConfig, seeds: u64) -> i32 {
         clock.seconds(),
         config.jobs
     );
-    EXIT_OK
+    // The canary: an incident its version's campaigns never find means the fuzzer got weaker.
+    let missed = table.incidents_missed();
+    if missed.is_empty() {
+        EXIT_OK
+    } else {
+        eprintln!(
+            "error: no campaign found incident(s) {}: the fuzzer no longer reaches them",
+            missed.join(", ")
+        );
+        EXIT_EXPECTATION_FAILED
+    }
 }

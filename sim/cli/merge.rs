@@ -73,15 +73,22 @@ fn merge(config: &MergeConfig) -> Result<i32, String> {
                 |meta: &mut fuzz::FuzzMeta| std::mem::take(&mut meta.shard),
             )?;
             let mut rows = Vec::new();
+            let mut sources = std::collections::BTreeMap::new();
             for directory in &config.directories {
                 let shard_rows = read(directory, "fuzz.csv", fuzz::read_csv)?;
                 for row in shard_rows.iter().filter(|row| !row.file.is_empty()) {
-                    copy_file(&directory.join(&row.file), &out.join(&row.file))?;
+                    sources.insert(row.case, directory.join(&row.file));
                 }
                 rows.extend(shard_rows);
             }
             rows.sort_by_key(|row| row.case);
             unique(rows.iter().map(|row| row.case), "case")?;
+            fuzz::settle_repeats(&mut rows);
+            for row in rows.iter().filter(|row| !row.file.is_empty()) {
+                if let Some(source) = sources.get(&row.case) {
+                    copy_file(source, &out.join(&row.file))?;
+                }
+            }
             let summary = fuzz::summarise(meta, &rows);
             written(out, fuzz::write_files(out, &summary, &rows))?;
             if let Some(path) = &config.junit {

@@ -679,6 +679,21 @@ fn median(values: &[u64]) -> Option<u64> {
 }
 
 impl DiscoveryTable {
+    /// The incidents that no campaign of their version found.
+    pub fn incidents_missed(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|row| row.id.starts_with('I'))
+            .filter(|row| {
+                row.cells
+                    .iter()
+                    .filter(|cell| cell.applies)
+                    .all(|cell| cell.seeds_found == 0)
+            })
+            .map(|row| row.id.clone())
+            .collect()
+    }
+
     /// Items of S1–S13 found on at least one seed of some version.
     pub fn s_items_found(&self) -> usize {
         self.items

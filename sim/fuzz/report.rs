@@ -182,6 +182,23 @@ pub struct FuzzSummary {
     pub result: &'static str,
 }
 
+/// Re-decides, over rows in case order (e.g. the shards' rows merged), which failure is the first
+/// with its target: a shard deduplicates over its own cases only, so a `new` row whose target an
+/// earlier row already had becomes a `repeat` (its saved file dropped), as in one campaign.
+pub fn settle_repeats(rows: &mut [FuzzRow]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows.iter_mut() {
+        if row.result != "new" && row.result != "repeat" {
+            continue;
+        }
+        if !seen.insert(row.signature.clone()) && row.result == "new" {
+            row.result = "repeat".to_string();
+            row.file.clear();
+            row.shrink_runs = 0;
+        }
+    }
+}
+
 /// The summary of `rows` (in case order).
 pub fn summarise(meta: FuzzMeta, rows: &[FuzzRow]) -> FuzzSummary {
     let count = |result: &str| rows.iter().filter(|row| row.result == result).count() as u64;
