@@ -2,23 +2,12 @@
 //! scenario it writes meets its goal on a fresh sweep of other seeds. A small fleet and few seeds
 //! keep it quick.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fleetsim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the fleetsim binary runs")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("fleetsim-tune-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
+use common::binary::{fleetsim, scratch};
 
 /// Four machines, slow propagation (median 8 s, p99 30 s), light traffic.
 const SMALL_SLOW: [&str; 14] = [

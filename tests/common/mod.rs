@@ -2,6 +2,8 @@
 //! the deploy printed, marked and slept, and helpers to run a deploy against a `MemoryApi`.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
