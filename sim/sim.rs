@@ -314,6 +314,10 @@ impl Runner {
             machines: machine_infos(&world),
             proxy_regions: world.scenario.proxy.regions.clone(),
             latency_histogram: world.checks.latency_histogram().clone(),
+            downtime_by_deployer: applicable
+                .contains(Invariant::NoDowntime)
+                .then(|| world.checks.downtime_by_deployer())
+                .flatten(),
         }
     }
 }
@@ -357,7 +361,8 @@ fn applicable_invariants(scenario: &Scenario) -> InvariantSet {
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
-fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
+/// The strategy every deploy of the scenario uses (None: they differ, or there is none).
+pub fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
     let first = scenario.deploys.first()?.strategy;
     scenario
         .deploys
@@ -983,6 +988,10 @@ pub struct RunResult {
     /// Per machine (by trace index): id, region, image history.
     #[serde(skip)]
     pub machines: Vec<MachineInfo>,
+    /// The first outage or failed request a deployer caused: `no-downtime` under its
+    /// attribution rule (the fuzz property's; `check::Checkers::downtime_by_deployer`).
+    #[serde(skip)]
+    pub downtime_by_deployer: Option<crate::check::Violation>,
     /// The region of each proxy, by proxy index.
     #[serde(skip)]
     pub proxy_regions: Vec<String>,

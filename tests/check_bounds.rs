@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fleetsim::check::{Bounds, Status};
@@ -178,6 +177,10 @@ fn bounds_round_trip_through_the_writer() {
     assert_eq!(parsed.check, scenario.check);
 }
 
+fn path(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
 // Guards the command line: a bad bound is bad input (exit 2, file:line:column and field), and the
 // run's output prints the promise with the user's bound.
 #[test]
@@ -186,23 +189,15 @@ fn the_cli_prints_the_bound_and_refuses_a_bad_one() {
     std::fs::create_dir_all(&directory).expect("scratch directory");
     let bad = directory.join("bad.toml");
     std::fs::write(&bad, format!("{BASE}\n[check]\nexplosion_factor = 0\n")).expect("written");
-    let output = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["run", "-q"])
-        .arg(&bad)
-        .output()
-        .expect("fleetsim runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = common::fleetsim(&["run", "-q", path(&bad)]);
+    let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.toml:22:20"), "{stderr}");
     assert!(stderr.contains("check.explosion_factor"), "{stderr}");
     let good = directory.join("good.toml");
     std::fs::write(&good, format!("{BASE}\n[check]\nexplosion_factor = 3\n")).expect("written");
-    let output = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["run", "-q"])
-        .arg(&good)
-        .output()
-        .expect("fleetsim runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = common::fleetsim(&["run", "-q", path(&good)]);
+    let stdout = common::stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
         stdout.contains("no-machine-explosion     machines alive never exceed 3 × N"),

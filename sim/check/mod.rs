@@ -552,6 +552,11 @@ pub struct Checkers {
     facts: Vec<DeployFacts>,
     drain: DrainMargin,
     leftovers: u32,
+    /// The first outage or failed request the deployer caused (the attributed form of
+    /// `no-downtime` the fuzz property judges; see [`Checkers::downtime_by_deployer`]).
+    downtime_by_deployer: Option<Violation>,
+    /// The machine a proxy just learned is no longer routable, while that news is applied.
+    view_loss: Option<MachineIndex>,
 }
 
 impl Checkers {
@@ -589,6 +594,8 @@ impl Checkers {
             facts: vec![DeployFacts::default(); deploys],
             drain: DrainMargin::default(),
             leftovers: 0,
+            downtime_by_deployer: None,
+            view_loss: None,
             guards: guards::Guards::new(deploys),
         }
     }
@@ -777,12 +784,74 @@ impl Checkers {
             return;
         }
         assert!(*ever, "a proxy stopped serving before it served");
+        self.downtime(
+            now,
+            step,
+            format!("proxy {proxy} has no live routable machine"),
+        );
         self.proxies_down += 1;
         if self.proxies_down == 1 {
             self.outage_since = Some(now);
             let detail = format!("proxy {proxy} has no live routable machine");
             self.violate(Invariant::NoDowntime, now, step, detail);
         }
+    }
+
+    /// Attribution rule of `no-downtime` in the fuzz property: an outage or a failed request
+    /// counts only when a deployer caused it — it began while a deployer's mutation was being
+    /// applied (a destroy, stop or cordon taking the last live machine a proxy knew), or when a
+    /// proxy learned that a machine a deployer cordoned or stopped is no longer routable (the
+    /// deployer moved on before the proxies knew the greens: incident 2's mechanism). An outage
+    /// from a crash, failing checks, a proxy gone stale or a machine the platform took away is
+    /// the platform's: the metrics count it, the attributed form does not.
+    fn downtime_cause(&self) -> Cause {
+        let cause = self.cause();
+        if cause.action != Action::Platform {
+            return cause;
+        }
+        let Some(machine) = self.view_loss else {
+            return cause;
+        };
+        let track = &self.machines[slot(machine)];
+        let action = match (track.stop_requested, track.cordon_requested) {
+            (true, _) => Operation::Stop,
+            (false, true) => Operation::Cordon,
+            (false, false) => return cause,
+        };
+        let Some(deploy) = track.last_blue_of else {
+            return cause;
+        };
+        Cause {
+            deploy: Some(deploy),
+            action: Action::Call(action),
+            phase: self.phase_of[deploy as usize],
+        }
+    }
+
+    fn downtime(&mut self, now: SimTime, step: u64, detail: String) {
+        if self.downtime_by_deployer.is_some() {
+            return;
+        }
+        let cause = self.downtime_cause();
+        if cause.action == Action::Platform {
+            return;
+        }
+        self.downtime_by_deployer = Some(Violation {
+            time_ms: now.as_millis(),
+            step,
+            detail,
+            cause,
+        });
+    }
+
+    /// The first outage or failed request a deployer caused (`downtime_cause`), if any.
+    pub fn downtime_by_deployer(&self) -> Option<Violation> {
+        self.downtime_by_deployer.clone()
+    }
+
+    /// A proxy finished applying what it learned about a machine.
+    pub fn proxy_view_applied(&mut self) {
+        self.view_loss = None;
     }
 
     fn close_outage(&mut self, now: SimTime) {
@@ -820,6 +889,7 @@ impl Checkers {
                 );
                 self.failing.add(arrived, now);
                 let detail = format!("a request at proxy {proxy} failed: {}", reason.as_str());
+                self.downtime(now, step, detail.clone());
                 self.violate(Invariant::NoDowntime, now, step, detail);
             }
         }
@@ -860,6 +930,7 @@ impl Checkers {
 
     /// A proxy's view of `machine` changed.
     pub fn proxy_view(&mut self, now: SimTime, machine: MachineIndex, routable: bool) {
+        self.view_loss = (!routable).then_some(machine);
         let track = &mut self.machines[slot(machine)];
         if routable {
             track.routing_proxies += 1;
@@ -1032,6 +1103,16 @@ impl Checkers {
                 self.alive, self.initial_machines
             );
             self.violate(Invariant::FleetSizeKept, now, step, detail);
+        }
+        // Attribution: another deploy still running has its own greens up; their image is not
+        // this deploy's leftover (two deployers at once are judged by lease-exclusion).
+        let others_running = self
+            .deploys
+            .iter()
+            .enumerate()
+            .any(|(other, track)| other != deploy as usize && track.started && !track.ended);
+        if others_running {
+            return;
         }
         let others: Vec<String> = self
             .alive_by_image

@@ -36,7 +36,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let known = match crate::fuzz::known::load(&config.known, config.strategy) {
+    let known = match crate::fuzz::known::load(&config.known, config.strategy, &config.property) {
         Ok(known) => known,
         Err(error) => {
             eprintln!("error: --known: {error}");
@@ -48,6 +48,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
     campaign_config.jobs = config.jobs;
     campaign_config.shard = config.shard;
     campaign_config.known = known;
+    campaign_config.property = config.property.clone();
     let meta = FuzzMeta::new(&campaign_config, config.fleet.as_deref());
     let known_files = meta.known_files();
     let mut csv = match FuzzCsv::create(&config.out.join("fuzz.csv")) {
@@ -183,7 +184,7 @@ fn discovery(config: &FuzzConfig, seeds: u64) -> i32 {
     let versions = discovery::VERSIONS.to_vec();
     let mut known = Vec::new();
     for version in &versions {
-        match crate::fuzz::known::load(&config.known, *version) {
+        match crate::fuzz::known::load(&config.known, *version, &config.property) {
             Ok(findings) => known.push(findings),
             Err(error) => {
                 eprintln!("error: --known: {error}");
@@ -198,6 +199,7 @@ fn discovery(config: &FuzzConfig, seeds: u64) -> i32 {
         cases: config.cases,
         jobs: config.jobs,
         known,
+        property: config.property.clone(),
     };
     let clock = Stopwatch::start();
     let table = discovery::run(&discovery_config);

@@ -120,12 +120,19 @@ enum CommandArguments {
         /// Simulations run in parallel.
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
         jobs: u32,
-        /// Write compare.csv, compare-runs.csv and compare.html into this directory.
+        /// Write compare.csv, compare-runs.csv, compare.json and compare.html into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// The charts' timeline window (with --out), e.g. `1s`.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window, requires = "out")]
         window: Duration,
+        /// Run only shard K of N of the seeds (0-based), or auto/N to read K from
+        /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the result as JSON (schema fleetsim.compare/1) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// A parameter grid over seeds: every point (one value of each --vary) × strategy × seed;
     /// study.csv, study-summary.csv and study.html (each headline metric against the parameter).
@@ -243,6 +250,10 @@ enum CommandArguments {
         /// found and the median first case (README, "How fast the fuzzer finds known bugs").
         #[arg(long, conflicts_with_all = ["fleet", "shard", "junit", "time_budget"])]
         discovery: bool,
+        /// The invariants the property judges, comma-separated (default: all ten of the fuzz
+        /// property; README, "The fuzz property").
+        #[arg(long, value_name = "A,B,...", value_parser = crate::fuzz::parse_property_choice)]
+        property: Option<crate::fuzz::PropertyChoice>,
         /// With --discovery: fuzzer seeds per version.
         #[arg(long, value_name = "N", default_value_t = 10, requires = "discovery", value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::discovery::SEEDS_MAX))]
         seeds: u64,
@@ -441,6 +452,8 @@ pub struct CompareConfig {
     pub jobs: usize,
     pub out: Option<PathBuf>,
     pub window: Duration,
+    pub shard: Shard,
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,6 +473,8 @@ pub struct FuzzConfig {
     pub json: bool,
     /// `--discovery`: measure discovery over this many fuzzer seeds per version.
     pub discovery: Option<u64>,
+    /// `--property`: the invariants judged.
+    pub property: Vec<crate::check::Invariant>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -541,6 +556,8 @@ fn into_command(arguments: Arguments) -> Command {
             jobs,
             out,
             window,
+            shard,
+            json,
             set,
         } => Command::Compare(CompareConfig {
             overrides: set,
@@ -550,6 +567,8 @@ fn into_command(arguments: Arguments) -> Command {
             jobs: jobs as usize,
             out,
             window,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
         }),
         CommandArguments::Study {
             scenario,
@@ -605,10 +624,12 @@ fn into_command(arguments: Arguments) -> Command {
             json,
             set,
             discovery,
+            property,
             seeds,
         } => Command::Fuzz(FuzzConfig {
             overrides: set,
             discovery: discovery.then_some(seeds),
+            property: property.map_or_else(|| crate::fuzz::PROPERTY.to_vec(), |choice| choice.0),
             cases,
             seed,
             strategy,
@@ -836,9 +857,14 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
     {
         return status;
     }
+    if let Some(note) = crate::report::sweep::strategy_note(&scenario, config.strategy) {
+        eprintln!("{note}");
+    }
     let swept = crate::report::sweep::sweep(
         &scenario,
-        config.strategy,
+        config
+            .strategy
+            .or_else(|| crate::report::sweep::implied_strategy(&scenario)),
         config.seeds.clone(),
         config.shard,
         config.jobs,
@@ -890,24 +916,21 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     let options = crate::report::compare::CompareOptions {
         strategies: config.strategies.clone(),
         seeds,
+        shard: config.shard,
         jobs: config.jobs,
         window: config.window,
     };
     match crate::report::compare::compare(&scenario, &options, config.out.as_deref()) {
         Ok(comparison) => {
-            print!("{}", crate::report::compare::table_text(&comparison));
+            if config.json {
+                print!("{}", crate::report::compare::summary_json(&comparison));
+            } else {
+                print!("{}", crate::report::compare::table_text(&comparison));
+            }
             if let Some(directory) = &config.out {
                 eprintln!("comparison files written to {}", directory.display());
             }
-            let status = compare_exit_status(&comparison);
-            if status != EXIT_OK {
-                eprintln!(
-                    "error: {} run(s) panicked (the `panic` column of compare-runs.csv has the \
-                     messages)",
-                    comparison.panics()
-                );
-            }
-            status
+            compare_exit_status(&comparison)
         }
         Err(error) => {
             eprintln!("error: writing the comparison: {error}");
@@ -916,13 +939,13 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     }
 }
 
-/// `compare`'s exit status: a comparison is a report, not a test (0), unless a run panicked — a
-/// crash of the simulator is never a result to compare (1).
+/// `compare`'s exit status, as `run`'s: 1 when any run broke its expectations (a run that
+/// panicked broke them all), else 0.
 pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i32 {
-    if comparison.panics() > 0 {
-        EXIT_EXPECTATION_FAILED
-    } else {
+    if comparison.passed() {
         EXIT_OK
+    } else {
+        EXIT_EXPECTATION_FAILED
     }
 }
 

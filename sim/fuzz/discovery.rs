@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::known::KnownFinding;
-use super::{check_scenario, FuzzCase};
 use crate::api::{Operation, Phase};
 use crate::check::signature::Broken;
 use crate::check::{Action, Invariant, Signature};
@@ -498,6 +497,8 @@ pub struct DiscoveryConfig {
     pub jobs: usize,
     /// Known findings per version (`scenarios/fuzz-found/`), recognised by their signature.
     pub known: Vec<Vec<KnownFinding>>,
+    /// The invariants judged (default [`PROPERTY`](super::PROPERTY)).
+    pub property: Vec<Invariant>,
 }
 
 /// One campaign's result: the first case of each item and known finding it found.
@@ -555,11 +556,13 @@ fn campaign(
     seed: u64,
     cases: u64,
     known: &[KnownFinding],
+    property: &[Invariant],
 ) -> CampaignFirsts {
     let mut firsts = CampaignFirsts::default();
     for case in 1..=cases {
         let (input, simulation_seed) = super::campaign::case_input(seed, case);
-        let Err(failure) = check_case(&input, strategy, simulation_seed) else {
+        let Err(failure) = super::check_on(None, &input, strategy, simulation_seed, property)
+        else {
             continue;
         };
         let signatures = failure.signatures();
@@ -581,14 +584,6 @@ fn campaign(
     firsts
 }
 
-fn check_case(
-    input: &FuzzCase,
-    strategy: StrategyName,
-    seed: u64,
-) -> Result<super::RunSummary, Box<super::Failure>> {
-    check_scenario(input.to_scenario(strategy, seed), strategy)
-}
-
 /// Runs every campaign (versions × seeds, on `jobs` threads; the table does not depend on it).
 pub fn run(config: &DiscoveryConfig) -> DiscoveryTable {
     assert!(config.seeds >= 1 && config.seeds <= SEEDS_MAX);
@@ -602,6 +597,7 @@ pub fn run(config: &DiscoveryConfig) -> DiscoveryTable {
             seed,
             config.cases,
             &config.known[version],
+            &config.property,
         )
     };
     let mut results = Vec::new();
@@ -669,7 +665,7 @@ pub fn run(config: &DiscoveryConfig) -> DiscoveryTable {
         first_seed: config.first_seed,
         seeds: config.seeds,
         cases: config.cases,
-        property: super::SAFETY.iter().map(ToString::to_string).collect(),
+        property: config.property.iter().map(ToString::to_string).collect(),
         items,
         known,
     }

@@ -318,6 +318,7 @@ pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<
 /// The page's style sheet.
 pub const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1300px}\
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}\
+h3{font-size:15px;margin:18px 0 6px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;\
 text-align:left;font-size:13px;vertical-align:top}th{background:#f3f3f3}\
 .ok{color:#0a7d32;font-weight:bold}.bad{color:#b00020;font-weight:bold}\

@@ -268,10 +268,15 @@ impl Chart {
         let _ = write!(
             svg,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" \
-             role=\"img\" aria-label=\"{title}\" font-family=\"sans-serif\" font-size=\"11\">",
+             role=\"img\" aria-label=\"{title}\" font-family=\"sans-serif\" font-size=\"11\" \
+             data-x-max=\"{x_max}\" data-y-min=\"{y_min}\" data-y-max=\"{y_max}\">",
             w = number(self.width),
             h = number(height),
-            title = escape(&self.title)
+            title = escape(&self.title),
+            // The axes' extents, for readers of the page (and tests of shared scales).
+            x_max = number(self.x_max),
+            y_min = number(y_min),
+            y_max = number(y_max)
         );
         let _ = write!(svg, "<title>{}</title>", escape(&self.title));
         let _ = write!(

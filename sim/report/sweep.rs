@@ -241,7 +241,7 @@ impl SweepRow {
         }
     }
 
-    fn panicked(seed: u64, message: String) -> SweepRow {
+    pub(crate) fn panicked(seed: u64, message: String) -> SweepRow {
         SweepRow {
             seed,
             passed: false,
@@ -355,6 +355,61 @@ impl SweepMeta {
     pub fn command_words(&self) -> String {
         crate::scenario::overrides::command_words(&self.path, &self.overrides)
     }
+}
+
+/// The strategy a sweep without `--strategy` runs, named, when the scenario has per-strategy
+/// expectations (`[expect.strategies."…"]`): `run` runs every strategy listed there, a sweep runs
+/// one, and says which (see [`strategy_note`]). The runs are those of the deploys' own strategy,
+/// so naming it changes nothing but the summary and the replay commands, which now say it.
+pub fn implied_strategy(scenario: &Scenario) -> Option<StrategyName> {
+    if scenario.expect.by_strategy.is_empty() {
+        return None;
+    }
+    crate::sim::common_strategy(scenario)
+}
+
+/// What a sweep of a scenario with per-strategy expectations says about the strategy it ran,
+/// plainly (None: the scenario lists none, so the sweep runs what `run` runs).
+pub fn strategy_note(scenario: &Scenario, requested: Option<StrategyName>) -> Option<String> {
+    let listed: Vec<String> = scenario
+        .expect
+        .by_strategy
+        .keys()
+        .map(|strategy| strategy.to_string())
+        .collect();
+    if listed.is_empty() {
+        return None;
+    }
+    let ran = requested.or_else(|| crate::sim::common_strategy(scenario));
+    let Some(ran) = ran else {
+        return Some(format!(
+            "note: {} lists expectations for {}; its deploys use different strategies, so this \
+             sweep runs them as written, judged by [expect]. `fleetsim run` runs each listed \
+             strategy; pass --strategy NAME to sweep one of them, or `fleetsim compare \
+             --strategies {}` to compare them.",
+            scenario.path.display(),
+            listed.join(", "),
+            listed.join(",")
+        ));
+    };
+    let judged = if scenario.expect.by_strategy.contains_key(&ran) {
+        format!("[expect.strategies.\"{ran}\"]")
+    } else {
+        "[expect] (it has no entry of its own)".to_string()
+    };
+    let how = if requested.is_some() {
+        "--strategy"
+    } else {
+        "the deploys' own"
+    };
+    Some(format!(
+        "note: {} lists expectations for {}, and `fleetsim run` runs each; this sweep runs one \
+         strategy, {ran} ({how}), judged by {judged}. Pass --strategy NAME for another, or \
+         `fleetsim compare --strategies {}` to compare them.",
+        scenario.path.display(),
+        listed.join(", "),
+        listed.join(",")
+    ))
 }
 
 /// Runs one seed; a panic becomes a failing row.
