@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::binary::{fleetsim, scratch};
+use common::{fleetsim, scratch};
 use std::time::Duration;
 
 use fleetsim::scenario::{self, Override, ScenarioProblem};

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::binary::{fleetsim, scratch};
+use common::{fleetsim, scratch};
 
 const FILES: [&str; 4] = [
     "study.csv",

@@ -2,8 +2,6 @@
 //! the deploy printed, marked and slept, and helpers to run a deploy against a `MemoryApi`.
 #![allow(dead_code)]
 
-pub mod binary;
-
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -257,4 +255,11 @@ pub fn stdout(output: &std::process::Output) -> String {
 /// A finished command's stderr, as text.
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// An empty scratch directory path for this test process (removed first if it exists).
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let directory = std::env::temp_dir().join(format!("fleetsim-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
 }
