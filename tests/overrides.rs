@@ -1,21 +1,16 @@
 //! `--set PATH=VALUE`: overrides change the scenario exactly as the same edit of the file would,
 //! bad ones are refused naming the override (exit 2), and replay commands carry them.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::{fleetsim, scratch};
 use std::time::Duration;
 
 use fleetsim::scenario::{self, Override, ScenarioProblem};
 
 const BASIC: &str = "scenarios/bluegreen-basic.toml";
-
-fn fleetsim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the fleetsim binary runs")
-}
 
 fn basic_text() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(BASIC)).expect("readable")
@@ -139,7 +134,7 @@ fn the_binary_refuses_bad_overrides_and_replays_good_ones() {
         stderr.contains("error: --set deploy.0.wait_before_cordon=abc:"),
         "{stderr}"
     );
-    let out = std::env::temp_dir().join(format!("fleetsim-overrides-{}", std::process::id()));
+    let out = scratch("overrides");
     let out_text = out.display().to_string();
     let swept = fleetsim(&[
         "sweep",

@@ -1,23 +1,12 @@
 //! `fleetsim study`: the files are identical for any `--jobs`, and the shards of `--shard K/N`,
 //! merged, are byte for byte what one process writes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fleetsim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the fleetsim binary runs")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("fleetsim-study-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
+use common::{fleetsim, scratch};
 
 const FILES: [&str; 4] = [
     "study.csv",

@@ -2,23 +2,12 @@
 //! scenario it writes meets its goal on a fresh sweep of other seeds. A small fleet and few seeds
 //! keep it quick.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fleetsim(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the fleetsim binary runs")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("fleetsim-tune-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
+use common::{fleetsim, scratch};
 
 /// Four machines, slow propagation (median 8 s, p99 30 s), light traffic.
 const SMALL_SLOW: [&str; 14] = [
@@ -88,14 +77,19 @@ fn tune_is_deterministic_and_its_recommendation_meets_the_goal_on_fresh_seeds() 
         let right = std::fs::read(parallel.join(file)).expect("written");
         assert!(left == right, "{file} differs between --jobs 1 and 2");
     }
-    let without_time = |output: &Output| {
+    // The wall-clock line and the --out directory differ; nothing else may.
+    let without_time = |output: &Output, out: &Path| {
         String::from_utf8_lossy(&output.stdout)
+            .replace(&out.display().to_string(), "OUT")
             .lines()
-            .filter(|line| !line.trim_start().starts_with("in ") && !line.contains("tune-"))
+            .filter(|line| !line.trim_start().starts_with("in "))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(without_time(&first), without_time(&second));
+    assert_eq!(
+        without_time(&first, &serial),
+        without_time(&second, &parallel)
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("recommended "), "{stdout}");
     assert!(stdout.contains(" runs: "), "{stdout}");

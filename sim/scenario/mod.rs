@@ -42,14 +42,18 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// [`load`], with the file's warnings in file order.
 pub fn load_with_warnings(path: &Path) -> Result<(Scenario, Vec<ScenarioWarning>), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+    parse_with_warnings(path, &read_text(path)?)
+}
+
+/// The text of the scenario file at `path`; one that cannot be read is an error at line 0.
+pub(crate) fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|error| ScenarioError {
         file: path.to_path_buf(),
         line: 0,
         column: 0,
         field: "-".to_string(),
         message: format!("cannot read scenario file: {error}"),
-    })?;
-    parse_with_warnings(path, &text)
+    })
 }
 
 /// Scenario files in more than this many are refused (`check`, `fuzz --known`).

@@ -211,14 +211,7 @@ pub fn load_with_overrides(
     path: &Path,
     overrides: &[Override],
 ) -> Result<(Scenario, Vec<ScenarioProblem>), ScenarioProblem> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: "-".to_string(),
-        message: format!("cannot read scenario file: {error}"),
-    })?;
-    parse_with_overrides(path, &text, overrides)
+    parse_with_overrides(path, &super::read_text(path)?, overrides)
 }
 
 /// [`load_with_overrides`] of `text`.
