@@ -331,6 +331,10 @@ enum CommandArguments {
         /// Address to listen on (port 0 picks a free one; the first line printed names it).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4280")]
         listen: std::net::SocketAddr,
+        /// Override a scenario field by its dotted TOML path, e.g. `fleet.0.count=3`,
+        /// `proxy.propagation.p99=8s` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Override the scenario's seed (the world's randomness; not when calls arrive).
         #[arg(long, value_name = "N", value_parser = parse_seed)]
         seed: Option<u64>,
@@ -748,6 +752,7 @@ fn into_command(arguments: Arguments) -> Command {
         CommandArguments::Completions { shell } => Command::Completions(shell),
         CommandArguments::Serve {
             scenario,
+            set,
             listen,
             seed,
             speed,
@@ -761,7 +766,12 @@ fn into_command(arguments: Arguments) -> Command {
                 ..crate::serve::ServeLimits::DEFAULT
             };
             Command::Serve(serve::serve_config(
-                scenario, listen, seed, speed, out, limits,
+                (scenario, set),
+                listen,
+                seed,
+                speed,
+                out,
+                limits,
             ))
         }
         CommandArguments::Deploy {

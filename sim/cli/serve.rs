@@ -21,6 +21,7 @@ use crate::serve::{ServeLimits, ServeOptions};
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServeConfig {
     pub scenario: PathBuf,
+    pub overrides: Vec<crate::scenario::Override>,
     pub options: ServeOptions,
     pub out: Option<(PathBuf, crate::report::files::RunFilesOptions)>,
 }
@@ -52,7 +53,7 @@ pub fn parse_speed(text: &str) -> Result<f64, String> {
 
 /// Builds the validated serve configuration from the parsed flags.
 pub fn serve_config(
-    scenario: PathBuf,
+    (scenario, overrides): (PathBuf, Vec<crate::scenario::Override>),
     listen: SocketAddr,
     seed: Option<u64>,
     speed: f64,
@@ -61,6 +62,7 @@ pub fn serve_config(
 ) -> ServeConfig {
     ServeConfig {
         scenario,
+        overrides,
         options: ServeOptions {
             listen,
             seed,
@@ -80,7 +82,7 @@ pub fn serve_config(
 }
 
 pub fn execute_serve(config: &ServeConfig) -> i32 {
-    let mut scenario = match load(&config.scenario, &[]) {
+    let mut scenario = match load(&config.scenario, &config.overrides) {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
