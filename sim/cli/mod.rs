@@ -204,6 +204,9 @@ enum CommandArguments {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Print the JSON Schema of scenario files, for editors (Taplo / Even Better TOML) to
+    /// complete and check them (README, "Writing scenarios").
+    Schema,
     /// Print a shell completion script (e.g. `fleetsim completions bash >
     /// ~/.local/share/bash-completion/completions/fleetsim`).
     Completions {
@@ -284,6 +287,7 @@ pub enum Command {
     Merge(MergeConfig),
     Completions(clap_complete::Shell),
     Man,
+    Schema,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -500,6 +504,7 @@ fn into_command(arguments: Arguments) -> Command {
         }),
         CommandArguments::Completions { shell } => Command::Completions(shell),
         CommandArguments::Man => Command::Man,
+        CommandArguments::Schema => Command::Schema,
         CommandArguments::Merge {
             directories,
             out,
@@ -554,6 +559,11 @@ pub fn execute(command: Command) -> i32 {
             }
         }
         Command::Merge(config) => merge::execute(&config),
+        Command::Schema => {
+            let schema = crate::scenario::schema::json_schema();
+            let text = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
+            print_bytes(format!("{text}\n").as_bytes())
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::{ScenarioError, Source};
 use super::model::MachineTarget;
@@ -102,13 +102,13 @@ pub(crate) fn positive_duration_or(
 }
 
 /// The fields a `kind` of distribution requires and allows.
-struct KindFields {
-    kind: &'static str,
-    required: &'static [&'static str],
-    optional: &'static [&'static str],
+pub(crate) struct KindFields {
+    pub kind: &'static str,
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
 }
 
-const DISTRIBUTION_KINDS: [KindFields; 4] = [
+pub(crate) const DISTRIBUTION_KINDS: [KindFields; 4] = [
     KindFields {
         kind: "constant",
         required: &["value"],
