@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use fleetsim::deploy::DeployParams;
+use fleetsim::scenario::reference::{markdown, REGENERATE};
 use fleetsim::scenario::{collect_files, parse, schema::json_schema, to_toml};
 use serde_json::{json, Value};
 
@@ -177,4 +178,20 @@ fn the_schema_defaults_are_the_applied_defaults() {
         }
     }
     assert!(checked >= 20, "only {checked} defaults checked");
+}
+
+// Guards against a reference doc that no longer says what the types say.
+#[test]
+fn the_reference_doc_is_the_generated_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-reference.md");
+    let generated = markdown(&json_schema());
+    if std::env::var_os("UPDATE").is_some() {
+        std::fs::write(&path, &generated).expect("writable");
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "docs/scenario-reference.md differs from what the generator writes: regenerate it with \
+         `{REGENERATE}` (or `UPDATE=1 cargo test --test schema`)"
+    );
 }

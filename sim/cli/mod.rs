@@ -206,7 +206,11 @@ enum CommandArguments {
     },
     /// Print the JSON Schema of scenario files, for editors (Taplo / Even Better TOML) to
     /// complete and check them (README, "Writing scenarios").
-    Schema,
+    Schema {
+        /// Print the reference (docs/scenario-reference.md) instead: every section and field.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print a shell completion script (e.g. `fleetsim completions bash >
     /// ~/.local/share/bash-completion/completions/fleetsim`).
     Completions {
@@ -287,7 +291,7 @@ pub enum Command {
     Merge(MergeConfig),
     Completions(clap_complete::Shell),
     Man,
-    Schema,
+    Schema { markdown: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -504,7 +508,7 @@ fn into_command(arguments: Arguments) -> Command {
         }),
         CommandArguments::Completions { shell } => Command::Completions(shell),
         CommandArguments::Man => Command::Man,
-        CommandArguments::Schema => Command::Schema,
+        CommandArguments::Schema { markdown } => Command::Schema { markdown },
         CommandArguments::Merge {
             directories,
             out,
@@ -559,10 +563,15 @@ pub fn execute(command: Command) -> i32 {
             }
         }
         Command::Merge(config) => merge::execute(&config),
-        Command::Schema => {
+        Command::Schema { markdown } => {
             let schema = crate::scenario::schema::json_schema();
-            let text = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
-            print_bytes(format!("{text}\n").as_bytes())
+            let text = if markdown {
+                crate::scenario::reference::markdown(&schema)
+            } else {
+                let json = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
+                format!("{json}\n")
+            };
+            print_bytes(text.as_bytes())
         }
     }
 }

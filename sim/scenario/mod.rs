@@ -11,6 +11,7 @@ mod faults;
 pub mod model;
 pub mod ranges;
 mod raw;
+pub mod reference;
 pub mod schema;
 mod settings;
 mod validate;

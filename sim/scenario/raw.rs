@@ -347,10 +347,10 @@ pub struct RawApi {
     #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
     pub wait_timeout_max: Option<Text>,
     /// `[api.operations.<operation>]`: the latency of one operation, instead of `latency`.
+    // Keyed by plain strings (a spanned key would hide the operation from the error path); the
+    // span of the table locates an unknown operation.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<OperationWord, RawOperation>")]
-    /// Keyed by plain strings (a spanned key would hide the operation from the error path); the
-    /// span of the table locates an unknown operation.
     pub operations: BTreeMap<String, Spanned<RawOperation>>,
 }
 
@@ -714,8 +714,10 @@ pub struct RawExpect {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1))]
     pub exit_status: Option<Spanned<i64>>,
-    /// `calls.<operation> = n` or `{ min = a, max = b }`: calls the deployers made. Keyed by
-    /// plain strings so errors keep the operation in their path (see `RawApi::operations`).
+    /// `calls.<operation> = n` or `{ min = a, max = b }`: calls the deployers made, on any
+    /// machine.
+    // Keyed by plain strings so errors keep the operation in their path (see
+    // `RawApi::operations`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<OperationWord, RawCount>")]
     pub calls: BTreeMap<String, Spanned<RawCount>>,
@@ -725,9 +727,9 @@ pub struct RawExpect {
     pub machines: Vec<Spanned<RawMachineExpect>>,
     /// `[expect.strategies."<name>"]`: expectations that replace `hold`, `violate`,
     /// `exit_status` and the deploys' `expect_outcome` when the scenario runs with that
-    /// strategy; a scenario with entries here runs once per entry. Keyed by plain strings so
-    /// serde errors inside an entry keep the strategy in their path (see `RawApi::operations`);
-    /// `StrategyKeys` finds the keys' spans.
+    /// strategy; a scenario with entries here runs once per entry.
+    // Keyed by plain strings so serde errors inside an entry keep the strategy in their path
+    // (see `RawApi::operations`); `StrategyKeys` finds the keys' spans.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<StrategyWord, RawStrategyExpect>")]
     pub strategies: BTreeMap<String, Spanned<RawStrategyExpect>>,

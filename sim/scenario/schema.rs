@@ -17,7 +17,7 @@ use super::faults::FAULT_KINDS;
 use super::ranges;
 use super::raw::RawFile;
 use super::validate::{INITIAL_STATES, OUTCOMES};
-use super::values::{show, DISTRIBUTION_KINDS};
+use super::values::DISTRIBUTION_KINDS;
 use crate::api::{MachineState, Operation, Phase};
 use crate::check::Invariant;
 use crate::deploy::StrategyName;
@@ -196,8 +196,8 @@ const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*[a-zA-Zµ]+\s*)+$";
 
 fn duration_schema(max: std::time::Duration) -> Schema {
     let description = format!(
-        "A duration: a number and a unit (ns, us, ms, s, m, h, d), e.g. \"300ms\", \"1.5s\", \"1h 30m\"; at most {}.",
-        show(max)
+        "A duration: a number and a unit (ns, us, ms, s, m, h, d), e.g. \"300ms\", \"1.5s\", \"1h 30m\"; at most {}h.",
+        max.as_secs() / 3600
     );
     json_schema!({
         "title": "duration",
