@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fleetsim::deploy::DeployParams;
 use fleetsim::scenario::reference::{markdown, REGENERATE};
-use fleetsim::scenario::{collect_files, parse, schema::json_schema, to_toml};
+use fleetsim::scenario::{collect_files, parse, parse_with_warnings, schema::json_schema, to_toml};
 use serde_json::{json, Value};
 
 fn validator() -> jsonschema::Validator {
@@ -194,4 +194,35 @@ fn the_reference_doc_is_the_generated_one() {
         "docs/scenario-reference.md differs from what the generator writes: regenerate it with \
          `{REGENERATE}` (or `UPDATE=1 cargo test --test schema`)"
     );
+}
+
+// Guards against an unbounded log-normal or exponential tail going unnoticed: without `max` the
+// file is valid but warned about, at the distribution; with `max` (or another kind) it is not.
+#[test]
+fn a_distribution_without_max_is_warned_about() {
+    let warned = |distribution: &str| {
+        let text = format!("{MINIMAL}\n[proxy]\npropagation = {distribution}\n");
+        let (_, warnings) =
+            parse_with_warnings(Path::new("tail.toml"), &text).expect("a valid scenario");
+        warnings
+            .iter()
+            .map(|warning| warning.to_string())
+            .collect::<Vec<_>>()
+    };
+    let lognormal = warned(r#"{ kind = "lognormal", median = "1s", p99 = "5s" }"#);
+    assert_eq!(lognormal.len(), 1, "{lognormal:?}");
+    assert!(
+        lognormal[0].contains("proxy.propagation")
+            && lognormal[0].contains("unbounded tail")
+            && lognormal[0].contains("tail.toml:17:15:"),
+        "{lognormal:?}"
+    );
+    assert_eq!(warned(r#"{ kind = "exponential", mean = "1s" }"#).len(), 1);
+    for bounded in [
+        r#"{ kind = "lognormal", median = "1s", p99 = "5s", max = "9s" }"#,
+        r#"{ kind = "exponential", mean = "1s", max = "9s" }"#,
+        r#"{ kind = "uniform", min = "1s", max = "2s" }"#,
+    ] {
+        assert_eq!(warned(bounded), Vec::<String>::new(), "{bounded}");
+    }
 }

@@ -154,6 +154,14 @@ pub(crate) fn distribution(
         table_span: raw.span(),
     };
     fields.check(&table.present_fields(), spec.required, spec.optional)?;
+    if spec.optional.contains(&"max") && table.max.is_none() {
+        let message = format!(
+            "a {kind} distribution without `max` has an unbounded tail: a rare draw can be many \
+             times its {}; add `max = \"...\"` to clamp it",
+            if kind == "lognormal" { "p99" } else { "mean" }
+        );
+        src.warn(&raw.span(), field, message);
+    }
     match kind {
         "constant" => constant(src, field, table),
         "uniform" => uniform(src, field, table),
