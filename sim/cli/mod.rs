@@ -211,6 +211,33 @@ enum CommandArguments {
         #[arg(long)]
         markdown: bool,
     },
+    /// Write a commented scenario to start from; it runs as is (`fleetsim run FILE`).
+    Init {
+        /// The file to write (it must not exist yet); without it, the scenario goes to stdout.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Machines in the initial fleet, spread over the regions.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        machines: u32,
+        /// Regions with machines, traffic and a proxy, comma-separated.
+        #[arg(long, value_name = "iad,ams", value_delimiter = ',', default_value = "iad,ams", value_parser = parse_trimmed)]
+        regions: Vec<String>,
+        /// The deploy's strategy (see `fleetsim strategies`).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy, default_value = "bluegreen")]
+        strategy: StrategyName,
+    },
+    /// List every invariant: safety or liveness, what it promises, the strategies it applies to.
+    Invariants {
+        /// Print them as JSON (schema fleetsim.invariants/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every fault kind a scenario's [[faults]] may name, with its fields.
+    Faults {
+        /// Print them as JSON (schema fleetsim.faults/1).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (e.g. `fleetsim completions bash >
     /// ~/.local/share/bash-completion/completions/fleetsim`).
     Completions {
@@ -262,8 +289,51 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// A strategy name; spaces around it are allowed (`--strategies "a, b"`).
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
-    text.parse()
+    text.trim().parse()
+}
+
+/// One item of a comma-separated list, without the spaces around it.
+fn parse_trimmed(text: &str) -> Result<String, String> {
+    Ok(text.trim().to_string())
+}
+
+/// `fleetsim init`: the template to `file` (never over an existing one) or to stdout.
+fn execute_init(template: &crate::scenario::Template, file: Option<&std::path::Path>) -> i32 {
+    if let Err(message) = template.validate() {
+        eprintln!("error: {message}");
+        return EXIT_BAD_INPUT;
+    }
+    let text = match crate::sim::init_scenario(template) {
+        Ok(text) => text,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let Some(file) = file else {
+        return print_bytes(text.as_bytes());
+    };
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .and_then(|mut handle| std::io::Write::write_all(&mut handle, text.as_bytes()));
+    match created {
+        Ok(()) => {
+            eprintln!(
+                "wrote {}; run it with `fleetsim run {}`",
+                file.display(),
+                file.display()
+            );
+            EXIT_OK
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", file.display());
+            EXIT_BAD_INPUT
+        }
+    }
 }
 
 fn parse_window(text: &str) -> Result<Duration, String> {
@@ -286,12 +356,26 @@ pub enum Command {
     Compare(CompareConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
-    Strategies { json: bool },
+    Strategies {
+        json: bool,
+    },
     Check(CheckConfig),
     Merge(MergeConfig),
     Completions(clap_complete::Shell),
     Man,
-    Schema { markdown: bool },
+    Schema {
+        markdown: bool,
+    },
+    Init {
+        template: crate::scenario::Template,
+        file: Option<PathBuf>,
+    },
+    Invariants {
+        json: bool,
+    },
+    Faults {
+        json: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -509,6 +593,21 @@ fn into_command(arguments: Arguments) -> Command {
         CommandArguments::Completions { shell } => Command::Completions(shell),
         CommandArguments::Man => Command::Man,
         CommandArguments::Schema { markdown } => Command::Schema { markdown },
+        CommandArguments::Init {
+            file,
+            machines,
+            regions,
+            strategy,
+        } => Command::Init {
+            template: crate::scenario::Template {
+                machines,
+                regions,
+                strategy,
+            },
+            file,
+        },
+        CommandArguments::Invariants { json } => Command::Invariants { json },
+        CommandArguments::Faults { json } => Command::Faults { json },
         CommandArguments::Merge {
             directories,
             out,
@@ -563,6 +662,23 @@ pub fn execute(command: Command) -> i32 {
             }
         }
         Command::Merge(config) => merge::execute(&config),
+        Command::Init { template, file } => execute_init(&template, file.as_deref()),
+        Command::Invariants { json } => {
+            let listings = if json {
+                crate::report::listings::invariants_json()
+            } else {
+                crate::report::listings::invariants_table()
+            };
+            print_bytes(listings.as_bytes())
+        }
+        Command::Faults { json } => {
+            let listings = if json {
+                crate::report::listings::faults_json()
+            } else {
+                crate::report::listings::faults_table()
+            };
+            print_bytes(listings.as_bytes())
+        }
         Command::Schema { markdown } => {
             let schema = crate::scenario::schema::json_schema();
             let text = if markdown {

@@ -239,6 +239,31 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
     },
 ];
 
+/// One kind of fault as `fleetsim faults` and the schema describe it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FaultKindInfo {
+    pub name: &'static str,
+    /// What it does, in one line.
+    pub summary: &'static str,
+    /// The fields it requires besides `kind`.
+    pub required: Vec<&'static str>,
+    /// The fields it may also take.
+    pub optional: Vec<&'static str>,
+}
+
+/// Every fault kind a scenario may name, in the order `fleetsim faults` lists them.
+pub fn fault_kinds() -> Vec<FaultKindInfo> {
+    FAULT_KINDS
+        .iter()
+        .map(|kind| FaultKindInfo {
+            name: kind.name,
+            summary: kind.summary,
+            required: kind.required.to_vec(),
+            optional: kind.optional.to_vec(),
+        })
+        .collect()
+}
+
 /// One `[[faults]]` entry, at `field` (`faults[3]`).
 pub(crate) fn fault(
     src: &Source,

@@ -14,6 +14,7 @@ mod raw;
 pub mod reference;
 pub mod schema;
 mod settings;
+mod template;
 mod validate;
 mod values;
 pub mod writer;
@@ -21,8 +22,9 @@ pub mod writer;
 use std::path::Path;
 
 pub use error::ScenarioError;
-pub use faults::MAX_FAULT_DURATION;
+pub use faults::{fault_kinds, FaultKindInfo, MAX_FAULT_DURATION};
 pub use model::*;
+pub use template::{Observed, Template};
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
 pub use writer::to_toml;
 
