@@ -397,7 +397,11 @@ fn build_world(
         queue: EventQueue::new(Rc::clone(&clock), limits.queue_capacity),
         clock,
         trace: Trace::new(keep_trace, limits.trace_steps_kept),
-        checks: Checkers::new(initial, proxies.len(), scenario.deploys.len()),
+        checks: Checkers::new(
+            initial,
+            scenario.proxy.regions.clone(),
+            scenario.deploys.len(),
+        ),
         streams: Streams::new(seed),
         faults: FaultPlan::new(scenario.faults.clone()),
         machines: Vec::new(),

@@ -71,9 +71,10 @@ enum CommandArguments {
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
         seeds: std::ops::Range<u64>,
-        /// Simulations run in parallel (results are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Write sweep.csv (row by row) and sweep-summary.json into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -99,9 +100,10 @@ enum CommandArguments {
         /// Seeds to run for each strategy: A..B (B excluded) or A..=B (default: the scenario's seed).
         #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
         seeds: Option<std::ops::Range<u64>>,
-        /// Simulations run in parallel.
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Write compare.csv, compare-runs.csv and compare.html into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -138,9 +140,10 @@ enum CommandArguments {
         /// summary says how many ran, so `--cases` with that number replays the campaign.
         #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
         time_budget: Option<Duration>,
-        /// Cases run in parallel (the results and files are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Cases run in parallel (default: the machine's available parallelism; the results and
+        /// files are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Run only shard K of N of the cases (0-based), or auto/N to read K from
         /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -187,9 +190,10 @@ enum CommandArguments {
         /// Scenario files, or directories searched for *.toml files (default: scenarios/).
         #[arg(value_name = "PATH", default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Scenario files run in parallel.
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Scenario files run in parallel (default: the machine's available parallelism;
+        /// results are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Also write JUnit XML here: one test case per scenario file × strategy.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -287,6 +291,11 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be more than 0".to_string());
     }
     Ok(duration)
+}
+
+/// `--jobs` left out: the machine's available parallelism (results never depend on it).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |parallelism| parallelism.get().min(1024))
 }
 
 /// A strategy name; spaces around it are allowed (`--strategies "a, b"`).
@@ -501,7 +510,7 @@ fn into_command(arguments: Arguments) -> Command {
         } => Command::Sweep(SweepConfig {
             scenario,
             seeds,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             strategy,
             shard: shard.unwrap_or(Shard::WHOLE),
@@ -518,7 +527,7 @@ fn into_command(arguments: Arguments) -> Command {
             scenario,
             strategies,
             seeds,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             window,
         }),
@@ -542,7 +551,7 @@ fn into_command(arguments: Arguments) -> Command {
             fleet,
             known,
             time_budget,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             shard: shard.unwrap_or(Shard::WHOLE),
             junit,
             json,
@@ -584,7 +593,7 @@ fn into_command(arguments: Arguments) -> Command {
             out,
         } => Command::Check(CheckConfig {
             paths,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             junit,
             json,
             shard: shard.unwrap_or(Shard::WHOLE),
@@ -965,4 +974,44 @@ fn execute_run(config: &RunConfig) -> i32 {
         }
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compare(arguments: &[&str]) -> CompareConfig {
+        let command = ["fleetsim", "compare", "s.toml"].iter().chain(arguments);
+        match try_parse_from(command) {
+            Ok(Command::Compare(config)) => config,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // Guards `--strategies "a, b"`: the spaces a person types after commas are not part of names.
+    #[test]
+    fn strategies_may_have_spaces_after_commas() {
+        let config = compare(&["--strategies", "bluegreen, rolling ,  canary"]);
+        let names: Vec<&str> = config.strategies.iter().map(|name| name.as_str()).collect();
+        assert_eq!(names, ["bluegreen", "rolling", "canary"]);
+        assert!(try_parse_from([
+            "fleetsim",
+            "compare",
+            "s.toml",
+            "--strategies",
+            "blue green"
+        ])
+        .is_err());
+    }
+
+    // Guards the default of --jobs: the machine's parallelism, and an explicit value wins.
+    #[test]
+    fn jobs_default_to_the_available_parallelism() {
+        let available = std::thread::available_parallelism().map_or(1, |count| count.get());
+        assert_eq!(
+            compare(&["--strategies", "rolling"]).jobs,
+            available.min(1024)
+        );
+        assert_eq!(compare(&["--strategies", "rolling", "--jobs", "3"]).jobs, 3);
+    }
 }
