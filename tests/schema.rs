@@ -180,19 +180,38 @@ fn the_schema_defaults_are_the_applied_defaults() {
     assert!(checked >= 20, "only {checked} defaults checked");
 }
 
+/// Whether the checked-in `file` (under docs/) is `generated`; with UPDATE set, rewrites it.
+fn is_current(file: &str, generated: &str) -> bool {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(file);
+    if std::env::var_os("UPDATE").is_some() {
+        std::fs::write(&path, generated).expect("writable");
+    }
+    std::fs::read_to_string(&path).unwrap_or_default() == generated
+}
+
 // Guards against a reference doc that no longer says what the types say.
 #[test]
 fn the_reference_doc_is_the_generated_one() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-reference.md");
-    let generated = markdown(&json_schema());
-    if std::env::var_os("UPDATE").is_some() {
-        std::fs::write(&path, &generated).expect("writable");
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        checked_in == generated,
+        is_current("scenario-reference.md", &markdown(&json_schema())),
         "docs/scenario-reference.md differs from what the generator writes: regenerate it with \
          `{REGENERATE}` (or `UPDATE=1 cargo test --test schema`)"
+    );
+}
+
+// Guards the schema file editors use (.taplo.toml points at it) against drifting from the types.
+#[test]
+fn the_checked_in_schema_is_the_generated_one() {
+    let generated = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&json_schema()).expect("JSON")
+    );
+    assert!(
+        is_current("scenario.schema.json", &generated),
+        "docs/scenario.schema.json differs from `fleetsim schema`: regenerate it with \
+         `cargo run -- schema > docs/scenario.schema.json` (or `UPDATE=1 cargo test --test schema`)"
     );
 }
 

@@ -595,7 +595,7 @@ pub struct RawFault {
     pub ttl: Option<Text>,
     /// Only the deploy at this index of `[[deploy]]` (0-based). Default: every deploy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = ranges::DEPLOYS_MAX))]
+    #[schemars(range(min = 0, max = ranges::DEPLOYS_MAX - 1))]
     pub deploy: Option<Spanned<i64>>,
     /// Fire when the deploy enters this phase (the first time), `after` later.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -607,7 +607,7 @@ pub struct RawFault {
     pub after: Option<Text>,
     /// `capacity-error`: launches fail once this many launches of the deploy succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = ranges::GROUP_COUNT_MAX))]
+    #[schemars(range(min = 0, max = ranges::MACHINE_LIMIT_MAX))]
     pub after_creates: Option<Spanned<i64>>,
     /// `api-slow`: how much longer each call takes, each way.
     #[serde(skip_serializing_if = "Option::is_none")]
