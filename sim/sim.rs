@@ -289,6 +289,7 @@ impl Runner {
             scenario: world.scenario.name.clone(),
             strategy: strategy.map(|name| name.as_str().to_string()),
             path: world.scenario.path.display().to_string(),
+            overrides: world.scenario.overrides.clone(),
             seed: world.seed,
             fingerprint: world.trace.fingerprint(),
             events: self.events,
@@ -313,6 +314,10 @@ impl Runner {
             machines: machine_infos(&world),
             proxy_regions: world.scenario.proxy.regions.clone(),
             latency_histogram: world.checks.latency_histogram().clone(),
+            downtime_by_deployer: applicable
+                .contains(Invariant::NoDowntime)
+                .then(|| world.checks.downtime_by_deployer())
+                .flatten(),
         }
     }
 }
@@ -356,7 +361,8 @@ fn applicable_invariants(scenario: &Scenario) -> InvariantSet {
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
-fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
+/// The strategy every deploy of the scenario uses (None: they differ, or there is none).
+pub fn common_strategy(scenario: &Scenario) -> Option<StrategyName> {
     let first = scenario.deploys.first()?.strategy;
     scenario
         .deploys
@@ -398,6 +404,7 @@ fn build_world(
         clock,
         trace: Trace::new(keep_trace, limits.trace_steps_kept),
         checks: Checkers::new(
+            scenario.check,
             initial,
             scenario.proxy.regions.clone(),
             scenario.deploys.len(),
@@ -947,6 +954,9 @@ pub struct RunResult {
     /// The strategy every deploy ran with (None: the scenario mixes strategies).
     pub strategy: Option<String>,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub seed: u64,
     #[serde(serialize_with = "serialize_fingerprint")]
     pub fingerprint: Fingerprint,
@@ -978,6 +988,10 @@ pub struct RunResult {
     /// Per machine (by trace index): id, region, image history.
     #[serde(skip)]
     pub machines: Vec<MachineInfo>,
+    /// The first outage or failed request a deployer caused: `no-downtime` under its
+    /// attribution rule (the fuzz property's; `check::Checkers::downtime_by_deployer`).
+    #[serde(skip)]
+    pub downtime_by_deployer: Option<crate::check::Violation>,
     /// The region of each proxy, by proxy index.
     #[serde(skip)]
     pub proxy_regions: Vec<String>,

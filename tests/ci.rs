@@ -375,6 +375,39 @@ fn merged_sweep_shards_equal_one_sweep() {
     assert_eq!(files(&merged), files(&whole));
 }
 
+// Guards sharding and merge for compare: 4 shard processes merged give exactly the files
+// (compare.csv, compare-runs.csv, compare.json, and compare.html drawn from the merged rows), the
+// output and the exit status of one comparison.
+#[test]
+fn merged_compare_shards_equal_one_compare() {
+    let directory = scratch("compare-shards");
+    let arguments = [
+        "compare",
+        "scenarios/incidents/propagation-downtime-long-tail.toml",
+        "--strategies",
+        "bluegreen,rolling",
+        "--seeds",
+        "1..11",
+    ];
+    let whole = directory.join("whole");
+    let one = fleetsim(&[&arguments[..], &["--out", &text(&whole)]].concat());
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let (merge, merged) = sharded(&directory, &arguments);
+    assert_eq!(merge.status.code(), one.status.code(), "{}", stderr(&merge));
+    assert_eq!(stdout(&merge), stdout(&one));
+    let names: Vec<String> = files(&whole).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(
+        names,
+        [
+            "compare-runs.csv",
+            "compare.csv",
+            "compare.html",
+            "compare.json"
+        ]
+    );
+    assert_eq!(files(&merged), files(&whole));
+}
+
 // Guards sharding and merge for fuzz: 4 shard processes merged give exactly the rows, summary and
 // saved failures of one campaign (bluegreen@2024-02 fails, so shrinking and files are exercised).
 #[test]

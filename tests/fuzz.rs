@@ -8,6 +8,7 @@
 //! --known scenarios/fuzz-found`. New failures are written as scenario files under
 //! `target/fuzz-failures/`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fleetsim::deploy::{BluegreenVersion, StrategyName};
@@ -47,7 +48,8 @@ fn bluegreen() -> StrategyName {
 
 fn known_findings() -> Vec<KnownFinding> {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN);
-    known::load(&[directory], bluegreen()).expect("the known findings load")
+    known::load(&[directory], bluegreen(), &fleetsim::fuzz::PROPERTY)
+        .expect("the known findings load")
 }
 
 fn gate_cases() -> u64 {
@@ -152,17 +154,22 @@ fn canary_catches_bluegreen_2024_02() {
     }
 }
 
-/// Everything a campaign's rows say, to compare campaigns.
-fn rows(config: &CampaignConfig) -> Vec<String> {
+/// Everything a campaign's rows say, to compare campaigns, less whether a failure was the first
+/// with its target (that depends on the cases before it); and each saved (shrunk) failure's file
+/// by case.
+fn rows(config: &CampaignConfig) -> (Vec<String>, BTreeMap<u64, (String, String)>) {
     let mut rows = Vec::new();
+    let mut saved = BTreeMap::new();
     campaign::run_with(config, &|_| {}, &|| true, |result| {
-        let shrunk = result
+        if let Some(failure) = result
             .finding
             .as_ref()
             .and_then(|finding| finding.shrunk.as_ref())
-            .map(|failure| (failure.file_name(), failure.to_toml()));
+        {
+            saved.insert(result.case, (failure.file_name(), failure.to_toml()));
+        }
         rows.push(format!(
-            "{} {} {} {:?} {:?} {:?}",
+            "{} {} {} {:?} {:?}",
             result.case,
             result.seed,
             result.fingerprint,
@@ -170,47 +177,142 @@ fn rows(config: &CampaignConfig) -> Vec<String> {
             result
                 .finding
                 .as_ref()
-                .map(|finding| finding.signature.to_string()),
-            shrunk
+                .map(|finding| (finding.signature.to_string(), &finding.signatures)),
         ));
     });
-    rows
+    (rows, saved)
 }
 
 // Guards determinism and independence: a case depends only on (fuzzer seed, case number), so
-// --jobs, --cases and shards change nothing about it, shrunk failures and saved files included.
+// --jobs, --cases and shards change nothing about it, and a saved (shrunk) failure is the same
+// file whichever campaign saved it.
 #[test]
 fn a_case_depends_only_on_the_seed_and_its_number() {
     // bluegreen@2024-02 fails often, so shrinking is exercised too.
     let strategy = StrategyName::Bluegreen(BluegreenVersion::V2024_02);
-    let mut config = CampaignConfig::new(strategy, 24, 1);
+    let mut config = CampaignConfig::new(strategy, 60, 1);
     config.max_shrink_iters = 40;
-    let serial = rows(&config);
-    assert_eq!(serial.len(), 24);
-    assert!(
-        serial.iter().any(|row| row.contains("Some(")),
-        "no failure to shrink"
+    let (serial, saved) = rows(&config);
+    assert_eq!(serial.len(), 60);
+    assert!(!saved.is_empty(), "no failure to shrink");
+    assert_eq!(
+        rows(&config),
+        (serial.clone(), saved.clone()),
+        "the same campaign twice"
     );
-    assert_eq!(rows(&config), serial, "the same campaign twice");
     config.jobs = 3;
-    assert_eq!(rows(&config), serial, "--jobs 3");
+    assert_eq!(rows(&config), (serial.clone(), saved.clone()), "--jobs 3");
     config.jobs = 1;
-    config.cases = 16;
-    assert_eq!(rows(&config), serial[..16].to_vec(), "--cases 16");
-    config.cases = 24;
-    let mut sharded: Vec<String> = (0..3)
-        .flat_map(|index| {
-            let mut shard = config.clone();
-            shard.shard = Shard { index, count: 3 };
-            rows(&shard)
-        })
-        .collect();
+    config.cases = 40;
+    let (first, first_saved) = rows(&config);
+    assert_eq!(first, serial[..40].to_vec(), "--cases 40");
+    assert_eq!(
+        first_saved,
+        saved.range(..=40).map(|(k, v)| (*k, v.clone())).collect(),
+        "--cases 40 saves the same files"
+    );
+    config.cases = 60;
+    let mut sharded = Vec::new();
+    let mut sharded_saved = BTreeMap::new();
+    for index in 0..3 {
+        let mut shard = config.clone();
+        shard.shard = Shard { index, count: 3 };
+        let (shard_rows, shard_saved) = rows(&shard);
+        sharded.extend(shard_rows);
+        sharded_saved.extend(shard_saved);
+    }
     sharded.sort_by_key(|row| {
         row.split(' ')
             .next()
             .and_then(|case| case.parse::<u64>().ok())
     });
     assert_eq!(sharded, serial, "three shards");
+    // A shard sees fewer cases, so it may save a case that was a repeat in one campaign: the
+    // file is the one that case gives on its own.
+    for (case, file) in &sharded_saved {
+        let alone = campaign::run_case(&config, *case, &|_| {});
+        let shrunk = alone
+            .finding
+            .and_then(|finding| finding.shrunk)
+            .expect("a saved case shrinks alone");
+        assert_eq!(&(shrunk.file_name(), shrunk.to_toml()), file, "case {case}");
+        if let Some(serial_file) = saved.get(case) {
+            assert_eq!(serial_file, file, "case {case} saved by a shard");
+        }
+    }
+}
+
+// Guards dedup: a campaign shrinks and saves the first case of each target once; every later
+// case with that target is counted as a repeat of it, unshrunk.
+#[test]
+fn a_campaign_shrinks_each_bug_once() {
+    let strategy = StrategyName::Bluegreen(BluegreenVersion::V2024_02);
+    let mut config = CampaignConfig::new(strategy, 150, 1);
+    config.max_shrink_iters = 40;
+    let mut first_of: BTreeMap<String, u64> = BTreeMap::new();
+    let mut repeats = 0;
+    let report = campaign::run_with(&config, &|_| {}, &|| true, |result| {
+        let Some(finding) = &result.finding else {
+            return;
+        };
+        let target = finding.signature.to_string();
+        match first_of.get(&target) {
+            Some(first) => {
+                repeats += 1;
+                assert_eq!(finding.repeat_of, Some(*first), "case {}", result.case);
+                assert!(finding.shrunk.is_none() && finding.shrink_runs == 0);
+            }
+            None => {
+                assert_eq!(finding.repeat_of, None);
+                let shrunk = finding.shrunk.as_ref().expect("the first is shrunk");
+                assert_eq!(
+                    shrunk.target(&[]).map(ToString::to_string),
+                    Some(target.clone())
+                );
+                first_of.insert(target, result.case);
+            }
+        }
+    });
+    assert!(repeats > 0, "no bug was found twice in 150 cases");
+    assert_eq!(report.failures.len(), first_of.len());
+    assert_eq!(report.repeat_cases.len(), repeats);
+}
+
+/// The first case of `strategy` (fuzzer seed 1) whose failure shows two or more signatures.
+fn a_case_with_two_bugs(strategy: StrategyName) -> (u64, Box<Failure>) {
+    (1..=400)
+        .find_map(|case| {
+            let (input, seed) = campaign::case_input(1, case);
+            let failure = fleetsim::fuzz::check(&input, strategy, seed).err()?;
+            (failure.signatures.len() >= 2).then_some((case, failure))
+        })
+        .expect("a case with two bugs in 400")
+}
+
+// Guards signature-preserving shrinking: a case with two bugs shrinks to the first, never to the
+// other; told the first is known, the campaign re-examines the case and shrinks it to the second.
+#[test]
+fn shrinking_keeps_the_bug_the_case_was_found_with() {
+    let strategy = StrategyName::Bluegreen(BluegreenVersion::V2023_06);
+    let (case, failure) = a_case_with_two_bugs(strategy);
+    let (first, second) = (failure.signatures[0].clone(), failure.signatures[1].clone());
+    let mut config = CampaignConfig::new(strategy, case, 1);
+    config.max_shrink_iters = 200;
+    let result = campaign::run_case(&config, case, &|_| {});
+    let finding = result.finding.expect("the case fails");
+    let shrunk = finding.shrunk.expect("a new failure is shrunk");
+    assert_eq!(shrunk.signature, first, "case {case}");
+    assert!(shrunk.to_toml().lines().count() <= failure.to_toml().lines().count());
+    config.known = vec![KnownFinding::of("the-first-bug.toml", first.clone())];
+    let result = campaign::run_case(&config, case, &|_| {});
+    let finding = result.finding.expect("the case fails");
+    assert_eq!(
+        finding.signature, second,
+        "re-examined past the known first bug"
+    );
+    assert_eq!(finding.known, None);
+    let shrunk = finding.shrunk.expect("the second bug is shrunk");
+    assert_eq!(shrunk.target(&config.known), Some(&second));
 }
 
 // Guards the generator's reach: odd fleets (N = 0, N = 1, all stopped, two process groups),
@@ -316,8 +418,9 @@ fn the_generator_reaches_the_whole_fault_space() {
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }
 
-// Guards the known findings: each file breaks the property under bluegreen, with the signature
-// its header describes, and no two share a signature (each is one bug).
+// Guards the known findings: each file breaks the property under bluegreen with the signatures
+// its header describes (the first, then any later bug it documents), and no two files show the
+// same list (each is one bug, or one bug behind another).
 #[test]
 fn the_known_findings_have_their_signatures() {
     let known = known_findings();
@@ -328,11 +431,13 @@ fn the_known_findings_have_their_signatures() {
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let signature = finding
-                .signature
-                .as_ref()
-                .unwrap_or_else(|| panic!("{} no longer breaks the property", finding.file));
-            (file, signature.to_string())
+            assert!(
+                finding.signature.is_some(),
+                "{} no longer breaks the property",
+                finding.file
+            );
+            let all: Vec<String> = finding.signatures.iter().map(ToString::to_string).collect();
+            (file, all.join(" then "))
         })
         .collect();
     assert_eq!(
@@ -340,11 +445,43 @@ fn the_known_findings_have_their_signatures() {
         [
             (
                 "ambiguous-launch-lookup-fails.toml",
-                "no-machine-explosion/launch/create-greens"
+                "no-machine-explosion/launch/create-greens then idempotent-create/launch/create-greens then no-leftovers/settled/-"
+            ),
+            (
+                "cordon-while-green-flaps.toml",
+                "deployer-never-deletes-all/cordon/cordon-blues then no-downtime/cordon/acquire-leases"
             ),
             (
                 "cordon-while-green-unhealthy.toml",
-                "deployer-never-deletes-all/cordon/cordon-blues"
+                "deployer-never-deletes-all/cordon/cordon-blues then no-downtime/cordon/wait-before-stop"
+            ),
+            (
+                "detached-machine-alone-keeps-old-image.toml",
+                "single-image-at-rest/finish/- then no-leftovers/settled/-"
+            ),
+            (
+                "detached-machine-keeps-old-image.toml",
+                "single-image-at-rest/finish/release-leases then no-leftovers/settled/-"
+            ),
+            (
+                "rollback-destroys-the-only-serving-green.toml",
+                "green-kept-after-switch/destroy/rollback then no-downtime/destroy/rollback then deployer-never-deletes-all/destroy/rollback then no-leftovers/settled/-"
+            ),
+            (
+                "stale-proxy-outlasts-the-drain-waits.toml",
+                "no-downtime/stop/stop-blues"
+            ),
+            (
+                "stall-outlives-lease-at-cordon.toml",
+                "lease-exclusion/cordon/cordon-blues"
+            ),
+            (
+                "stall-outlives-lease-at-destroy.toml",
+                "lease-exclusion/destroy/destroy-blues"
+            ),
+            (
+                "stall-outlives-lease-at-stop.toml",
+                "lease-exclusion/stop/stop-blues"
             ),
             (
                 "uncordon-fails-after-first-green.toml",
@@ -354,4 +491,73 @@ fn the_known_findings_have_their_signatures() {
         .map(|(file, signature)| (file.to_string(), signature.to_string()))
         .to_vec()
     );
+}
+
+// Guards the generator's reach into the bug history (issue 14): a redeploy of the running image
+// (S1), deployer clock skew (S12), detached machines (S13), two deployers at once (S6b) and
+// propagation tails that outlast bluegreen's 10 s waits (S4) are each drawn, and a case holding
+// one replays from its written file: same scenario, same fingerprint.
+#[test]
+fn the_rare_kinds_are_drawn_and_replay_from_their_files() {
+    use fleetsim::engine::random::Distribution;
+    use fleetsim::scenario::{DeployStart, FaultSpec};
+    use std::time::Duration;
+
+    type Holds = fn(&fleetsim::scenario::Scenario) -> bool;
+    let kinds: [(&str, Holds); 5] = [
+        ("same image", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .any(|deploy| deploy.image == scenario.app.image)
+        }),
+        ("clock skew", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .any(|deploy| deploy.clock_skew_seconds != 0)
+        }),
+        ("detached", |scenario| {
+            scenario
+                .fleet
+                .iter()
+                .any(|group| group.detached && group.count > 0)
+        }),
+        ("concurrent deployers", |scenario| {
+            scenario
+                .deploys
+                .iter()
+                .skip(1)
+                .any(|deploy| matches!(deploy.start, DeployStart::At(_)))
+        }),
+        ("long propagation tail", |scenario| {
+            scenario.faults.iter().any(|fault| {
+                matches!(fault, FaultSpec::PropagationTail {
+                    delay: Distribution::Uniform { min, .. }, ..
+                } if *min >= Duration::from_secs(12))
+            })
+        }),
+    ];
+    for (name, holds) in kinds {
+        let (number, case, seed) = (1..=3_000)
+            .find_map(|number| {
+                let (case, seed) = campaign::case_input(1, number);
+                holds(&case.to_scenario(bluegreen(), seed)).then_some((number, case, seed))
+            })
+            .unwrap_or_else(|| panic!("{name}: never drawn in 3 000 cases"));
+        let scenario = case.to_scenario(bluegreen(), seed);
+        let text = fleetsim::scenario::writer::to_toml(&scenario);
+        let path = failures_directory().join(format!("rare-{}.toml", name.replace(' ', "-")));
+        std::fs::create_dir_all(failures_directory()).expect("target is writable");
+        std::fs::write(&path, &text).expect("target is writable");
+        let replayed = load(&path).expect("the written case loads");
+        assert!(holds(&replayed), "{name}: lost in the file (case {number})");
+        let original = Simulation::new(&scenario).strategy(bluegreen()).run();
+        let again = Simulation::new(&replayed).strategy(bluegreen()).run();
+        assert_eq!(
+            original.fingerprint.to_string(),
+            again.fingerprint.to_string(),
+            "{name}: case {number} replays"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fleetsim::check::Invariant;
+use fleetsim::check::{Bounds, Invariant};
 use fleetsim::deploy::StrategyName;
 use fleetsim::scenario::{fault_kinds, parse};
 use serde_json::Value;
@@ -96,7 +96,7 @@ fn the_invariants_listing_is_invariant_all() {
     assert_eq!(entries.len(), Invariant::ALL.len());
     for (entry, invariant) in entries.iter().zip(Invariant::ALL) {
         assert_eq!(entry["name"], invariant.as_str());
-        assert_eq!(entry["promise"], invariant.description());
+        assert_eq!(entry["promise"], invariant.promise(&Bounds::default()));
         let kind = serde_json::to_value(invariant.kind()).expect("a kind");
         assert_eq!(entry["kind"], kind);
         let strategies: Vec<&str> = StrategyName::ALL

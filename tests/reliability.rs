@@ -435,7 +435,7 @@ fn an_unwritable_out_is_bad_input_before_anything_runs() {
     }
 }
 
-// Guards against `compare` exiting 0 when runs panicked.
+// Guards against `compare` exiting 0 when runs panicked (a crash breaks every expectation).
 #[test]
 fn a_comparison_with_panicked_runs_fails() {
     let mut broken = scenario(BASE);
@@ -447,6 +447,7 @@ fn a_comparison_with_panicked_runs_fails() {
     let options = fleetsim::report::compare::CompareOptions {
         strategies: vec![StrategyName::ALL[0]],
         seeds: 1..3,
+        shard: fleetsim::work::Shard::WHOLE,
         jobs: 1,
         window: Duration::from_secs(1),
     };

@@ -150,6 +150,7 @@ fn the_schema_defaults_are_the_applied_defaults() {
         ("proxy", "Proxy"),
         ("traffic", "Traffic"),
         ("run", "Run"),
+        ("check", "Bounds"),
         ("deploy[0]", "Deploy"),
         ("fleet[0]", "FleetGroup"),
     ];

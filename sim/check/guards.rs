@@ -14,11 +14,6 @@ use crate::platform::observe::MachineIndex;
 use super::machines::slot;
 use super::{Action, Checkers, Invariant};
 
-/// bluegreen mixes versions from the first uncordon until the blues are cordoned: its fixed 10 s
-/// wait plus the uncordon pool. 60 s leaves room for slow API calls; a longer mix is unbounded
-/// mixing (reference `deploy-systems.md` I8).
-pub const MIXING_BOUND: Duration = Duration::from_secs(60);
-
 /// What the guards need to know of a machine's config.
 #[derive(Clone, Debug, Default)]
 pub struct MachineShape {
@@ -265,13 +260,14 @@ impl Checkers {
         self.guards.mixing_since = None;
         let window = now - since;
         self.guards.mixing_longest = self.guards.mixing_longest.max(window);
-        if window > MIXING_BOUND {
+        let bound = self.bounds.mixing_bound;
+        if window > bound {
             let detail = format!(
                 "two images were routable for {} from {since}, longer than {}",
                 SimTime::from_duration(window),
-                humantime::format_duration(MIXING_BOUND)
+                self.bounds.mixing_bound_text()
             );
-            self.violate(Invariant::BoundedMixing, since + MIXING_BOUND, step, detail);
+            self.violate(Invariant::BoundedMixing, since + bound, step, detail);
         }
     }
 

@@ -22,7 +22,7 @@ pub mod signature;
 use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
 pub use signature::{Action, Cause, Signature};
 
-/// The invariants, by their stable names (DESIGN.md).
+/// The invariants, by their stable names (listed by `fleetsim invariants` and in the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
     NoMachineExplosion,
@@ -117,10 +117,28 @@ impl Invariant {
         }
     }
 
-    /// What the invariant promises, in one line.
-    pub fn description(self) -> &'static str {
+    /// What the invariant promises under `bounds` (the scenario's `[check]` section), in one line:
+    /// the two invariants with a user-set bound print the bound they judged.
+    pub fn promise(self, bounds: &Bounds) -> String {
         match self {
-            Invariant::NoMachineExplosion => "machines alive never exceed 2 × N",
+            Invariant::NoMachineExplosion => format!(
+                "machines alive never exceed {} × N",
+                bounds.explosion_factor
+            ),
+            Invariant::BoundedMixing => format!(
+                "two images are never routable together for over {}",
+                bounds.mixing_bound_text()
+            ),
+            _ => self.description().to_string(),
+        }
+    }
+
+    /// What the invariant promises, in one line, for the invariants without a bound of their own.
+    fn description(self) -> &'static str {
+        match self {
+            Invariant::NoMachineExplosion | Invariant::BoundedMixing => {
+                unreachable!("bounded invariants are described by `promise`")
+            }
             Invariant::NeverAllDeleted => {
                 "once the app serves, some machine is always started, uncordoned and passing"
             }
@@ -155,7 +173,6 @@ impl Invariant {
             Invariant::AbortSafety => {
                 "an abort before the point of no return leaves no green and untouched blues"
             }
-            Invariant::BoundedMixing => "two images are never routable together for over 60 s",
             Invariant::LeasesReleased => "after heal, no deployer still holds a lease",
             Invariant::FleetConverges => {
                 "by the end of the settle period, proxies agree with the platform and no machine is mid-transition"
@@ -178,6 +195,62 @@ impl Invariant {
     /// Its position in [`Invariant::ALL`] (the enum is declared in that order; a test checks it).
     pub const fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// The bounds of two invariants, which the user owns: the scenario's `[check]` section.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// `bounded-mixing`: two images may be routable together at most this long.
+    pub mixing_bound: Duration,
+    /// `no-machine-explosion`: machines alive may be at most this many times N (the initial
+    /// fleet).
+    pub explosion_factor: f64,
+}
+
+impl Bounds {
+    /// bluegreen mixes versions from the first uncordon until the blues are cordoned: its fixed
+    /// 10 s wait plus the uncordon pool. 60 s leaves room for slow API calls; a longer mix is
+    /// unbounded mixing (reference `deploy-systems.md` I8).
+    pub const MIXING_BOUND_DEFAULT: Duration = Duration::from_secs(60);
+
+    /// A bluegreen deploy launches one green per blue: 2 × N at its peak, and no more.
+    pub const EXPLOSION_FACTOR_DEFAULT: f64 = 2.0;
+
+    /// The most machines alive `no-machine-explosion` allows for a fleet of `initial`:
+    /// ⌊explosion_factor × N⌋ (alive > factor × N exactly when alive > this, alive being whole).
+    pub fn machines_max(&self, initial: u32) -> u32 {
+        assert!(self.explosion_factor >= 1.0, "validated: {self:?}");
+        let bound = (self.explosion_factor * f64::from(initial)).floor();
+        // Validation keeps the factor and N small enough for u32; saturate all the same.
+        if bound >= f64::from(u32::MAX) {
+            u32::MAX
+        } else {
+            bound as u32
+        }
+    }
+}
+
+impl Bounds {
+    /// The mixing bound for people: `60 s`, `1.5 s`, `10 min`.
+    pub fn mixing_bound_text(&self) -> String {
+        let bound = self.mixing_bound;
+        if bound.as_millis() % 60_000 == 0 && bound >= Duration::from_secs(600) {
+            format!("{} min", bound.as_secs() / 60)
+        } else if bound.subsec_micros() % 1_000 == 0 {
+            format!("{} s", bound.as_millis() as f64 / 1e3)
+        } else {
+            humantime::format_duration(bound).to_string()
+        }
+    }
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds {
+            mixing_bound: Bounds::MIXING_BOUND_DEFAULT,
+            explosion_factor: Bounds::EXPLOSION_FACTOR_DEFAULT,
+        }
     }
 }
 
@@ -299,6 +372,8 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
     pub invariant: String,
+    /// What it promises, with the bound it judged (see [`Bounds`]).
+    pub promise: String,
     pub status: Status,
     pub first_violation: Option<Violation>,
 }
@@ -438,6 +513,8 @@ struct DeployTrack {
 pub struct Checkers {
     /// The region of each proxy, by proxy index.
     proxy_regions: Vec<String>,
+    /// The user's bounds of `bounded-mixing` and `no-machine-explosion`.
+    bounds: Bounds,
     violations: [Option<Violation>; Invariant::ALL.len()],
     /// The deployer mutation the platform is applying right now (deploy, machine, mutation), if
     /// any: what a fall of the routable count to zero is attributed to.
@@ -477,14 +554,25 @@ pub struct Checkers {
     facts: Vec<DeployFacts>,
     drain: DrainMargin,
     leftovers: u32,
+    /// The first outage or failed request the deployer caused (the attributed form of
+    /// `no-downtime` the fuzz property judges; see [`Checkers::downtime_by_deployer`]).
+    downtime_by_deployer: Option<Violation>,
+    /// The machine a proxy just learned is no longer routable, while that news is applied.
+    view_loss: Option<MachineIndex>,
 }
 
 impl Checkers {
     /// `proxy_regions`: the region of each proxy, by proxy index (messages name proxies by region).
-    pub fn new(initial_machines: u32, proxy_regions: Vec<String>, deploys: usize) -> Checkers {
+    pub fn new(
+        bounds: Bounds,
+        initial_machines: u32,
+        proxy_regions: Vec<String>,
+        deploys: usize,
+    ) -> Checkers {
         let proxies = proxy_regions.len();
         Checkers {
             proxy_regions,
+            bounds,
             violations: Default::default(),
             applying: None,
             acting: None,
@@ -516,6 +604,8 @@ impl Checkers {
             facts: vec![DeployFacts::default(); deploys],
             drain: DrainMargin::default(),
             leftovers: 0,
+            downtime_by_deployer: None,
+            view_loss: None,
             guards: guards::Guards::new(deploys),
         }
     }
@@ -597,9 +687,12 @@ impl Checkers {
             checks.alive += 1;
             checks.alive_peak = checks.alive_peak.max(checks.alive);
             *checks.alive_by_image.entry(image.to_string()).or_default() += 1;
-            let bound = 2 * checks.initial_machines;
+            let bound = checks.bounds.machines_max(checks.initial_machines);
             if checks.alive > bound {
-                let detail = format!("{} machines alive, more than 2 × N = {bound}", checks.alive);
+                let detail = format!(
+                    "{} machines alive, more than {} × N = {bound}",
+                    checks.alive, checks.bounds.explosion_factor
+                );
                 checks.violate(Invariant::NoMachineExplosion, now, step, detail);
             }
         });
@@ -701,15 +794,73 @@ impl Checkers {
             return;
         }
         assert!(*ever, "a proxy stopped serving before it served");
+        let detail = format!(
+            "proxy {} has no live routable machine",
+            self.proxy_regions[proxy as usize]
+        );
+        self.downtime(now, step, detail.clone());
         self.proxies_down += 1;
         if self.proxies_down == 1 {
             self.outage_since = Some(now);
-            let detail = format!(
-                "proxy {} has no live routable machine",
-                self.proxy_regions[proxy as usize]
-            );
             self.violate(Invariant::NoDowntime, now, step, detail);
         }
+    }
+
+    /// Attribution rule of `no-downtime` in the fuzz property: an outage or a failed request
+    /// counts only when a deployer caused it — it began while a deployer's mutation was being
+    /// applied (a destroy, stop or cordon taking the last live machine a proxy knew), or when a
+    /// proxy learned that a machine a deployer cordoned or stopped is no longer routable (the
+    /// deployer moved on before the proxies knew the greens: incident 2's mechanism). An outage
+    /// from a crash, failing checks, a proxy gone stale or a machine the platform took away is
+    /// the platform's: the metrics count it, the attributed form does not.
+    fn downtime_cause(&self) -> Cause {
+        let cause = self.cause();
+        if cause.action != Action::Platform {
+            return cause;
+        }
+        let Some(machine) = self.view_loss else {
+            return cause;
+        };
+        let track = &self.machines[slot(machine)];
+        let action = match (track.stop_requested, track.cordon_requested) {
+            (true, _) => Operation::Stop,
+            (false, true) => Operation::Cordon,
+            (false, false) => return cause,
+        };
+        let Some(deploy) = track.last_blue_of else {
+            return cause;
+        };
+        Cause {
+            deploy: Some(deploy),
+            action: Action::Call(action),
+            phase: self.phase_of[deploy as usize],
+        }
+    }
+
+    fn downtime(&mut self, now: SimTime, step: u64, detail: String) {
+        if self.downtime_by_deployer.is_some() {
+            return;
+        }
+        let cause = self.downtime_cause();
+        if cause.action == Action::Platform {
+            return;
+        }
+        self.downtime_by_deployer = Some(Violation {
+            time_ms: now.as_millis(),
+            step,
+            detail,
+            cause,
+        });
+    }
+
+    /// The first outage or failed request a deployer caused (`downtime_cause`), if any.
+    pub fn downtime_by_deployer(&self) -> Option<Violation> {
+        self.downtime_by_deployer.clone()
+    }
+
+    /// A proxy finished applying what it learned about a machine.
+    pub fn proxy_view_applied(&mut self) {
+        self.view_loss = None;
     }
 
     fn close_outage(&mut self, now: SimTime) {
@@ -751,6 +902,7 @@ impl Checkers {
                     self.proxy_regions[proxy as usize],
                     reason.as_str()
                 );
+                self.downtime(now, step, detail.clone());
                 self.violate(Invariant::NoDowntime, now, step, detail);
             }
         }
@@ -791,6 +943,7 @@ impl Checkers {
 
     /// A proxy's view of `machine` changed.
     pub fn proxy_view(&mut self, now: SimTime, machine: MachineIndex, routable: bool) {
+        self.view_loss = (!routable).then_some(machine);
         let track = &mut self.machines[slot(machine)];
         if routable {
             track.routing_proxies += 1;
@@ -964,6 +1117,16 @@ impl Checkers {
             );
             self.violate(Invariant::FleetSizeKept, now, step, detail);
         }
+        // Attribution: another deploy still running has its own greens up; their image is not
+        // this deploy's leftover (two deployers at once are judged by lease-exclusion).
+        let others_running = self
+            .deploys
+            .iter()
+            .enumerate()
+            .any(|(other, track)| other != deploy as usize && track.started && !track.ended);
+        if others_running {
+            return;
+        }
         let others: Vec<String> = self
             .alive_by_image
             .iter()
@@ -1036,6 +1199,7 @@ impl Checkers {
                 };
                 Verdict {
                     invariant: invariant.as_str().to_string(),
+                    promise: invariant.promise(&self.bounds),
                     status,
                     first_violation: violation.filter(|_| status == Status::Violated),
                 }
@@ -1218,7 +1382,12 @@ mod tests {
 
     /// Two proxies that serve from the start; the run ends at 60 s.
     fn serving_checkers() -> Checkers {
-        let mut checks = Checkers::new(2, vec!["iad".to_string(), "ams".to_string()], 0);
+        let mut checks = Checkers::new(
+            Bounds::default(),
+            2,
+            vec!["iad".to_string(), "ams".to_string()],
+            0,
+        );
         checks.proxy_serving(millis(0), 0, 0, true);
         checks.proxy_serving(millis(0), 0, 1, true);
         checks

@@ -124,27 +124,47 @@ impl Signature {
         limit_hit: Option<&'static str>,
         judged: &[Invariant],
     ) -> Option<Signature> {
-        let first = judged
+        Signature::all_of(verdicts, limit_hit, judged)
+            .into_iter()
+            .next()
+    }
+
+    /// Every bug the run shows: one signature per violated invariant of `judged` (from its first
+    /// violation), earliest first (ties in the order of `judged`), then the limit it hit, if any.
+    /// The first is [`Signature::of`]; the others are what a fuzzer re-examines a case for when
+    /// the first is already known.
+    pub fn all_of(
+        verdicts: &[Verdict],
+        limit_hit: Option<&'static str>,
+        judged: &[Invariant],
+    ) -> Vec<Signature> {
+        let mut violations: Vec<(u64, usize, Signature)> = judged
             .iter()
-            .filter_map(|invariant| {
+            .enumerate()
+            .filter_map(|(order, invariant)| {
                 let verdict = verdicts
                     .iter()
                     .find(|verdict| verdict.invariant == invariant.as_str())?;
-                Some((*invariant, verdict.first_violation.as_ref()?))
+                let violation = verdict.first_violation.as_ref()?;
+                let signature = Signature {
+                    broken: Broken::Invariant(*invariant),
+                    action: violation.cause.action,
+                    phase: violation.cause.phase,
+                };
+                Some((violation.step, order, signature))
             })
-            .min_by_key(|(_, violation)| violation.step);
-        if let Some((invariant, violation)) = first {
-            return Some(Signature {
-                broken: Broken::Invariant(invariant),
-                action: violation.cause.action,
-                phase: violation.cause.phase,
-            });
-        }
-        limit_hit.map(|kind| Signature {
+            .collect();
+        violations.sort_by_key(|(step, order, _)| (*step, *order));
+        let mut signatures: Vec<Signature> = violations
+            .into_iter()
+            .map(|(_, _, signature)| signature)
+            .collect();
+        signatures.extend(limit_hit.map(|kind| Signature {
             broken: Broken::Limit(kind),
             action: Action::Platform,
             phase: None,
-        })
+        }));
+        signatures
     }
 }
 
@@ -168,6 +188,7 @@ mod tests {
     fn verdict(invariant: Invariant, step: u64, action: Action, phase: Phase) -> Verdict {
         Verdict {
             invariant: invariant.as_str().to_string(),
+            promise: invariant.promise(&crate::check::Bounds::default()),
             status: crate::check::Status::Violated,
             first_violation: Some(Violation {
                 time_ms: step,
@@ -217,6 +238,18 @@ mod tests {
         assert_eq!(
             Signature::of(&verdicts, None, &[Invariant::DrainOrder]),
             None
+        );
+        let all: Vec<String> = Signature::all_of(&verdicts, Some("time"), &judged)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            all,
+            [
+                "rollback-spares-blue/destroy/rollback",
+                "green-kept-after-switch/destroy/rollback",
+                "limit-hit:time/platform/-"
+            ]
         );
         let limit = Signature::of(&verdicts, Some("time"), &[Invariant::DrainOrder]);
         assert_eq!(

@@ -18,7 +18,7 @@ pub(super) fn execute(config: &CheckConfig) -> i32 {
     let mut scenarios = Vec::with_capacity(files.len());
     let mut bad = 0;
     for file in &files {
-        match load(file) {
+        match load(file, &[]) {
             Ok(scenario) => scenarios.push(scenario),
             Err(_) => bad += 1,
         }

@@ -12,13 +12,16 @@ use crate::fuzz::campaign::{self, CampaignConfig, Progress};
 use crate::fuzz::report::{self, FuzzCsv, FuzzMeta, FuzzRow};
 
 pub(super) fn execute(config: &FuzzConfig) -> i32 {
+    if let Some(seeds) = config.discovery {
+        return discovery(config, seeds);
+    }
     let fleet = match config
         .fleet
         .as_deref()
-        .map(crate::scenario::load)
+        .map(|path| crate::scenario::load_with_overrides(path, &config.overrides))
         .transpose()
     {
-        Ok(fleet) => fleet,
+        Ok(fleet) => fleet.map(|(fleet, _)| fleet),
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
@@ -33,7 +36,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let known = match crate::fuzz::known::load(&config.known, config.strategy) {
+    let known = match crate::fuzz::known::load(&config.known, config.strategy, &config.property) {
         Ok(known) => known,
         Err(error) => {
             eprintln!("error: --known: {error}");
@@ -45,6 +48,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
     campaign_config.jobs = config.jobs;
     campaign_config.shard = config.shard;
     campaign_config.known = known;
+    campaign_config.property = config.property.clone();
     let meta = FuzzMeta::new(&campaign_config, config.fleet.as_deref());
     let known_files = meta.known_files();
     let mut csv = match FuzzCsv::create(&config.out.join("fuzz.csv")) {
@@ -139,7 +143,7 @@ pub(super) fn execute(config: &FuzzConfig) -> i32 {
     clippy::disallowed_types,
     reason = "the time budget and cases/s measure the wall clock on purpose"
 )]
-struct Stopwatch {
+pub(super) struct Stopwatch {
     started: std::time::Instant,
 }
 
@@ -149,13 +153,13 @@ struct Stopwatch {
     reason = "the time budget and cases/s measure the wall clock on purpose"
 )]
 impl Stopwatch {
-    fn start() -> Stopwatch {
+    pub(super) fn start() -> Stopwatch {
         Stopwatch {
             started: std::time::Instant::now(),
         }
     }
 
-    fn seconds(&self) -> f64 {
+    pub(super) fn seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
 }
@@ -172,4 +176,44 @@ fn progress_bar(cases: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+/// `fleetsim fuzz --discovery`: the discovery table (module `fuzz::discovery`).
+fn discovery(config: &FuzzConfig, seeds: u64) -> i32 {
+    use crate::fuzz::discovery::{self, DiscoveryConfig};
+    let versions = discovery::VERSIONS.to_vec();
+    let mut known = Vec::new();
+    for version in &versions {
+        match crate::fuzz::known::load(&config.known, *version, &config.property) {
+            Ok(findings) => known.push(findings),
+            Err(error) => {
+                eprintln!("error: --known: {error}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let discovery_config = DiscoveryConfig {
+        versions,
+        first_seed: config.seed,
+        seeds,
+        cases: config.cases,
+        jobs: config.jobs,
+        known,
+        property: config.property.clone(),
+    };
+    let clock = Stopwatch::start();
+    let table = discovery::run(&discovery_config);
+    if config.json {
+        print!("{}", crate::report::files::json_document(&table));
+    } else {
+        print!("{}", discovery::table_text(&table));
+    }
+    eprintln!(
+        "{} campaign(s) of {} case(s) in {:.1} s ({} job(s))",
+        discovery_config.versions.len() as u64 * seeds,
+        config.cases,
+        clock.seconds(),
+        config.jobs
+    );
+    EXIT_OK
 }

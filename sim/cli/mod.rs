@@ -6,11 +6,17 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::deploy::StrategyName;
+use crate::scenario::Override;
 use crate::work::Shard;
 
 mod check;
 mod fuzz;
 mod merge;
+mod study;
+mod tune;
+
+pub use study::StudyConfig;
+pub use tune::TuneConfig;
 
 /// `fleetsim --version`: the crate version, the git commit and the build profile (build.rs). A
 /// fingerprint is only comparable within one build.
@@ -39,6 +45,10 @@ enum CommandArguments {
         /// Scenario files (TOML).
         #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
+        /// Override a field of every scenario by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Override the scenario's seed (0 to 18446744073709551614).
         #[arg(long, value_name = "N", value_parser = parse_seed)]
         seed: Option<u64>,
@@ -71,6 +81,10 @@ enum CommandArguments {
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
         seeds: std::ops::Range<u64>,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Simulations run in parallel (default: the machine's available parallelism; results
         /// are identical to --jobs 1).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -94,6 +108,10 @@ enum CommandArguments {
         /// Scenario file (TOML).
         #[arg(value_name = "SCENARIO")]
         scenario: PathBuf,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Strategies to compare, comma-separated (see `fleetsim strategies`).
         #[arg(long, value_name = "a,b,c", value_delimiter = ',', required = true, value_parser = parse_strategy)]
         strategies: Vec<StrategyName>,
@@ -104,12 +122,85 @@ enum CommandArguments {
         /// are identical to --jobs 1).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
         jobs: Option<u32>,
-        /// Write compare.csv, compare-runs.csv and compare.html into this directory.
+        /// Write compare.csv, compare-runs.csv, compare.json and compare.html into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// The charts' timeline window (with --out), e.g. `1s`.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_window, requires = "out")]
         window: Duration,
+        /// Run only shard K of N of the seeds (0-based), or auto/N to read K from
+        /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the result as JSON (schema fleetsim.compare/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A parameter grid over seeds: every point (one value of each --vary) × strategy × seed;
+    /// study.csv, study-summary.csv and study.html (each headline metric against the parameter).
+    Study {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// A field and its values: `PATH=V1,V2,…` or `PATH=A..B:STEP` (B included; numbers or
+        /// durations, e.g. `proxy.propagation.p99=2s..20s:2s`). Repeatable: every combination.
+        #[arg(long, value_name = "PATH=VALUES", required = true, value_parser = parse_vary)]
+        vary: Vec<crate::report::study::Vary>,
+        /// Strategies to run at every point, comma-separated (default: the scenario's own).
+        #[arg(long, value_name = "a,b,c", value_delimiter = ',', value_parser = parse_strategy)]
+        strategies: Vec<StrategyName>,
+        /// Seeds to run at every point and strategy: A..B (B excluded) or A..=B.
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: std::ops::Range<u64>,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
+        /// Write study.csv (row by row), study-summary.csv, study-summary.json and study.html here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Run only shard K of N of the runs (0-based), or auto/N; `fleetsim merge` combines them.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
+        /// Print the summary as JSON (schema fleetsim.study/1) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What should I set? Searches the strategy's waits and concurrency for the fastest deploy
+    /// whose fraction of deploys that lost requests meets the goal at 95 % confidence.
+    Tune {
+        /// Scenario file (TOML).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// The strategy to tune (default: the one the scenario's deploys name).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy)]
+        strategy: Option<StrategyName>,
+        /// The goal: the highest fraction of deploys that may lose a request, met when its 95 %
+        /// Wilson upper bound is at most this.
+        #[arg(long, value_name = "GOAL", default_value = "lost-request-deploys<=1%", value_parser = crate::report::tune::Goal::parse)]
+        goal: crate::report::tune::Goal,
+        /// Seeds a recommendation is confirmed on (seeds 1..=N; screening uses the first few).
+        /// 0 of N meets 1 % from N = 381.
+        #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=crate::report::tune::SEEDS_MAX))]
+        seeds: u64,
+        /// What to minimise among the settings that meet the goal: deploy-time or machine-seconds.
+        #[arg(long, value_name = "WHAT", default_value = "deploy-time", value_parser = crate::report::tune::Objective::parse)]
+        minimise: crate::report::tune::Objective,
+        /// Override a scenario field by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
+        /// Where tune.csv, tune.html and the recommended scenario (tuned.toml) are written.
+        #[arg(long, value_name = "DIR", default_value = "reports/tune")]
+        out: PathBuf,
     },
     /// Property-based fuzzing: generate cases (fleet, parameters, timed faults), check the
     /// safety invariants, shrink and save every failure as a scenario file.
@@ -131,6 +222,10 @@ enum CommandArguments {
         /// Fuzz on this scenario's fleet, proxies and traffic instead of generated fleets.
         #[arg(long, value_name = "SCENARIO")]
         fleet: Option<PathBuf>,
+        /// Override a field of the --fleet scenario by its dotted TOML path, e.g. `deploy.0.wait_before_cordon=20s`,
+        /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
+        #[arg(long = "set", requires = "fleet", value_name = "PATH=VALUE", value_parser = parse_override)]
+        set: Vec<Override>,
         /// Known findings: scenario files (or directories of them, e.g. scenarios/fuzz-found/)
         /// that reproduce them. A failure with the signature of one is reported as known and
         /// does not fail the campaign.
@@ -154,6 +249,19 @@ enum CommandArguments {
         /// Print the summary as JSON (schema fleetsim.fuzz/1) instead of text.
         #[arg(long)]
         json: bool,
+        /// Measure discovery instead of fuzzing one strategy: for every bluegreen version,
+        /// --seeds campaigns of --cases cases each (fuzzer seeds from --seed), and for each of
+        /// flyctl's incidents, each S item and each --known finding, on how many seeds it was
+        /// found and the median first case (README, "How fast the fuzzer finds known bugs").
+        #[arg(long, conflicts_with_all = ["fleet", "shard", "junit", "time_budget"])]
+        discovery: bool,
+        /// The invariants the property judges, comma-separated (default: all ten of the fuzz
+        /// property; README, "The fuzz property").
+        #[arg(long, value_name = "A,B,...", value_parser = crate::fuzz::parse_property_choice)]
+        property: Option<crate::fuzz::PropertyChoice>,
+        /// With --discovery: fuzzer seeds per version.
+        #[arg(long, value_name = "N", default_value_t = 10, requires = "discovery", value_parser = clap::value_parser!(u64).range(1..=crate::fuzz::discovery::SEEDS_MAX))]
+        seeds: u64,
     },
     /// Measure the simulator: engine vs a bare heap loop, fleet scaling, fuzz and sweep rates
     /// (see reports/README.md, "Benchmarks"). Use a release build.
@@ -251,7 +359,7 @@ enum CommandArguments {
     },
     /// Print the manual page (roff; e.g. `fleetsim man > fleetsim.1; man ./fleetsim.1`).
     Man,
-    /// Combine the --out directories of the shards of one sweep, fuzz campaign or check into
+    /// Combine the --out directories of the shards of one sweep, study, fuzz campaign or check into
     /// what one unsharded run writes (rows in order, summaries recomputed from the rows).
     Merge {
         /// The shards' --out directories (every shard 0/N to N-1/N, once each).
@@ -291,6 +399,14 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         return Err("the duration must be more than 0".to_string());
     }
     Ok(duration)
+}
+
+fn parse_vary(text: &str) -> Result<crate::report::study::Vary, String> {
+    crate::report::study::Vary::parse(text)
+}
+
+fn parse_override(text: &str) -> Result<Override, String> {
+    Override::parse(text)
 }
 
 /// `--jobs` left out: the machine's available parallelism (results never depend on it).
@@ -363,6 +479,8 @@ pub enum Command {
     Run(RunConfig),
     Sweep(SweepConfig),
     Compare(CompareConfig),
+    Study(StudyConfig),
+    Tune(TuneConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
     Strategies {
@@ -416,6 +534,8 @@ pub struct BenchConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SweepConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenario: PathBuf,
     pub seeds: std::ops::Range<u64>,
     pub jobs: usize,
@@ -427,16 +547,22 @@ pub struct SweepConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompareConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenario: PathBuf,
     pub strategies: Vec<StrategyName>,
     pub seeds: Option<std::ops::Range<u64>>,
     pub jobs: usize,
     pub out: Option<PathBuf>,
     pub window: Duration,
+    pub shard: Shard,
+    pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuzzConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub cases: u64,
     pub seed: u64,
     pub strategy: StrategyName,
@@ -448,10 +574,16 @@ pub struct FuzzConfig {
     pub shard: Shard,
     pub junit: Option<PathBuf>,
     pub json: bool,
+    /// `--discovery`: measure discovery over this many fuzzer seeds per version.
+    pub discovery: Option<u64>,
+    /// `--property`: the invariants judged.
+    pub property: Vec<crate::check::Invariant>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunConfig {
+    /// `--set PATH=VALUE`, in order.
+    pub overrides: Vec<Override>,
     pub scenarios: Vec<PathBuf>,
     pub seed: Option<u64>,
     pub strategy: Option<StrategyName>,
@@ -486,7 +618,9 @@ fn into_command(arguments: Arguments) -> Command {
             out,
             window,
             requests,
+            set,
         } => Command::Run(RunConfig {
+            overrides: set,
             scenarios,
             seed,
             strategy,
@@ -507,7 +641,9 @@ fn into_command(arguments: Arguments) -> Command {
             strategy,
             shard,
             json,
+            set,
         } => Command::Sweep(SweepConfig {
+            overrides: set,
             scenario,
             seeds,
             jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
@@ -523,13 +659,59 @@ fn into_command(arguments: Arguments) -> Command {
             jobs,
             out,
             window,
+            shard,
+            json,
+            set,
         } => Command::Compare(CompareConfig {
+            overrides: set,
             scenario,
             strategies,
             seeds,
             jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             window,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
+        }),
+        CommandArguments::Study {
+            scenario,
+            vary,
+            strategies,
+            seeds,
+            set,
+            jobs,
+            out,
+            shard,
+            json,
+        } => Command::Study(StudyConfig {
+            scenario,
+            overrides: set,
+            varies: vary,
+            strategies,
+            seeds,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
+            out,
+            shard: shard.unwrap_or(Shard::WHOLE),
+            json,
+        }),
+        CommandArguments::Tune {
+            scenario,
+            strategy,
+            goal,
+            seeds,
+            minimise,
+            set,
+            jobs,
+            out,
+        } => Command::Tune(TuneConfig {
+            scenario,
+            overrides: set,
+            strategy,
+            goal,
+            seeds,
+            objective: minimise,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
+            out,
         }),
         CommandArguments::Fuzz {
             cases,
@@ -543,7 +725,14 @@ fn into_command(arguments: Arguments) -> Command {
             shard,
             junit,
             json,
+            set,
+            discovery,
+            property,
+            seeds,
         } => Command::Fuzz(FuzzConfig {
+            overrides: set,
+            discovery: discovery.then_some(seeds),
+            property: property.map_or_else(|| crate::fuzz::PROPERTY.to_vec(), |choice| choice.0),
             cases,
             seed,
             strategy,
@@ -631,7 +820,7 @@ fn into_command(arguments: Arguments) -> Command {
     }
 }
 
-/// Exit statuses (DESIGN.md): expectations hold, an expectation failed, bad input.
+/// Exit statuses (README, "Commands"): expectations hold, an expectation failed, bad input.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_EXPECTATION_FAILED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
@@ -642,6 +831,8 @@ pub fn execute(command: Command) -> i32 {
         Command::Run(config) => execute_run(&config),
         Command::Sweep(config) => execute_sweep(&config),
         Command::Compare(config) => execute_compare(&config),
+        Command::Study(config) => study::execute(&config),
+        Command::Tune(config) => tune::execute(&config),
         Command::Fuzz(config) => fuzz::execute(&config),
         Command::Bench(config) => execute_bench(&config),
         Command::Strategies { json } => {
@@ -756,9 +947,10 @@ pub(crate) fn write_output_file(path: &std::path::Path, bytes: &[u8]) -> std::io
     crate::report::files::write_atomic(path, bytes)
 }
 
-/// Loads a scenario, printing its warnings; a bad one is bad input (exit status 2).
-fn load(path: &std::path::Path) -> Result<crate::scenario::Scenario, i32> {
-    match crate::scenario::load_with_warnings(path) {
+/// Loads a scenario with its `--set` overrides, printing its warnings; a bad one is bad input
+/// (exit status 2).
+fn load(path: &std::path::Path, overrides: &[Override]) -> Result<crate::scenario::Scenario, i32> {
+    match crate::scenario::load_with_overrides(path, overrides) {
         Ok((scenario, warnings)) => {
             for warning in warnings {
                 eprintln!("warning: {warning}");
@@ -802,7 +994,7 @@ fn check_strategy_fits(
 }
 
 fn execute_sweep(config: &SweepConfig) -> i32 {
-    let scenario = match load(&config.scenario) {
+    let scenario = match load(&config.scenario, &config.overrides) {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
@@ -811,9 +1003,14 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
     {
         return status;
     }
+    if let Some(note) = crate::report::sweep::strategy_note(&scenario, config.strategy) {
+        eprintln!("{note}");
+    }
     let swept = crate::report::sweep::sweep(
         &scenario,
-        config.strategy,
+        config
+            .strategy
+            .or_else(|| crate::report::sweep::implied_strategy(&scenario)),
         config.seeds.clone(),
         config.shard,
         config.jobs,
@@ -843,7 +1040,7 @@ fn execute_sweep(config: &SweepConfig) -> i32 {
 }
 
 fn execute_compare(config: &CompareConfig) -> i32 {
-    let scenario = match load(&config.scenario) {
+    let scenario = match load(&config.scenario, &config.overrides) {
         Ok(scenario) => scenario,
         Err(status) => return status,
     };
@@ -865,24 +1062,21 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     let options = crate::report::compare::CompareOptions {
         strategies: config.strategies.clone(),
         seeds,
+        shard: config.shard,
         jobs: config.jobs,
         window: config.window,
     };
     match crate::report::compare::compare(&scenario, &options, config.out.as_deref()) {
         Ok(comparison) => {
-            print!("{}", crate::report::compare::table_text(&comparison));
+            if config.json {
+                print!("{}", crate::report::compare::summary_json(&comparison));
+            } else {
+                print!("{}", crate::report::compare::table_text(&comparison));
+            }
             if let Some(directory) = &config.out {
                 eprintln!("comparison files written to {}", directory.display());
             }
-            let status = compare_exit_status(&comparison);
-            if status != EXIT_OK {
-                eprintln!(
-                    "error: {} run(s) panicked (the `panic` column of compare-runs.csv has the \
-                     messages)",
-                    comparison.panics()
-                );
-            }
-            status
+            compare_exit_status(&comparison)
         }
         Err(error) => {
             eprintln!("error: writing the comparison: {error}");
@@ -891,13 +1085,13 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     }
 }
 
-/// `compare`'s exit status: a comparison is a report, not a test (0), unless a run panicked — a
-/// crash of the simulator is never a result to compare (1).
+/// `compare`'s exit status, as `run`'s: 1 when any run broke its expectations (a run that
+/// panicked broke them all), else 0.
 pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i32 {
-    if comparison.panics() > 0 {
-        EXIT_EXPECTATION_FAILED
-    } else {
+    if comparison.passed() {
         EXIT_OK
+    } else {
+        EXIT_EXPECTATION_FAILED
     }
 }
 
@@ -906,7 +1100,7 @@ pub fn compare_exit_status(comparison: &crate::report::compare::Comparison) -> i
 fn execute_run(config: &RunConfig) -> i32 {
     let mut scenarios = Vec::new();
     for path in &config.scenarios {
-        match load(path) {
+        match load(path, &config.overrides) {
             Ok(scenario) => scenarios.push(scenario),
             Err(status) => return status,
         }

@@ -1,7 +1,7 @@
 //! A small deterministic executor for the async deploy code, driven by virtual time.
 //!
 //! Why our own: tokio's paused clock has 1 ms resolution and its `select!`/wake order draw on
-//! unseeded randomness (DESIGN.md). Here woken tasks run in FIFO wake order, timers fire in
+//! unseeded randomness (ARCHITECTURE.md, "Determinism rules"). Here woken tasks run in FIFO wake order, timers fire in
 //! `(time, seq)` order with the event queue's shared sequence counter, and nothing else decides.
 //!
 //! Tasks belong to a *process* (a deployer). Killing a process drops all its tasks at once, which

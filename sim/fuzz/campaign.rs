@@ -5,19 +5,29 @@
 //!
 //! Case `k` of seed `s` is proptest's [`fuzz_input`](super::fuzz_input) drawn by a fresh
 //! `TestRunner` whose ChaCha RNG is seeded with a mix of `(s, k)`, with fixed settings (not read
-//! from `PROPTEST_*` variables). A failing case is shrunk by our own loop over its value tree; a
-//! shrink step is kept only if it fails with the same [`Signature`](crate::check::Signature), so
-//! the minimal case shows the bug the case was found with, not another one it also had. A failure
-//! whose signature is a known finding is counted, not shrunk.
+//! from `PROPTEST_*` variables).
+//!
+//! One bug, one report. A failing case shows one or more [`Signature`]s (one per broken
+//! invariant, earliest first); the bug it is *about* — its **target** — is the first of them that
+//! is not a known finding, so a case whose first bug is known is re-examined for the next one. A
+//! case whose signatures are all known is counted as known. Otherwise, the first case of the
+//! campaign with a given target is shrunk by our own loop over its value tree, a shrink step kept
+//! only if it still has the same target (so the minimal case shows the bug the case was found
+//! with, not another one it also had), and saved; a later case with the same target is a
+//! **repeat**: counted, not shrunk again. The target depends only on the case and the known
+//! findings, so the shrunk failure and its file depend only on the fuzzer seed and the case
+//! number; whether a case is a repeat depends on the cases before it (in a shard: the shard's).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestRunner};
 
 use super::known::{matching, KnownFinding};
 use super::{add_coverage, check_on, Coverage, Failure, FuzzCase};
-use crate::check::Signature;
+use crate::check::{Invariant, Signature};
 use crate::deploy::StrategyName;
 use crate::scenario::Scenario;
 use crate::work::{run_in_order, Shard};
@@ -49,6 +59,8 @@ pub struct CampaignConfig {
     pub shard: Shard,
     /// Failures with these signatures are known: counted, not shrunk, not failing.
     pub known: Vec<KnownFinding>,
+    /// The invariants judged (`--property`; default [`PROPERTY`](super::PROPERTY)).
+    pub property: Vec<Invariant>,
 }
 
 impl CampaignConfig {
@@ -63,6 +75,7 @@ impl CampaignConfig {
             jobs: 1,
             shard: Shard::WHOLE,
             known: Vec::new(),
+            property: super::PROPERTY.to_vec(),
         }
     }
 
@@ -80,12 +93,20 @@ impl CampaignConfig {
 /// A failing case.
 #[derive(Clone, Debug)]
 pub struct Finding {
+    /// The bug the case is about: its first signature that is not known (module docs), or its
+    /// first signature when every one is known.
     pub signature: Signature,
-    /// The known finding it matches (an index into `CampaignConfig::known`).
+    /// Every signature of the case, earliest first.
+    pub signatures: Vec<Signature>,
+    /// Every signature is known: the known finding of the first (an index into
+    /// `CampaignConfig::known`).
     pub known: Option<usize>,
+    /// An earlier case of the campaign had the same target: its number (counted, not shrunk).
+    pub repeat_of: Option<u64>,
     /// The failure as generated.
     pub failure: Box<Failure>,
-    /// A new failure, shrunk (same signature); None for a known one.
+    /// The first failure with its target, shrunk (same target); None for a known one or a
+    /// repeat.
     pub shrunk: Option<Box<Failure>>,
     pub shrink_runs: u64,
 }
@@ -127,6 +148,8 @@ pub struct CampaignReport {
     pub failure_cases: Vec<u64>,
     /// (case, index of the known finding) of each known failure.
     pub known_cases: Vec<(u64, usize)>,
+    /// (case, first case with the same target) of each repeat of a new failure.
+    pub repeat_cases: Vec<(u64, u64)>,
     /// Coverage counters summed over the cases that passed.
     pub coverage: Coverage,
 }
@@ -139,9 +162,10 @@ impl CampaignReport {
             return;
         };
         self.shrink_runs += finding.shrink_runs;
-        match (finding.known, &finding.shrunk) {
-            (Some(known), _) => self.known_cases.push((result.case, known)),
-            (None, shrunk) => {
+        match (finding.known, finding.repeat_of, &finding.shrunk) {
+            (Some(known), _, _) => self.known_cases.push((result.case, known)),
+            (None, Some(first), _) => self.repeat_cases.push((result.case, first)),
+            (None, None, shrunk) => {
                 self.failures
                     .push(shrunk.clone().unwrap_or_else(|| finding.failure.clone()));
                 self.failure_cases.push(result.case);
@@ -185,18 +209,31 @@ pub fn case_input(seed: u64, case: u64) -> (FuzzCase, u64) {
         .current()
 }
 
-/// Runs case `case`: draw, check, and shrink a new failure.
+/// The lowest case number seen so far with each target, shared by the worker threads: a worker
+/// does not shrink a case whose target a lower-numbered case already has (it will be a repeat).
+type Claims = Mutex<BTreeMap<Signature, u64>>;
+
+/// Runs case `case` alone: draw, check, and shrink a new failure.
 pub fn run_case(
     config: &CampaignConfig,
     case: u64,
     progress: &(dyn Fn(Progress) + Sync),
+) -> CaseResult {
+    run_claimed_case(config, case, progress, &Claims::default())
+}
+
+fn run_claimed_case(
+    config: &CampaignConfig,
+    case: u64,
+    progress: &(dyn Fn(Progress) + Sync),
+    claims: &Claims,
 ) -> CaseResult {
     let mut tree = super::fuzz_input()
         .new_tree(&mut case_runner(config.seed, case))
         .expect("the fuzz input has no filters");
     let (input, seed) = tree.current();
     let fleet = config.fleet.as_ref();
-    match check_on(fleet, &input, config.strategy, seed) {
+    match check_on(fleet, &input, config.strategy, seed, &config.property) {
         Ok(summary) => CaseResult {
             case,
             seed,
@@ -206,13 +243,23 @@ pub fn run_case(
             finding: None,
         },
         Err(failure) => {
-            let known = matching(&config.known, &failure.signature);
-            let (shrunk, shrink_runs) = match known {
-                Some(_) => (None, 0),
-                None => {
-                    let (shrunk, runs) = shrink(config, &mut tree, &failure, progress);
+            let target = failure.target(&config.known).cloned();
+            let known = match &target {
+                Some(_) => None,
+                None => matching(&config.known, &failure.signature),
+            };
+            let claimed_before = target.as_ref().and_then(|target| {
+                let mut claims = claims.lock().unwrap_or_else(|poison| poison.into_inner());
+                let first = claims.entry(target.clone()).or_insert(case);
+                *first = (*first).min(case);
+                (*first < case).then_some(*first)
+            });
+            let (shrunk, shrink_runs) = match (&target, claimed_before) {
+                (Some(target), None) => {
+                    let (shrunk, runs) = shrink(config, &mut tree, &failure, target, progress);
                     (Some(shrunk), runs)
                 }
+                _ => (None, 0),
             };
             CaseResult {
                 case,
@@ -221,8 +268,10 @@ pub fn run_case(
                 outcomes: failure.outcomes.clone(),
                 coverage: Coverage::new(),
                 finding: Some(Finding {
-                    signature: failure.signature.clone(),
+                    signature: target.unwrap_or_else(|| failure.signature.clone()),
+                    signatures: failure.signatures.clone(),
                     known,
+                    repeat_of: claimed_before,
                     failure,
                     shrunk,
                     shrink_runs,
@@ -233,12 +282,13 @@ pub fn run_case(
 }
 
 /// Shrinks a failing case (proptest's simplify/complicate walk), keeping a step only if it fails
-/// with the same signature; at most `max_shrink_iters` runs. Returns the smallest failure found
-/// and the runs spent.
+/// with the same target (its first signature that is not known); at most `max_shrink_iters`
+/// runs. Returns the smallest failure found and the runs spent.
 fn shrink(
     config: &CampaignConfig,
     tree: &mut impl ValueTree<Value = (FuzzCase, u64)>,
     failure: &Failure,
+    target: &Signature,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> (Box<Failure>, u64) {
     let mut smallest = Box::new(failure.clone());
@@ -250,9 +300,15 @@ fn shrink(
         runs += 1;
         progress(Progress::Shrink);
         let (input, seed) = tree.current();
-        let still_fails = check_on(config.fleet.as_ref(), &input, config.strategy, seed)
-            .err()
-            .filter(|candidate| candidate.signature == failure.signature);
+        let still_fails = check_on(
+            config.fleet.as_ref(),
+            &input,
+            config.strategy,
+            seed,
+            &config.property,
+        )
+        .err()
+        .filter(|candidate| candidate.target(&config.known) == Some(target));
         let moved = match still_fails {
             Some(candidate) => {
                 smallest = candidate;
@@ -277,9 +333,10 @@ pub fn run_with(
     mut on_case: impl FnMut(&CaseResult),
 ) -> CampaignReport {
     let stopped = AtomicBool::new(false);
+    let claims = Claims::default();
     let go_on = || keep_going() && !stopped.load(Ordering::SeqCst);
     let work = |position: u64| {
-        let result = run_case(config, config.case_at(position), progress);
+        let result = run_claimed_case(config, config.case_at(position), progress, &claims);
         if config.stop_at_first_failure && result.is_new_failure() {
             stopped.store(true, Ordering::SeqCst);
         }
@@ -287,17 +344,51 @@ pub fn run_with(
     };
     let mut report = CampaignReport::default();
     let mut done = false;
-    run_in_order(config.planned(), config.jobs, &go_on, &work, |result| {
-        // With several jobs, cases after the first new failure may have run: drop them, so the
-        // report is the one a serial campaign gives.
-        if done {
-            return;
-        }
-        report.add(&result);
-        on_case(&result);
-        done = config.stop_at_first_failure && result.is_new_failure();
-    });
+    let mut first_case_of: BTreeMap<Signature, u64> = BTreeMap::new();
+    run_in_order(
+        config.planned(),
+        config.jobs,
+        &go_on,
+        &work,
+        |mut result| {
+            // With several jobs, cases after the first new failure may have run: drop them, so the
+            // report is the one a serial campaign gives.
+            if done {
+                return;
+            }
+            settle_repeat(&mut result, &mut first_case_of);
+            report.add(&result);
+            on_case(&result);
+            done = config.stop_at_first_failure && result.is_new_failure();
+        },
+    );
     report
+}
+
+/// Decides, in case order, whether a new failure is the first with its target or a repeat (a
+/// worker that ran ahead may have shrunk a repeat too: that work is dropped, so the results are
+/// those of one job).
+fn settle_repeat(result: &mut CaseResult, first_case_of: &mut BTreeMap<Signature, u64>) {
+    let Some(finding) = result.finding.as_mut() else {
+        return;
+    };
+    if finding.known.is_some() {
+        return;
+    }
+    match first_case_of.get(&finding.signature) {
+        Some(first) => {
+            finding.repeat_of = Some(*first);
+            finding.shrunk = None;
+            finding.shrink_runs = 0;
+        }
+        None => {
+            assert!(
+                finding.repeat_of.is_none(),
+                "a lower-numbered case claimed this target, so it came first"
+            );
+            first_case_of.insert(finding.signature.clone(), result.case);
+        }
+    }
 }
 
 /// Runs the whole campaign.

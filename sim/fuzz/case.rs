@@ -319,6 +319,24 @@ pub struct Swarm {
     pub kinds: BTreeMap<FaultKind, Strength>,
 }
 
+/// Settings each drawn in few cases (S items of the reference's regression table that the
+/// faults alone never reach).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rare {
+    /// S1: the first deploy redeploys the image the fleet already runs (a config change).
+    pub same_image: bool,
+    /// S12: the last deploy's clock is this many seconds off the platform's (never 0 when set).
+    pub clock_skew_seconds: Option<i64>,
+    /// S13: this many detached machines (not managed by deploys) in the first region.
+    pub detached: u32,
+    /// S6b: the second deploy starts this long after the first *starts*, not after it ends: two
+    /// deployers at once (adds a second deploy when the case has none).
+    pub concurrent_after: Option<Duration>,
+}
+
+/// The probability of each rare setting.
+pub const RARE_ON: f64 = 0.06;
+
 /// One region of the initial fleet.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RegionShape {
@@ -348,6 +366,8 @@ pub struct FuzzCase {
     /// A second deploy this long after the first ends, so the leftovers of a failed deploy meet
     /// the next one.
     pub second_deploy: Option<Duration>,
+    /// Rare settings (swarm testing: each on in few cases), reaching the bug history's corners.
+    pub rare: Rare,
     pub swarm: Swarm,
     /// The faults as drawn (targets unresolved).
     pub faults: Vec<FaultSpec>,
@@ -412,13 +432,31 @@ impl FuzzCase {
             expect_error: None,
             ..scenario.deploys[0].clone()
         };
+        let first = if self.rare.same_image {
+            DeploySpec {
+                image: scenario.app.image.clone(),
+                ..first
+            }
+        } else {
+            first
+        };
         scenario.deploys = vec![first.clone()];
-        if let Some(gap) = self.second_deploy {
+        let second_start = match (self.rare.concurrent_after, self.second_deploy) {
+            (Some(after), _) => Some(DeployStart::At(Duration::from_secs(5) + after)),
+            (None, Some(gap)) => Some(DeployStart::AfterPrevious(gap)),
+            (None, None) => None,
+        };
+        if let Some(start) = second_start {
             scenario.deploys.push(DeploySpec {
-                image: format!("{}-next", first.image),
-                start: DeployStart::AfterPrevious(gap),
+                image: format!("{}-next", scenario.deploys[0].image),
+                start,
                 ..first
             });
+        }
+        if let (Some(skew), Some(last)) =
+            (self.rare.clock_skew_seconds, scenario.deploys.last_mut())
+        {
+            last.clock_skew_seconds = skew;
         }
         let deploys = scenario.deploys.len() as u32;
         scenario.faults = self
@@ -426,8 +464,9 @@ impl FuzzCase {
             .iter()
             .filter_map(|fault| resolve(fault, initial, deploys, &scenario.proxy.regions))
             .collect();
+        scenario.run.deploy_time_bound = Some(deploy_time_bound(&scenario));
         scenario.run.seed = seed;
-        scenario.expect.hold = super::SAFETY.to_vec();
+        scenario.expect.hold = super::PROPERTY.to_vec();
         scenario.expect.hold_explicit = true;
         scenario.expect.violate = Vec::new();
         scenario
@@ -463,8 +502,53 @@ impl FuzzCase {
         if fleet.is_empty() {
             fleet.push(group(&regions[0], "app", 0, MachineState::Started));
         }
+        if self.rare.detached > 0 {
+            fleet.push(FleetGroup {
+                detached: true,
+                ..group(
+                    &regions[0],
+                    "app",
+                    self.rare.detached,
+                    MachineState::Started,
+                )
+            });
+        }
         fleet
     }
+}
+
+/// API calls a deploy makes one after another per round of its pools (lease, launch, the wait
+/// calls, uncordon, cordon, stop, destroy, release and the checks between them), a generous count.
+pub const CALLS_PER_ROUND: u32 = 12;
+
+/// `deploy-terminates`' bound for a fuzz case (written into its file as `[run]
+/// deploy_time_bound`): the harness's default (three wait timeouts and six minutes) plus the API
+/// calls a deploy must make in sequence — [`CALLS_PER_ROUND`] for each round of its pools of
+/// `max_concurrent` over the fleet — times the slowest round trip the case allows (twice the
+/// API's latency bound and the longest `api-slow` extra). Without it a slow API made
+/// `deploy-terminates` fail on deploys that were only waiting for replies.
+pub fn deploy_time_bound(scenario: &Scenario) -> Duration {
+    let first = &scenario.deploys[0];
+    let machines = scenario.initial_machine_count().max(1);
+    let pool = first.max_concurrent.unwrap_or(1).max(1) as u32;
+    let rounds = machines.div_ceil(pool) + 1;
+    let latency = scenario
+        .api
+        .latency
+        .upper_bound()
+        .unwrap_or(Duration::from_secs(10));
+    let slow = scenario
+        .faults
+        .iter()
+        .filter_map(|fault| match fault {
+            FaultSpec::ApiSlow { extra, .. } => extra.upper_bound(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let round_trip = (latency + slow).saturating_mul(2);
+    crate::platform::deployer::derived_time_bound(first)
+        .saturating_add(round_trip.saturating_mul(CALLS_PER_ROUND * rounds))
 }
 
 /// A drawn fault mapped onto a fleet of `initial` machines, `deploys` deploys and proxies in
@@ -576,6 +660,7 @@ pub fn fuzz_case() -> impl Strategy<Value = FuzzCase> {
         (1u32..=20).prop_map(|rate| f64::from(rate) / 2.0),
         propagation(),
         prop::option::weighted(0.4, seconds(0, 60)),
+        rare(),
         swarm_and_faults(),
     )
         .prop_map(
@@ -587,6 +672,7 @@ pub fn fuzz_case() -> impl Strategy<Value = FuzzCase> {
                 traffic_rate,
                 propagation,
                 second_deploy,
+                rare,
                 (swarm, faults),
             )| FuzzCase {
                 regions,
@@ -596,8 +682,28 @@ pub fn fuzz_case() -> impl Strategy<Value = FuzzCase> {
                 traffic_rate,
                 propagation,
                 second_deploy,
+                rare,
                 swarm,
                 faults,
+            },
+        )
+}
+
+/// The rare settings, each on with probability [`RARE_ON`]; each shrinks to off.
+fn rare() -> impl Strategy<Value = Rare> {
+    let skew = prop_oneof![-90i64..=-1, 1i64..=90];
+    (
+        prop::bool::weighted(RARE_ON),
+        prop::option::weighted(RARE_ON, skew),
+        prop::option::weighted(RARE_ON, 1..=2u32),
+        prop::option::weighted(RARE_ON, seconds(0, 20)),
+    )
+        .prop_map(
+            |(same_image, clock_skew_seconds, detached, concurrent_after)| Rare {
+                same_image,
+                clock_skew_seconds,
+                detached: detached.unwrap_or(0),
+                concurrent_after,
             },
         )
 }
@@ -697,13 +803,19 @@ fn delay(max_seconds: u64) -> impl Strategy<Value = Distribution> {
     })
 }
 
-/// A propagation tail: delays up to 10 s × strength.
+/// A propagation tail: delays up to 10 s × strength, or (one draw in four, S4) a long tail of
+/// 12-45 s that outlasts bluegreen's fixed 10 s waits. Shrinks toward the short kind.
 fn tail_delay(strength: u64) -> impl Strategy<Value = Distribution> {
-    (1..=10 * strength, 0..=10u64).prop_map(|(high, spread)| {
+    let short = (1..=10 * strength, 0..=10u64).prop_map(|(high, spread)| {
         let max = Duration::from_secs(high);
         let min = max * spread.min(9) as u32 / 10;
         Distribution::Uniform { min, max }
-    })
+    });
+    let long = (12..=30u64, 0..=15u64).prop_map(|(low, width)| Distribution::Uniform {
+        min: Duration::from_secs(low),
+        max: Duration::from_secs(low + width),
+    });
+    prop_oneof![3 => short, 1 => long]
 }
 
 fn propagation() -> impl Strategy<Value = Distribution> {

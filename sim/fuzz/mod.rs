@@ -1,12 +1,16 @@
-//! Property-based fuzzing: structured fuzz cases ([`case`]), the safety property ([`check`]),
-//! and long campaigns for `fleetsim fuzz` ([`campaign`]).
+//! Property-based fuzzing: structured fuzz cases ([`case`]), the property ([`check`]), long
+//! campaigns for `fleetsim fuzz` ([`campaign`]) and how fast they find known bugs
+//! ([`discovery`]).
 //!
 //! The property: a deploy strategy, run on any generated case, keeps every invariant of
-//! [`SAFETY`] and the run stays within its limits. A violation is a [`Failure`] that carries the
-//! scenario, so it can be written out as a file that `fleetsim run` replays with the same verdict.
+//! [`PROPERTY`] (or the subset `--property` names) — each judged under its attribution rule, so
+//! that a fault the deployer could not have handled does not count — and the run stays within
+//! its limits. A violation is a [`Failure`] that carries the scenario, so it can be written out as
+//! a file that `fleetsim run` replays with the same verdict.
 
 pub mod campaign;
 pub mod case;
+pub mod discovery;
 pub mod known;
 pub mod report;
 pub mod scenario_text;
@@ -15,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::check::{Invariant, Signature, Violation};
+use crate::check::{Invariant, Signature, Status, Verdict, Violation};
 use crate::deploy::StrategyName;
 use crate::platform::observe::LeaseStep;
 use crate::platform::{DeployStep, Step};
@@ -24,12 +28,7 @@ use crate::sim::{RunResult, Simulation};
 
 pub use case::{fuzz_case, fuzz_input, FaultKind, FuzzCase, Swarm};
 
-/// The safety invariants the fuzzer requires of every run, whatever the faults.
-///
-/// Left out for now, because faults alone break them and the fuzzer would only report the faults:
-/// `no-downtime` (a propagation tail or a crash loses requests whatever the deployer does),
-/// `drain-order` and `single-image-at-rest` (judged by the lead's refinement of issue 4 item 2),
-/// and `no-leftovers` (a killed deployer leaves greens by design).
+/// The safety invariants of the first fuzz property (issues 4 and 13).
 /// `never-all-deleted` is in through its deployer-attributed form `deployer-never-deletes-all`:
 /// a crash, failing checks or a manual destroy can empty the app whatever the deployer does, but
 /// no deployer action may take away the last started, uncordoned and passing machine.
@@ -40,6 +39,70 @@ pub const SAFETY: [Invariant; 5] = [
     Invariant::DeployTerminates,
     Invariant::DeployerNeverDeletesAll,
 ];
+
+/// The fuzz property: [`SAFETY`] and five more, each with its attribution rule (what keeps it
+/// from firing on a fault the deployer could not have handled):
+///
+/// - `no-downtime`: only an outage or failed request a deployer caused counts — one that began
+///   while a deployer's mutation was applied, or when a proxy learned that a machine a deployer
+///   cordoned or stopped is gone (`check::Checkers::downtime_by_deployer`). Crashes, failing
+///   checks and stale proxies alone do not.
+/// - `idempotent-create`: only the deploy's own launches count against its blues; no fault
+///   launches a machine for it.
+/// - `lease-exclusion`: only the deployer's own mutation of a machine whose lease *it* held and
+///   let lapse (a stall, lost refreshes): another owner's lease is a conflict, not a breach.
+/// - `no-leftovers`: not judged when the last deploy was killed (a killed deployer leaves its
+///   greens by design and nothing ran after it to clean up).
+/// - `single-image-at-rest`: not judged at a success while another deploy is still running (its
+///   greens are not this deploy's leftovers).
+pub const PROPERTY: [Invariant; 10] = [
+    Invariant::NoMachineExplosion,
+    Invariant::RollbackSparesBlue,
+    Invariant::GreenKeptAfterSwitch,
+    Invariant::DeployTerminates,
+    Invariant::DeployerNeverDeletesAll,
+    Invariant::NoDowntime,
+    Invariant::IdempotentCreate,
+    Invariant::LeaseExclusion,
+    Invariant::NoLeftovers,
+    Invariant::SingleImageAtRest,
+];
+
+/// `--property`'s value: a subset of [`PROPERTY`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PropertyChoice(pub Vec<Invariant>);
+
+/// Parses `--property a,b,…` (clap's value parser).
+pub fn parse_property_choice(text: &str) -> Result<PropertyChoice, String> {
+    parse_property(text).map(PropertyChoice)
+}
+
+/// Parses `--property a,b,…`: names from [`PROPERTY`], in PROPERTY order, each once.
+pub fn parse_property(text: &str) -> Result<Vec<Invariant>, String> {
+    let mut chosen = Vec::new();
+    for name in text
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        let invariant: Invariant = name.parse()?;
+        if !PROPERTY.contains(&invariant) {
+            let names: Vec<&str> = PROPERTY.iter().map(|i| i.as_str()).collect();
+            return Err(format!(
+                "`{name}` is not in the fuzz property (choose from: {})",
+                names.join(", ")
+            ));
+        }
+        chosen.push(invariant);
+    }
+    if chosen.is_empty() {
+        return Err("--property needs at least one invariant".to_string());
+    }
+    Ok(PROPERTY
+        .into_iter()
+        .filter(|invariant| chosen.contains(invariant))
+        .collect())
+}
 
 /// Coverage counters of one run or a campaign: how often rare situations happened. Reported,
 /// never judged.
@@ -63,8 +126,10 @@ pub struct Failure {
     pub first: Option<(Invariant, Violation)>,
     /// The limit the run hit, if it did.
     pub limit_hit: Option<String>,
-    /// What broke, by which deployer step, in which phase (`check::signature`).
+    /// What broke first, by which deployer step, in which phase (`check::signature`).
     pub signature: Signature,
+    /// Every signature the run shows, earliest first (`signature` is the first).
+    pub signatures: Vec<Signature>,
     pub strategy: StrategyName,
     pub seed: u64,
     pub fingerprint: String,
@@ -85,6 +150,13 @@ impl fmt::Display for Failure {
             self.signature,
             violated.join(", ")
         )?;
+        if self.signatures.len() > 1 {
+            let later: Vec<String> = self.signatures[1..]
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            write!(f, "; then [{}]", later.join(", "))?;
+        }
         if let Some((invariant, violation)) = &self.first {
             write!(
                 f,
@@ -100,6 +172,19 @@ impl fmt::Display for Failure {
 }
 
 impl Failure {
+    /// Every signature the run shows, earliest first.
+    pub fn signatures(&self) -> Vec<Signature> {
+        self.signatures.clone()
+    }
+
+    /// The bug this failure is about, given the known findings: its first signature that is not
+    /// known (None: every one is). A case is re-examined past a known first bug for the next.
+    pub fn target(&self, known: &[known::KnownFinding]) -> Option<&Signature> {
+        self.signatures
+            .iter()
+            .find(|signature| known::matching(known, signature).is_none())
+    }
+
     /// The scenario file: a comment saying what broke, then the scenario.
     pub fn to_toml(&self) -> String {
         let mut text = String::new();
@@ -133,8 +218,8 @@ impl Failure {
     }
 }
 
-/// The property on one case: run it with `strategy` and `seed`; Ok unless a judged safety
-/// invariant is violated or the run hit a limit. (The failure is boxed: it carries a scenario.)
+/// The property on one case: run it with `strategy` and `seed`; Ok unless a judged invariant is
+/// violated or the run hit a limit. (The failure is boxed: it carries a scenario.)
 pub fn check(
     case: &FuzzCase,
     strategy: StrategyName,
@@ -143,36 +228,51 @@ pub fn check(
     check_scenario(case.to_scenario(strategy, seed), strategy)
 }
 
-/// The property on one case on the fleet of `fleet` (see [`FuzzCase::on_fleet`]), or on its own
-/// generated fleet when `fleet` is None.
+/// The property (`property`'s invariants) on one case on the fleet of `fleet` (see
+/// [`FuzzCase::on_fleet`]), or on its own generated fleet when `fleet` is None.
 pub fn check_on(
     fleet: Option<&Scenario>,
     case: &FuzzCase,
     strategy: StrategyName,
     seed: u64,
+    property: &[Invariant],
 ) -> Result<RunSummary, Box<Failure>> {
-    match fleet {
-        Some(fleet) => check_scenario(case.on_fleet(fleet, strategy, seed), strategy),
-        None => check(case, strategy, seed),
-    }
+    let scenario = match fleet {
+        Some(fleet) => case.on_fleet(fleet, strategy, seed),
+        None => case.to_scenario(strategy, seed),
+    };
+    check_scenario_judging(scenario, strategy, property)
 }
 
-/// The property on a scenario (the fuzzer's, or one read back from a file).
+/// The whole property on a scenario (the fuzzer's, or one read back from a file).
 pub fn check_scenario(
     scenario: Scenario,
     strategy: StrategyName,
+) -> Result<RunSummary, Box<Failure>> {
+    check_scenario_judging(scenario, strategy, &PROPERTY)
+}
+
+/// The invariants of `property` on a scenario, each under its attribution rule.
+pub fn check_scenario_judging(
+    mut scenario: Scenario,
+    strategy: StrategyName,
+    property: &[Invariant],
 ) -> Result<RunSummary, Box<Failure>> {
     let result = Simulation::new(&scenario)
         .strategy(strategy)
         .keep_trace(true)
         .run();
-    let violated = violated_safety(&result, &SAFETY);
+    let judged = judged_verdicts(&result);
+    let violated = violated_in(&judged, property);
     let outcomes: Vec<String> = result.deploys.iter().map(|d| d.outcome.clone()).collect();
     let fingerprint = result.fingerprint.to_string();
     if violated.is_empty() && result.limit_hit.is_none() {
         let mut coverage = coverage(&result);
         if verdict(&result, Invariant::NeverAllDeleted).is_some_and(|verdict| verdict.violated()) {
             coverage.insert("runs emptied by the platform (never-all-deleted)", 1);
+        }
+        if verdict(&result, Invariant::NoDowntime).is_some_and(|verdict| verdict.violated()) {
+            coverage.insert("runs with downtime the platform caused", 1);
         }
         return Ok(RunSummary {
             fingerprint,
@@ -183,18 +283,34 @@ pub fn check_scenario(
     let first = violated
         .iter()
         .filter_map(|invariant| {
-            let verdict = verdict(&result, *invariant)?;
+            let verdict = judged
+                .iter()
+                .find(|verdict| verdict.invariant == invariant.as_str())?;
             Some((*invariant, verdict.first_violation.clone()?))
         })
         .min_by_key(|(_, violation)| violation.step);
-    let signature = result
-        .signature(&SAFETY)
+    let signatures = Signature::all_of(&judged, result.limit_kind, property);
+    let signature = signatures
+        .first()
+        .cloned()
         .expect("a run that broke the property has a signature");
+    // The saved file expects what `fleetsim run` judges the same way as the property: an
+    // invariant whose attribution rule excused a plain violation is left out of `hold`.
+    scenario.expect.hold = property
+        .iter()
+        .copied()
+        .filter(|invariant| {
+            let plain = verdict(&result, *invariant).is_some_and(Verdict::violated);
+            plain == violated.contains(invariant)
+        })
+        .collect();
+    scenario.expect.hold_explicit = true;
     Err(Box::new(Failure {
         violated,
         first,
         limit_hit: result.limit_hit.clone(),
         signature,
+        signatures,
         strategy,
         seed: result.seed,
         fingerprint,
@@ -203,20 +319,54 @@ pub fn check_scenario(
     }))
 }
 
+/// The run's verdicts with each property invariant under its attribution rule ([`PROPERTY`]).
+pub fn judged_verdicts(result: &RunResult) -> Vec<Verdict> {
+    let last_killed = result
+        .deploys
+        .last()
+        .is_some_and(|deploy| deploy.outcome == "killed");
+    result
+        .verdicts
+        .iter()
+        .map(|verdict| {
+            let mut verdict = verdict.clone();
+            if !verdict.applies() {
+                return verdict;
+            }
+            if verdict.invariant == Invariant::NoDowntime.as_str() {
+                verdict.first_violation = result.downtime_by_deployer.clone();
+            } else if verdict.invariant == Invariant::NoLeftovers.as_str() && last_killed {
+                verdict.first_violation = None;
+            } else {
+                return verdict;
+            }
+            verdict.status = match verdict.first_violation {
+                Some(_) => Status::Violated,
+                None => Status::Held,
+            };
+            verdict
+        })
+        .collect()
+}
+
+/// The invariants of `judged` violated in `verdicts`, in `judged` order.
+fn violated_in(verdicts: &[Verdict], judged: &[Invariant]) -> Vec<Invariant> {
+    judged
+        .iter()
+        .copied()
+        .filter(|invariant| {
+            verdicts
+                .iter()
+                .any(|verdict| verdict.invariant == invariant.as_str() && verdict.violated())
+        })
+        .collect()
+}
+
 fn verdict(result: &RunResult, invariant: Invariant) -> Option<&crate::check::Verdict> {
     result
         .verdicts
         .iter()
         .find(|verdict| verdict.invariant == invariant.as_str())
-}
-
-/// The invariants of `judged` the run violated, in that order.
-pub fn violated_safety(result: &RunResult, judged: &[Invariant]) -> Vec<Invariant> {
-    judged
-        .iter()
-        .copied()
-        .filter(|invariant| verdict(result, *invariant).is_some_and(|verdict| verdict.violated()))
-        .collect()
 }
 
 /// Coverage counters of a run (it must have kept its trace).

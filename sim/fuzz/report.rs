@@ -19,10 +19,14 @@ pub struct FuzzRow {
     pub case: u64,
     /// The simulation seed the case drew.
     pub seed: u64,
-    /// `pass`, `known` or `new`.
+    /// `pass`, `known` (every signature known), `new` (the first case with its target:
+    /// shrunk and saved) or `repeat` (a later case with the same target: counted, not shrunk).
     pub result: String,
-    /// The failure's signature (empty when it passed).
+    /// The bug the case is about: its first signature that is not known (its first, when all
+    /// are); empty when it passed.
     pub signature: String,
+    /// Every signature of the case, earliest first, `;`-separated.
+    pub signatures: String,
     /// Violated safety invariants, `;`-separated.
     pub violated: String,
     pub fingerprint: String,
@@ -46,10 +50,15 @@ impl FuzzRow {
             result: match finding {
                 None => "pass",
                 Some(finding) if finding.known.is_some() => "known",
+                Some(finding) if finding.repeat_of.is_some() => "repeat",
                 Some(_) => "new",
             }
             .to_string(),
             signature: finding.map_or(String::new(), |finding| finding.signature.to_string()),
+            signatures: finding.map_or(String::new(), |finding| {
+                let all: Vec<String> = finding.signatures.iter().map(ToString::to_string).collect();
+                all.join(";")
+            }),
             violated: finding.map_or(String::new(), |finding| {
                 let names: Vec<&str> = finding
                     .failure
@@ -86,6 +95,9 @@ pub struct KnownEntry {
     pub file: String,
     /// None: running the file no longer breaks the property (stale).
     pub signature: Option<String>,
+    /// Every signature the file shows (the first is `signature`).
+    #[serde(default)]
+    pub signatures: Vec<String>,
 }
 
 /// What a campaign ran: everything its summary says besides what the rows give.
@@ -115,6 +127,7 @@ impl FuzzMeta {
                 .map(|known| KnownEntry {
                     file: known.file.clone(),
                     signature: known.signature.as_ref().map(ToString::to_string),
+                    signatures: known.signatures.iter().map(ToString::to_string).collect(),
                 })
                 .collect(),
         }
@@ -126,16 +139,20 @@ impl FuzzMeta {
     }
 }
 
-/// One distinct signature the campaign saw.
+/// One distinct signature the campaign saw (as any case's first bug or a later one).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FindingSummary {
     pub signature: String,
     /// The known finding's file (None: a new finding).
     pub known: Option<String>,
-    /// Cases that failed with it.
+    /// Cases that showed it.
     pub cases: u64,
+    /// Of those, cases it was the target of (the bug the case is about).
+    pub target_cases: u64,
     pub first_case: u64,
-    /// The saved file of its first case (new findings).
+    /// The saved file of the first case it was the target of (new findings); None for a new
+    /// signature seen only behind another new one (pass that one's file with --known to have
+    /// this one shrunk and saved).
     pub file: Option<String>,
 }
 
@@ -152,7 +169,10 @@ pub struct FuzzSummary {
     pub last_case: Option<u64>,
     pub passed: u64,
     pub known_failures: u64,
+    /// Cases with a bug that is not known: the first of each target (`new`) and its repeats.
     pub new_failures: u64,
+    /// Of `new_failures`, the repeats (not shrunk again).
+    pub repeats: u64,
     pub shrink_runs: u64,
     /// Each distinct signature, in the order first seen.
     pub findings: Vec<FindingSummary>,
@@ -175,21 +195,49 @@ pub fn summarise(meta: FuzzMeta, rows: &[FuzzRow]) -> FuzzSummary {
         if row.result == "pass" {
             continue;
         }
-        match findings
-            .iter_mut()
-            .find(|found| found.signature == row.signature)
-        {
-            Some(found) => found.cases += 1,
-            None => findings.push(FindingSummary {
-                signature: row.signature.clone(),
-                known: (!row.known.is_empty()).then(|| row.known.clone()),
-                cases: 1,
-                first_case: row.case,
-                file: (!row.file.is_empty()).then(|| row.file.clone()),
-            }),
+        let mut signatures: Vec<&str> = row
+            .signatures
+            .split(';')
+            .filter(|signature| !signature.is_empty())
+            .collect();
+        if signatures.is_empty() {
+            signatures.push(&row.signature);
+        }
+        for signature in signatures {
+            let target = signature == row.signature;
+            let index = match findings
+                .iter()
+                .position(|found| found.signature == signature)
+            {
+                Some(index) => index,
+                None => {
+                    findings.push(FindingSummary {
+                        signature: signature.to_string(),
+                        known: meta
+                            .known
+                            .iter()
+                            .find(|known| known.signatures.iter().any(|s| s == signature))
+                            .map(|known| known.file.clone()),
+                        cases: 0,
+                        target_cases: 0,
+                        first_case: row.case,
+                        file: None,
+                    });
+                    findings.len() - 1
+                }
+            };
+            let found = &mut findings[index];
+            found.cases += 1;
+            if target {
+                found.target_cases += 1;
+                if found.file.is_none() && !row.file.is_empty() {
+                    found.file = Some(row.file.clone());
+                }
+            }
         }
     }
-    let new_failures = count("new");
+    let repeats = count("repeat");
+    let new_failures = count("new") + repeats;
     FuzzSummary {
         schema: FUZZ_SCHEMA,
         meta,
@@ -198,6 +246,7 @@ pub fn summarise(meta: FuzzMeta, rows: &[FuzzRow]) -> FuzzSummary {
         passed: count("pass"),
         known_failures: count("known"),
         new_failures,
+        repeats,
         shrink_runs: rows.iter().map(|row| row.shrink_runs).sum(),
         findings,
         coverage,
@@ -267,7 +316,7 @@ pub fn summary_text(summary: &FuzzSummary, directory: &Path) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         text,
-        "fuzz {} on {fleet}: {} of {} case(s) ran (seed {}{shard}); {} passed, {} known failure(s), {} new failure(s); {} shrinking run(s)",
+        "fuzz {} on {fleet}: {} of {} case(s) ran (seed {}{shard}); {} passed, {} known failure(s), {} new failure(s) ({} of them repeats, not shrunk again); {} shrinking run(s)",
         meta.strategy,
         summary.cases_run,
         meta.cases,
@@ -275,6 +324,7 @@ pub fn summary_text(summary: &FuzzSummary, directory: &Path) -> String {
         summary.passed,
         summary.known_failures,
         summary.new_failures,
+        summary.repeats,
         summary.shrink_runs,
     );
     text.push_str("\ncoverage (summed over the passing cases)\n");
@@ -283,17 +333,21 @@ pub fn summary_text(summary: &FuzzSummary, directory: &Path) -> String {
         let _ = writeln!(text, "  {name:<width$}  {count}");
     }
     if !summary.findings.is_empty() {
-        text.push_str("\nfindings (by signature; replay a saved file with `fleetsim run FILE`)\n");
+        text.push_str(
+            "\nfindings (each distinct signature once; replay a saved file with `fleetsim run FILE`)\n",
+        );
         for finding in &summary.findings {
             let what = match (&finding.known, &finding.file) {
                 (Some(known), _) => format!("known: {known}"),
                 (None, Some(file)) => format!("NEW: {}", directory.join(file).display()),
-                (None, None) => "NEW (not saved)".to_string(),
+                (None, None) => "NEW, not saved: seen only behind another new bug (give that \
+                                  one's file to --known to have this one shrunk)"
+                    .to_string(),
             };
             let _ = writeln!(
                 text,
-                "  {}: {} case(s), first case {}\n    {what}",
-                finding.signature, finding.cases, finding.first_case
+                "  {}: {} case(s) ({} as the case's first unknown bug), first case {}\n    {what}",
+                finding.signature, finding.cases, finding.target_cases, finding.first_case
             );
         }
     }

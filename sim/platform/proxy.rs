@@ -195,6 +195,7 @@ impl World {
         let now = self.now();
         self.checks.proxy_view(now, machine, routable);
         self.update_serving(proxy);
+        self.checks.proxy_view_applied();
         if routable {
             self.dispatch_held(proxy);
         }

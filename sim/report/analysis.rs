@@ -161,6 +161,9 @@ pub struct Analysis {
     pub coverage: BTreeMap<String, u64>,
     /// The initial fleet's size (N).
     pub machines_initial: u32,
+    /// `[check] explosion_factor` and the most machines alive it allows (`no-machine-explosion`).
+    pub explosion_factor: f64,
+    pub machines_max: u32,
 }
 
 impl Analysis {
@@ -788,6 +791,8 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_requested_us: u64
         deploy_spans,
         coverage: walker.coverage,
         machines_initial: result.metrics.machines_initial,
+        explosion_factor: scenario.check.explosion_factor,
+        machines_max: scenario.check.machines_max(result.metrics.machines_initial),
     }
 }
 

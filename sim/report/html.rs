@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::check::{Invariant, Status};
+use crate::check::Status;
 use crate::report::analysis::Analysis;
 use crate::report::svg::{escape, Band, Chart, Mark, Series, Style, PALETTE};
 use crate::scenario::Scenario;
@@ -51,7 +51,7 @@ impl ChartScales {
             scales.x_max = scales
                 .x_max
                 .max(seconds(analysis.end_us).max(seconds(analysis.window_us)));
-            let bound = f64::from(2 * analysis.machines_initial);
+            let bound = f64::from(analysis.machines_max);
             for row in &analysis.windows {
                 let per_proxy = row.routable_by_proxy.iter().copied().max().unwrap_or(0);
                 let requests = row.requests_failed.max(row.requests_retried) as f64;
@@ -208,9 +208,9 @@ pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<
                 .collect(),
         });
     }
-    let bound = f64::from(2 * analysis.machines_initial);
+    let bound = f64::from(analysis.machines_max);
     machines.series.push(Series {
-        name: "2 × N (explosion bound)".to_string(),
+        name: format!("{} × N (explosion bound)", analysis.explosion_factor),
         color: "#D55E00".to_string(),
         style: Style::Line,
         dashed: true,
@@ -318,6 +318,7 @@ pub fn run_charts(analysis: &Analysis, width: f64, scales: &ChartScales) -> Vec<
 /// The page's style sheet.
 pub const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1300px}\
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}\
+h3{font-size:15px;margin:18px 0 6px}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;\
 text-align:left;font-size:13px;vertical-align:top}th{background:#f3f3f3}\
 .ok{color:#0a7d32;font-weight:bold}.bad{color:#b00020;font-weight:bold}\
@@ -349,11 +350,6 @@ fn write_verdicts(out: &mut String, result: &RunResult) {
         "<table><tr><th></th><th>invariant</th><th>promise</th><th>first violation</th></tr>",
     );
     for verdict in &result.verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let violation = verdict
             .first_violation
             .as_ref()
@@ -377,7 +373,7 @@ fn write_verdicts(out: &mut String, result: &RunResult) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             verdict_mark(verdict.status),
             escape(&verdict.invariant),
-            escape(description),
+            escape(&verdict.promise),
             violation
         );
     }
@@ -699,7 +695,10 @@ pub fn run_report(scenario: &Scenario, result: &RunResult, analysis: &Analysis) 
         build.package,
         build.version,
         build.profile,
-        escape(&result.path),
+        escape(&crate::scenario::overrides::command_words(
+            &result.path,
+            &result.overrides
+        )),
         result.seed,
         result
             .strategy

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::files;
-use crate::check::{Invariant, InvariantKind};
+use crate::check::{Bounds, Invariant, InvariantKind};
 use crate::deploy::StrategyName;
 use crate::scenario::{fault_kinds, FaultKindInfo};
 
@@ -19,7 +19,8 @@ pub const FAULTS_SCHEMA: &str = "fleetsim.faults/1";
 pub struct InvariantEntry {
     pub name: &'static str,
     pub kind: InvariantKind,
-    pub promise: &'static str,
+    /// What it promises, with the default bounds of `[check]`.
+    pub promise: String,
     /// The strategies it is judged for; for the others its verdict is `n/a`.
     pub strategies: Vec<&'static str>,
 }
@@ -31,7 +32,7 @@ pub fn invariants() -> Vec<InvariantEntry> {
         .map(|invariant| InvariantEntry {
             name: invariant.as_str(),
             kind: invariant.kind(),
-            promise: invariant.description(),
+            promise: invariant.promise(&Bounds::default()),
             strategies: StrategyName::ALL
                 .iter()
                 .filter(|strategy| strategy.invariants().contains(*invariant))

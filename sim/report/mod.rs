@@ -12,8 +12,10 @@ pub mod hgrm;
 pub mod html;
 pub mod listings;
 pub mod stats;
+pub mod study;
 pub mod svg;
 pub mod sweep;
+pub mod tune;
 
 use crate::check::{Invariant, Status};
 use crate::deploy::StrategyName;
@@ -108,7 +110,9 @@ pub fn human_summary(result: &RunResult, show_output: bool) -> String {
     let _ = writeln!(
         out,
         "scenario {} ({}), seed {}{strategy}",
-        result.scenario, result.path, result.seed
+        result.scenario,
+        crate::scenario::overrides::command_words(&result.path, &result.overrides),
+        result.seed
     );
     write_headline(&mut out, result);
     write_deploys(&mut out, result, show_output);
@@ -191,11 +195,6 @@ fn write_invariants(out: &mut String, result: &RunResult) {
             .unwrap_or(true)
     });
     for verdict in verdicts {
-        let description = verdict
-            .invariant
-            .parse::<Invariant>()
-            .map(Invariant::description)
-            .unwrap_or("");
         let _ = write!(
             out,
             "  {} {:<24}",
@@ -216,7 +215,7 @@ fn write_invariants(out: &mut String, result: &RunResult) {
                 );
             }
             (None, _) => {
-                let _ = writeln!(out, " {description}");
+                let _ = writeln!(out, " {}", verdict.promise);
             }
         }
     }

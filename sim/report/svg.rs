@@ -62,12 +62,23 @@ pub struct Mark {
     pub color: String,
 }
 
+/// A vertical interval at `x` (an error bar with caps), e.g. a 95 % interval around a point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Whisker {
+    pub x: f64,
+    pub low: f64,
+    pub high: f64,
+    pub color: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
     pub x_max: f64,
+    /// The left end of the x axis (0 unless set).
+    pub x_min: f64,
     /// None: from the data.
     pub y_max: Option<f64>,
     /// The bottom of a log axis; None: from the data.
@@ -78,6 +89,7 @@ pub struct Chart {
     pub series: Vec<Series>,
     pub bands: Vec<Band>,
     pub marks: Vec<Mark>,
+    pub whiskers: Vec<Whisker>,
 }
 
 const LEFT: f64 = 64.0;
@@ -133,6 +145,7 @@ impl Chart {
             x_label: x_label.to_string(),
             y_label: y_label.to_string(),
             x_max: x_max.max(1e-9),
+            x_min: 0.0,
             y_max: None,
             y_min: None,
             y_log: false,
@@ -141,6 +154,7 @@ impl Chart {
             series: Vec::new(),
             bands: Vec::new(),
             marks: Vec::new(),
+            whiskers: Vec::new(),
         }
     }
 
@@ -185,6 +199,9 @@ impl Chart {
                 max = max.max(high);
             }
         }
+        for whisker in &self.whiskers {
+            max = max.max(whisker.high);
+        }
         max
     }
 
@@ -193,7 +210,7 @@ impl Chart {
         let mut row_ends: Vec<f64> = Vec::new();
         let mut rows = Vec::new();
         for mark in &self.marks {
-            let x = LEFT + mark.x / self.x_max * plot_width;
+            let x = LEFT + (mark.x - self.x_min) / self.x_span() * plot_width;
             let width = mark.label.chars().count() as f64 * CHAR_WIDTH + 6.0;
             let row = row_ends
                 .iter()
@@ -237,7 +254,7 @@ impl Chart {
             let step = nice_step(max.max(1.0), 5.0);
             (0.0, ((max.max(1.0) / step).ceil() * step).max(step))
         };
-        let x_of = |x: f64| LEFT + (x / self.x_max).clamp(0.0, 1.0) * plot_width;
+        let x_of = |x: f64| LEFT + ((x - self.x_min) / self.x_span()).clamp(0.0, 1.0) * plot_width;
         let y_of = |y: f64| {
             let fraction = if self.y_log {
                 let y = y.max(y_min);
@@ -251,10 +268,15 @@ impl Chart {
         let _ = write!(
             svg,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" \
-             role=\"img\" aria-label=\"{title}\" font-family=\"sans-serif\" font-size=\"11\">",
+             role=\"img\" aria-label=\"{title}\" font-family=\"sans-serif\" font-size=\"11\" \
+             data-x-max=\"{x_max}\" data-y-min=\"{y_min}\" data-y-max=\"{y_max}\">",
             w = number(self.width),
             h = number(height),
-            title = escape(&self.title)
+            title = escape(&self.title),
+            // The axes' extents, for readers of the page (and tests of shared scales).
+            x_max = number(self.x_max),
+            y_min = number(y_min),
+            y_max = number(y_max)
         );
         let _ = write!(svg, "<title>{}</title>", escape(&self.title));
         let _ = write!(
@@ -317,8 +339,8 @@ impl Chart {
                 y = number(y)
             );
         }
-        let x_step = nice_step(self.x_max, 10.0);
-        let mut index = 0.0;
+        let x_step = nice_step(self.x_span(), 10.0);
+        let mut index = (self.x_min / x_step).ceil();
         while index * x_step <= self.x_max + x_step * 1e-6 {
             let value = index * x_step;
             let x = x_of(value);
@@ -422,6 +444,22 @@ impl Chart {
                 );
             }
         }
+        // Intervals: a vertical bar with caps.
+        for whisker in &self.whiskers {
+            let x = x_of(whisker.x);
+            let (low, high) = (y_of(whisker.low), y_of(whisker.high));
+            let _ = write!(
+                svg,
+                "<path d=\"M{x0},{low}H{x1}M{x},{low}V{high}M{x0},{high}H{x1}\" stroke=\"{}\" \
+                 stroke-width=\"1.4\" fill=\"none\"/>",
+                whisker.color,
+                x0 = number(x - 4.0),
+                x1 = number(x + 4.0),
+                x = number(x),
+                low = number(low),
+                high = number(high)
+            );
+        }
         // Marks with their labels in rows above the plot.
         for (mark, row) in self.marks.iter().zip(&mark_rows) {
             let x = x_of(mark.x);
@@ -465,6 +503,11 @@ impl Chart {
         );
         svg.push_str("</svg>");
         svg
+    }
+
+    /// The width of the x axis in data units.
+    fn x_span(&self) -> f64 {
+        (self.x_max - self.x_min).max(1e-9)
     }
 
     /// Writes the legend; returns the height it takes beyond its first row.

@@ -241,7 +241,7 @@ impl SweepRow {
         }
     }
 
-    fn panicked(seed: u64, message: String) -> SweepRow {
+    pub(crate) fn panicked(seed: u64, message: String) -> SweepRow {
         SweepRow {
             seed,
             passed: false,
@@ -335,18 +335,81 @@ impl SweepRow {
 /// The command that replays one seed of a sweep.
 pub fn replay_command(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> String {
     replay_command_for(
-        &scenario.path.display().to_string(),
+        &scenario.command_words(),
         strategy.map(|strategy| strategy.to_string()).as_deref(),
         seed,
     )
 }
 
-/// The command that replays `seed` of the scenario at `path`.
-pub fn replay_command_for(path: &str, strategy: Option<&str>, seed: u64) -> String {
+/// The command that replays `seed` of the scenario `target` names (its path and overrides,
+/// [`crate::scenario::Scenario::command_words`]).
+pub fn replay_command_for(target: &str, strategy: Option<&str>, seed: u64) -> String {
     let strategy = strategy
         .map(|strategy| format!(" --strategy {strategy}"))
         .unwrap_or_default();
-    format!("fleetsim run {path} --seed {seed}{strategy}")
+    format!("fleetsim run {target} --seed {seed}{strategy}")
+}
+
+impl SweepMeta {
+    /// The scenario's path and overrides, as a command names them.
+    pub fn command_words(&self) -> String {
+        crate::scenario::overrides::command_words(&self.path, &self.overrides)
+    }
+}
+
+/// The strategy a sweep without `--strategy` runs, named, when the scenario has per-strategy
+/// expectations (`[expect.strategies."…"]`): `run` runs every strategy listed there, a sweep runs
+/// one, and says which (see [`strategy_note`]). The runs are those of the deploys' own strategy,
+/// so naming it changes nothing but the summary and the replay commands, which now say it.
+pub fn implied_strategy(scenario: &Scenario) -> Option<StrategyName> {
+    if scenario.expect.by_strategy.is_empty() {
+        return None;
+    }
+    crate::sim::common_strategy(scenario)
+}
+
+/// What a sweep of a scenario with per-strategy expectations says about the strategy it ran,
+/// plainly (None: the scenario lists none, so the sweep runs what `run` runs).
+pub fn strategy_note(scenario: &Scenario, requested: Option<StrategyName>) -> Option<String> {
+    let listed: Vec<String> = scenario
+        .expect
+        .by_strategy
+        .keys()
+        .map(|strategy| strategy.to_string())
+        .collect();
+    if listed.is_empty() {
+        return None;
+    }
+    let ran = requested.or_else(|| crate::sim::common_strategy(scenario));
+    let Some(ran) = ran else {
+        return Some(format!(
+            "note: {} lists expectations for {}; its deploys use different strategies, so this \
+             sweep runs them as written, judged by [expect]. `fleetsim run` runs each listed \
+             strategy; pass --strategy NAME to sweep one of them, or `fleetsim compare \
+             --strategies {}` to compare them.",
+            scenario.path.display(),
+            listed.join(", "),
+            listed.join(",")
+        ));
+    };
+    let judged = if scenario.expect.by_strategy.contains_key(&ran) {
+        format!("[expect.strategies.\"{ran}\"]")
+    } else {
+        "[expect] (it has no entry of its own)".to_string()
+    };
+    let how = if requested.is_some() {
+        "--strategy"
+    } else {
+        "the deploys' own"
+    };
+    Some(format!(
+        "note: {} lists expectations for {}, and `fleetsim run` runs each; this sweep runs one \
+         strategy, {ran} ({how}), judged by {judged}. Pass --strategy NAME for another, or \
+         `fleetsim compare --strategies {}` to compare them.",
+        scenario.path.display(),
+        listed.join(", "),
+        listed.join(",")
+    ))
 }
 
 /// Runs one seed; a panic becomes a failing row.
@@ -491,6 +554,9 @@ impl AcrossSeeds {
 pub struct SweepMeta {
     pub scenario: String,
     pub path: String,
+    /// The `--set` overrides the scenario ran with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub strategy: Option<String>,
     /// `A..B`, B excluded: the whole range, also in a shard's summary.
     pub seeds: String,
@@ -508,6 +574,7 @@ impl SweepMeta {
         SweepMeta {
             scenario: scenario.name.clone(),
             path: scenario.path.display().to_string(),
+            overrides: scenario.overrides.clone(),
             strategy: strategy.map(|strategy| strategy.to_string()),
             seeds: format!("{}..{}", seeds.start, seeds.end),
             shard: (shard != Shard::WHOLE).then_some(shard),
@@ -544,8 +611,8 @@ pub fn summarise(
 /// several shards, merged, give the summary of one process.
 pub fn summarise_rows(meta: SweepMeta, rows: &[SweepRow]) -> SweepSummary {
     let first_failing = rows.iter().find(|row| !row.passed).map(|row| row.seed);
-    let replay =
-        first_failing.map(|seed| replay_command_for(&meta.path, meta.strategy.as_deref(), seed));
+    let replay = first_failing
+        .map(|seed| replay_command_for(&meta.command_words(), meta.strategy.as_deref(), seed));
     SweepSummary {
         schema: SWEEP_SCHEMA,
         meta,
@@ -570,7 +637,7 @@ pub fn summary_text(summary: &SweepSummary) -> String {
         out,
         "sweep {} ({}), seeds {}{strategy}{}",
         summary.meta.scenario,
-        summary.meta.path,
+        summary.meta.command_words(),
         summary.meta.seeds,
         summary
             .meta
@@ -654,7 +721,7 @@ pub fn write_files(directory: &Path, summary: &SweepSummary, rows: &[SweepRow]) 
     let mut csv = SweepCsv::create(&directory.join("sweep.csv"))?;
     for row in rows {
         let replay = replay_command_for(
-            &summary.meta.path,
+            &summary.meta.command_words(),
             summary.meta.strategy.as_deref(),
             row.seed,
         );

@@ -15,6 +15,9 @@ use crate::engine::random::Distribution;
 pub struct Scenario {
     /// The file it came from (for messages and reports).
     pub path: PathBuf,
+    /// The `--set PATH=VALUE` overrides applied to the file, as given (replay commands name
+    /// them).
+    pub overrides: Vec<String>,
     pub name: String,
     pub description: String,
     pub app: AppSpec,
@@ -26,6 +29,8 @@ pub struct Scenario {
     pub deploys: Vec<DeploySpec>,
     pub faults: Vec<FaultSpec>,
     pub run: RunSpec,
+    /// `[check]`: the bounds the user sets for `bounded-mixing` and `no-machine-explosion`.
+    pub check: crate::check::Bounds,
     pub expect: Expectations,
 }
 
@@ -33,6 +38,11 @@ impl Scenario {
     /// N: the number of machines the scenario starts with.
     pub fn initial_machine_count(&self) -> u32 {
         self.fleet.iter().map(|group| group.count).sum()
+    }
+
+    /// How a command names this scenario: its path and its overrides, quoted for a shell.
+    pub fn command_words(&self) -> String {
+        super::overrides::command_words(&self.path.display().to_string(), &self.overrides)
     }
 
     /// Whether `run.machine_limit` leaves room for a deploy of this fleet with `strategy`

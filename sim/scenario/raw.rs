@@ -104,6 +104,9 @@ pub struct RawFile {
     /// The run's seed and limits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RawRun>,
+    /// `[check]`: the bounds of `bounded-mixing` and `no-machine-explosion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<RawBounds>,
     /// What the run must show: invariants held or violated, outcomes, output, calls.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<RawExpect>,
@@ -686,6 +689,25 @@ pub struct RawRun {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
     pub deploy_time_bound: Option<Text>,
+}
+
+/// `[check]`: the bounds of two invariants, which the user owns.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Bounds")]
+pub struct RawBounds {
+    /// `bounded-mixing`: two images may be routable together at most this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
+    pub mixing_bound: Option<Text>,
+    /// `no-machine-explosion`: machines alive may be at most this many times N (integers are
+    /// accepted: `2` is 2 × N).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        range(min = 1, max = ranges::EXPLOSION_FACTOR_MAX),
+        extend("default" = 2.0)
+    )]
+    pub explosion_factor: Option<Spanned<f64>>,
 }
 
 /// `[expect]`.

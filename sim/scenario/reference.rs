@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 
 /// The sections in the order a scenario file usually has them; a section the schema has and this
 /// list lacks still appears, after them.
-const SECTION_ORDER: [&str; 11] = [
+const SECTION_ORDER: [&str; 12] = [
     "scenario", "app", "machine", "fleet", "api", "proxy", "traffic", "deploy", "faults", "run",
-    "expect",
+    "check", "expect",
 ];
 
 /// The command that writes the reference.

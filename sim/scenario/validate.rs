@@ -15,7 +15,7 @@ use super::ranges;
 use super::raw::*;
 use super::values::*;
 use crate::api::{CheckConfig, CheckKind, MachineState};
-use crate::check::Invariant;
+use crate::check::{Bounds, Invariant};
 use crate::deploy::{DeployOutcome, DeployParams, StrategyName};
 use crate::engine::random::Distribution;
 
@@ -53,6 +53,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
     check_room_for_greens(src, &raw, &fleet, (&deploys, &expect), run.machine_limit)?;
     Ok(Scenario {
         path: src.file.to_path_buf(),
+        overrides: Vec::new(),
         name: non_empty(src, "scenario.name", &raw.scenario.name)?,
         description: raw.scenario.description.unwrap_or_default(),
         app,
@@ -64,6 +65,7 @@ pub(crate) fn scenario(src: &Source, raw: RawFile) -> Checked<Scenario> {
         deploys,
         faults,
         run,
+        check: bounds(src, raw.check.as_ref())?,
         expect,
     })
 }
@@ -834,6 +836,37 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             "run.deploy_time_bound",
             raw.and_then(|run| run.deploy_time_bound.as_ref()),
         )?,
+    })
+}
+
+/// `[check]`: `mixing_bound` (a duration, default 60 s) and `explosion_factor` (1 to
+/// `ranges::EXPLOSION_FACTOR_MAX`, default 2).
+fn bounds(src: &Source, raw: Option<&RawBounds>) -> Checked<Bounds> {
+    let mixing_bound = duration_or(
+        src,
+        "check.mixing_bound",
+        raw.and_then(|check| check.mixing_bound.as_ref()),
+        Bounds::MIXING_BOUND_DEFAULT,
+    )?;
+    let explosion_factor = match raw.and_then(|check| check.explosion_factor.as_ref()) {
+        Some(value) => {
+            let factor = *value.get_ref();
+            // Written so that NaN is refused too.
+            if !(1.0..=ranges::EXPLOSION_FACTOR_MAX).contains(&factor) {
+                let message = format!(
+                    "{factor} is out of range: must be between 1 (the fleet itself) and {} \
+                     (machines alive at most this many times N)",
+                    ranges::EXPLOSION_FACTOR_MAX
+                );
+                return Err(src.error(&value.span(), "check.explosion_factor", message));
+            }
+            factor
+        }
+        None => Bounds::EXPLOSION_FACTOR_DEFAULT,
+    };
+    Ok(Bounds {
+        mixing_bound,
+        explosion_factor,
     })
 }
 

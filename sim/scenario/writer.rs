@@ -31,6 +31,7 @@ pub fn to_toml(scenario: &Scenario) -> String {
         self::fault(&mut out, fault);
     }
     run(&mut out, &scenario.run);
+    bounds(&mut out, &scenario.check);
     expect(&mut out, &scenario.expect);
     out
 }
@@ -604,6 +605,12 @@ fn run(out: &mut String, run: &RunSpec) {
     if let Some(bound) = run.deploy_time_bound {
         line(out, "deploy_time_bound", quoted_duration(bound));
     }
+}
+
+fn bounds(out: &mut String, bounds: &crate::check::Bounds) {
+    out.push_str("\n[check]\n");
+    line(out, "mixing_bound", quoted_duration(bounds.mixing_bound));
+    line(out, "explosion_factor", float(bounds.explosion_factor));
 }
 
 /// `calls.<operation> = n` or `{ min = a, max = b }` lines.

@@ -236,3 +236,23 @@ pub fn assert_scenario_error(
     assert_eq!(error.file, path);
     error
 }
+
+/// Runs the fleetsim binary with `arguments` in the repository's root (so that
+/// `scenarios/...` paths resolve) and waits for it.
+pub fn fleetsim(arguments: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("fleetsim runs")
+}
+
+/// A finished command's stdout, as text.
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A finished command's stderr, as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
