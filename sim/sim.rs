@@ -416,7 +416,7 @@ fn build_world(
         checks: Checkers::new(
             scenario.check,
             initial,
-            proxies.len(),
+            scenario.proxy.regions.clone(),
             scenario.deploys.len(),
         ),
         streams: Streams::new(seed),
@@ -1092,4 +1092,43 @@ fn serialize_fingerprint<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&fingerprint.to_string())
+}
+
+/// `fleetsim init`'s scenario: the template, run once; when the strategy does not succeed with
+/// every invariant held even in this healthy deploy (a historic bluegreen, `immediate`), the
+/// expectations say what the run showed, so the file passes as written. Err: a template that
+/// does not load or pass, which is a bug of the template.
+pub fn init_scenario(template: &crate::scenario::Template) -> Result<String, String> {
+    let path = std::path::Path::new("init.toml");
+    let run = |text: &str| -> Result<RunResult, String> {
+        let scenario = crate::scenario::parse(path, text).map_err(|error| error.to_string())?;
+        Ok(Simulation::new(&scenario).run())
+    };
+    let hopeful = template.to_toml(None);
+    let result = run(&hopeful)?;
+    if result.passed {
+        return Ok(hopeful);
+    }
+    let deploy = result
+        .deploys
+        .first()
+        .ok_or("the template's run has no deploy")?;
+    let observed = crate::scenario::Observed {
+        violated: result
+            .verdicts
+            .iter()
+            .filter(|verdict| verdict.violated())
+            .map(|verdict| verdict.invariant.clone())
+            .collect(),
+        outcome: deploy.outcome.clone(),
+        exit_status: deploy.exit_status,
+    };
+    let text = template.to_toml(Some(&observed));
+    match run(&text)?.passed {
+        true => Ok(text),
+        false => Err(format!(
+            "the scenario `fleetsim init` writes for {} does not pass its own expectations",
+            template.strategy
+        )),
+    }
 }

@@ -515,6 +515,8 @@ struct DeployTrack {
 
 /// The checkers of one run.
 pub struct Checkers {
+    /// The region of each proxy, by proxy index.
+    proxy_regions: Vec<String>,
     /// The user's bounds of `bounded-mixing` and `no-machine-explosion`.
     bounds: Bounds,
     violations: [Option<Violation>; Invariant::ALL.len()],
@@ -564,8 +566,16 @@ pub struct Checkers {
 }
 
 impl Checkers {
-    pub fn new(bounds: Bounds, initial_machines: u32, proxies: usize, deploys: usize) -> Checkers {
+    /// `proxy_regions`: the region of each proxy, by proxy index (messages name proxies by region).
+    pub fn new(
+        bounds: Bounds,
+        initial_machines: u32,
+        proxy_regions: Vec<String>,
+        deploys: usize,
+    ) -> Checkers {
+        let proxies = proxy_regions.len();
         Checkers {
+            proxy_regions,
             bounds,
             violations: Default::default(),
             applying: None,
@@ -798,15 +808,14 @@ impl Checkers {
             return;
         }
         assert!(*ever, "a proxy stopped serving before it served");
-        self.downtime(
-            now,
-            step,
-            format!("proxy {proxy} has no live routable machine"),
+        let detail = format!(
+            "proxy {} has no live routable machine",
+            self.proxy_regions[proxy as usize]
         );
+        self.downtime(now, step, detail.clone());
         self.proxies_down += 1;
         if self.proxies_down == 1 {
             self.outage_since = Some(now);
-            let detail = format!("proxy {proxy} has no live routable machine");
             self.violate(Invariant::NoDowntime, now, step, detail);
         }
     }
@@ -902,7 +911,11 @@ impl Checkers {
                         .saturating_sub(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)),
                 );
                 self.failing.add(arrived, now);
-                let detail = format!("a request at proxy {proxy} failed: {}", reason.as_str());
+                let detail = format!(
+                    "a request at proxy {} failed: {}",
+                    self.proxy_regions[proxy as usize],
+                    reason.as_str()
+                );
                 self.downtime(now, step, detail.clone());
                 self.violate(Invariant::NoDowntime, now, step, detail);
             }
@@ -1383,7 +1396,12 @@ mod tests {
 
     /// Two proxies that serve from the start; the run ends at 60 s.
     fn serving_checkers() -> Checkers {
-        let mut checks = Checkers::new(Bounds::default(), 2, 2, 0);
+        let mut checks = Checkers::new(
+            Bounds::default(),
+            2,
+            vec!["iad".to_string(), "ams".to_string()],
+            0,
+        );
         checks.proxy_serving(millis(0), 0, 0, true);
         checks.proxy_serving(millis(0), 0, 1, true);
         checks

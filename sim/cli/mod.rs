@@ -86,9 +86,10 @@ enum CommandArguments {
         /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
         set: Vec<Override>,
-        /// Simulations run in parallel (results are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Write sweep.csv (row by row) and sweep-summary.json into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -118,9 +119,10 @@ enum CommandArguments {
         /// Seeds to run for each strategy: A..B (B excluded) or A..=B (default: the scenario's seed).
         #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
         seeds: Option<std::ops::Range<u64>>,
-        /// Simulations run in parallel.
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Write compare.csv, compare-runs.csv, compare.json and compare.html into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -155,9 +157,10 @@ enum CommandArguments {
         /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
         set: Vec<Override>,
-        /// Simulations run in parallel (results are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Write study.csv (row by row), study-summary.csv, study-summary.json and study.html here.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -192,9 +195,10 @@ enum CommandArguments {
         /// `proxy.propagation.p99=8s`, `fleet.0.count=20` (repeatable; validated like the file).
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_override)]
         set: Vec<Override>,
-        /// Simulations run in parallel (results are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Simulations run in parallel (default: the machine's available parallelism; results
+        /// are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Where tune.csv, tune.html and the recommended scenario (tuned.toml) are written.
         #[arg(long, value_name = "DIR", default_value = "reports/tune")]
         out: PathBuf,
@@ -232,9 +236,10 @@ enum CommandArguments {
         /// summary says how many ran, so `--cases` with that number replays the campaign.
         #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
         time_budget: Option<Duration>,
-        /// Cases run in parallel (the results and files are identical to --jobs 1).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Cases run in parallel (default: the machine's available parallelism; the results and
+        /// files are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Run only shard K of N of the cases (0-based), or auto/N to read K from
         /// JOB_COMPLETION_INDEX or FLEETSIM_SHARD; `fleetsim merge` combines the shards.
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -294,9 +299,10 @@ enum CommandArguments {
         /// Scenario files, or directories searched for *.toml files (default: scenarios/).
         #[arg(value_name = "PATH", default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Scenario files run in parallel.
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-        jobs: u32,
+        /// Scenario files run in parallel (default: the machine's available parallelism;
+        /// results are identical to --jobs 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+        jobs: Option<u32>,
         /// Also write JUnit XML here: one test case per scenario file × strategy.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -310,6 +316,40 @@ enum CommandArguments {
         /// Write check.csv and check-summary.json into this directory (what merge reads).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of scenario files, for editors (Taplo / Even Better TOML) to
+    /// complete and check them (README, "Writing scenarios").
+    Schema {
+        /// Print the reference (docs/scenario-reference.md) instead: every section and field.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Write a commented scenario to start from; it runs as is (`fleetsim run FILE`).
+    Init {
+        /// The file to write (it must not exist yet); without it, the scenario goes to stdout.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Machines in the initial fleet, spread over the regions.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        machines: u32,
+        /// Regions with machines, traffic and a proxy, comma-separated.
+        #[arg(long, value_name = "iad,ams", value_delimiter = ',', default_value = "iad,ams", value_parser = parse_trimmed)]
+        regions: Vec<String>,
+        /// The deploy's strategy (see `fleetsim strategies`).
+        #[arg(long, value_name = "NAME", value_parser = parse_strategy, default_value = "bluegreen")]
+        strategy: StrategyName,
+    },
+    /// List every invariant: safety or liveness, what it promises, the strategies it applies to.
+    Invariants {
+        /// Print them as JSON (schema fleetsim.invariants/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every fault kind a scenario's [[faults]] may name, with its fields.
+    Faults {
+        /// Print them as JSON (schema fleetsim.faults/1).
+        #[arg(long)]
+        json: bool,
     },
     /// Print a shell completion script (e.g. `fleetsim completions bash >
     /// ~/.local/share/bash-completion/completions/fleetsim`).
@@ -427,8 +467,56 @@ fn parse_override(text: &str) -> Result<Override, String> {
     Override::parse(text)
 }
 
+/// `--jobs` left out: the machine's available parallelism (results never depend on it).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |parallelism| parallelism.get().min(1024))
+}
+
+/// A strategy name; spaces around it are allowed (`--strategies "a, b"`).
 fn parse_strategy(text: &str) -> Result<StrategyName, String> {
-    text.parse()
+    text.trim().parse()
+}
+
+/// One item of a comma-separated list, without the spaces around it.
+fn parse_trimmed(text: &str) -> Result<String, String> {
+    Ok(text.trim().to_string())
+}
+
+/// `fleetsim init`: the template to `file` (never over an existing one) or to stdout.
+fn execute_init(template: &crate::scenario::Template, file: Option<&std::path::Path>) -> i32 {
+    if let Err(message) = template.validate() {
+        eprintln!("error: {message}");
+        return EXIT_BAD_INPUT;
+    }
+    let text = match crate::sim::init_scenario(template) {
+        Ok(text) => text,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let Some(file) = file else {
+        return print_bytes(text.as_bytes());
+    };
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .and_then(|mut handle| std::io::Write::write_all(&mut handle, text.as_bytes()));
+    match created {
+        Ok(()) => {
+            eprintln!(
+                "wrote {}; run it with `fleetsim run {}`",
+                file.display(),
+                file.display()
+            );
+            EXIT_OK
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", file.display());
+            EXIT_BAD_INPUT
+        }
+    }
 }
 
 fn parse_window(text: &str) -> Result<Duration, String> {
@@ -453,13 +541,28 @@ pub enum Command {
     Tune(TuneConfig),
     Fuzz(FuzzConfig),
     Bench(BenchConfig),
-    Strategies { json: bool },
+    Strategies {
+        json: bool,
+    },
     Check(CheckConfig),
     Merge(MergeConfig),
     Completions(clap_complete::Shell),
     Man,
     Serve(serve::ServeConfig),
     Deploy(serve::DeployConfig),
+    Schema {
+        markdown: bool,
+    },
+    Init {
+        template: crate::scenario::Template,
+        file: Option<PathBuf>,
+    },
+    Invariants {
+        json: bool,
+    },
+    Faults {
+        json: bool,
+    },
 }
 
 // A speed is validated finite (`serve::parse_speed`), so equality is total.
@@ -607,7 +710,7 @@ fn into_command(arguments: Arguments) -> Command {
             overrides: set,
             scenario,
             seeds,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             strategy,
             shard: shard.unwrap_or(Shard::WHOLE),
@@ -628,7 +731,7 @@ fn into_command(arguments: Arguments) -> Command {
             scenario,
             strategies,
             seeds,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             window,
             shard: shard.unwrap_or(Shard::WHOLE),
@@ -650,7 +753,7 @@ fn into_command(arguments: Arguments) -> Command {
             varies: vary,
             strategies,
             seeds,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
             shard: shard.unwrap_or(Shard::WHOLE),
             json,
@@ -671,7 +774,7 @@ fn into_command(arguments: Arguments) -> Command {
             goal,
             seeds,
             objective: minimise,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             out,
         }),
         CommandArguments::Fuzz {
@@ -701,7 +804,7 @@ fn into_command(arguments: Arguments) -> Command {
             fleet,
             known,
             time_budget,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             shard: shard.unwrap_or(Shard::WHOLE),
             junit,
             json,
@@ -743,7 +846,7 @@ fn into_command(arguments: Arguments) -> Command {
             out,
         } => Command::Check(CheckConfig {
             paths,
-            jobs: jobs as usize,
+            jobs: jobs.map_or_else(default_jobs, |jobs| jobs as usize),
             junit,
             json,
             shard: shard.unwrap_or(Shard::WHOLE),
@@ -792,6 +895,22 @@ fn into_command(arguments: Arguments) -> Command {
             show_phases,
         }),
         CommandArguments::Man => Command::Man,
+        CommandArguments::Schema { markdown } => Command::Schema { markdown },
+        CommandArguments::Init {
+            file,
+            machines,
+            regions,
+            strategy,
+        } => Command::Init {
+            template: crate::scenario::Template {
+                machines,
+                regions,
+                strategy,
+            },
+            file,
+        },
+        CommandArguments::Invariants { json } => Command::Invariants { json },
+        CommandArguments::Faults { json } => Command::Faults { json },
         CommandArguments::Merge {
             directories,
             out,
@@ -850,6 +969,33 @@ pub fn execute(command: Command) -> i32 {
         Command::Merge(config) => merge::execute(&config),
         Command::Serve(config) => serve::execute_serve(&config),
         Command::Deploy(config) => serve::execute_deploy(&config),
+        Command::Init { template, file } => execute_init(&template, file.as_deref()),
+        Command::Invariants { json } => {
+            let listings = if json {
+                crate::report::listings::invariants_json()
+            } else {
+                crate::report::listings::invariants_table()
+            };
+            print_bytes(listings.as_bytes())
+        }
+        Command::Faults { json } => {
+            let listings = if json {
+                crate::report::listings::faults_json()
+            } else {
+                crate::report::listings::faults_table()
+            };
+            print_bytes(listings.as_bytes())
+        }
+        Command::Schema { markdown } => {
+            let schema = crate::scenario::schema::json_schema();
+            let text = if markdown {
+                crate::scenario::reference::markdown(&schema)
+            } else {
+                let json = serde_json::to_string_pretty(&schema).expect("a JSON value prints");
+                format!("{json}\n")
+            };
+            print_bytes(text.as_bytes())
+        }
     }
 }
 
@@ -1141,4 +1287,44 @@ fn execute_run(config: &RunConfig) -> i32 {
         }
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compare(arguments: &[&str]) -> CompareConfig {
+        let command = ["fleetsim", "compare", "s.toml"].iter().chain(arguments);
+        match try_parse_from(command) {
+            Ok(Command::Compare(config)) => config,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // Guards `--strategies "a, b"`: the spaces a person types after commas are not part of names.
+    #[test]
+    fn strategies_may_have_spaces_after_commas() {
+        let config = compare(&["--strategies", "bluegreen, rolling ,  canary"]);
+        let names: Vec<&str> = config.strategies.iter().map(|name| name.as_str()).collect();
+        assert_eq!(names, ["bluegreen", "rolling", "canary"]);
+        assert!(try_parse_from([
+            "fleetsim",
+            "compare",
+            "s.toml",
+            "--strategies",
+            "blue green"
+        ])
+        .is_err());
+    }
+
+    // Guards the default of --jobs: the machine's parallelism, and an explicit value wins.
+    #[test]
+    fn jobs_default_to_the_available_parallelism() {
+        let available = std::thread::available_parallelism().map_or(1, |count| count.get());
+        assert_eq!(
+            compare(&["--strategies", "rolling"]).jobs,
+            available.min(1024)
+        );
+        assert_eq!(compare(&["--strategies", "rolling", "--jobs", "3"]).jobs, 3);
+    }
 }

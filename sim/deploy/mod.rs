@@ -57,6 +57,12 @@ impl StrategyName {
         StrategyName::Immediate,
     ];
 
+    /// Other names a scenario or `--strategy` may use.
+    pub const ALIASES: [(&'static str, StrategyName); 1] = [(
+        "bluegreen@2026-08",
+        StrategyName::Bluegreen(BluegreenVersion::V2026_08),
+    )];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StrategyName::Bluegreen(BluegreenVersion::V2026_08) => "bluegreen",
@@ -125,14 +131,10 @@ impl FromStr for StrategyName {
     type Err = String;
 
     fn from_str(text: &str) -> Result<StrategyName, String> {
-        let aliases = [(
-            "bluegreen@2026-08",
-            StrategyName::Bluegreen(BluegreenVersion::V2026_08),
-        )];
         StrategyName::ALL
             .iter()
             .map(|name| (name.as_str(), *name))
-            .chain(aliases)
+            .chain(StrategyName::ALIASES)
             .find(|(candidate, _)| *candidate == text)
             .map(|(_, name)| name)
             .ok_or_else(|| {

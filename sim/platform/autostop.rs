@@ -89,7 +89,8 @@ impl World {
         };
         let machine = self.autostart_pool[region].get(0);
         self.fault_step(format!(
-            "autostart: proxy {proxy} starts {}",
+            "autostart: proxy {} starts {}",
+            self.regions[own],
             self.machine_name(machine)
         ));
         self.start_machine(machine);

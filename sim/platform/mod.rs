@@ -332,7 +332,7 @@ impl World {
             })
             .map(|machine| format!("machine {} still {}", machine.id, machine.state))
             .collect();
-        for (index, proxy) in self.proxies.iter().enumerate() {
+        for proxy in &self.proxies {
             let disagreeing = (0..self.machines.len() as MachineIndex)
                 .filter(|machine| {
                     proxy.believes_routable(*machine) != self.machines[*machine as usize].routable
@@ -341,7 +341,7 @@ impl World {
             if disagreeing > 0 {
                 let region = &self.regions[proxy.region as usize];
                 unconverged.push(format!(
-                    "proxy {index} ({region}) disagrees with the platform on {disagreeing} machine(s)"
+                    "proxy {region} disagrees with the platform on {disagreeing} machine(s)"
                 ));
             }
         }

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod files;
 pub mod hgrm;
 pub mod html;
+pub mod listings;
 pub mod stats;
 pub mod study;
 pub mod svg;

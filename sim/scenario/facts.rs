@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::Source;
 use super::model::{CountRange, LaunchedAs, MachineExpectation, MachineTarget};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::{ScenarioError, Source};
 use super::model::*;
@@ -35,10 +35,12 @@ const NEVER_FIRES: &str = "the fault would never fire";
 
 /// One kind of fault: the fields it requires and allows besides `kind`, and how it is built once
 /// `FieldCheck` has checked them.
-struct FaultKind {
-    name: &'static str,
-    required: &'static [&'static str],
-    optional: &'static [&'static str],
+pub(crate) struct FaultKind {
+    pub name: &'static str,
+    /// What it does, in one line (`fleetsim faults`, the schema, the reference).
+    pub summary: &'static str,
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
     build: fn(&FaultEntry) -> Checked<FaultSpec>,
 }
 
@@ -59,158 +61,208 @@ const COUNTED_API_FIELDS: &[&str] = &[
 ];
 use super::ranges::CALL_NUMBER_MAX;
 
-const FAULT_KINDS: [FaultKind; 25] = [
+pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
     FaultKind {
         name: "api-error",
+        summary: "calls (of `operation`, by `deploy`, on `machine`) fail with `status` at `rate` in a window, or exactly the counted `calls`",
         required: &[],
         optional: COUNTED_API_FIELDS,
         build: |entry| entry.api_error(),
     },
     FaultKind {
         name: "propagation-tail",
+        summary: "with `probability`, a proxy propagation delay is drawn from `delay` instead of `[proxy]`'s",
         required: &["probability", "delay"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.propagation_tail(),
     },
     FaultKind {
         name: "machine-crash",
+        summary: "the machine's process exits at `at`; the restart policy applies",
         required: &["machine", "at"],
         optional: &[],
         build: |entry| entry.machine_crash(),
     },
     FaultKind {
         name: "unhealthy",
+        summary: "the machine's checks never pass",
         required: &["machine"],
         optional: &[],
         build: |entry| entry.unhealthy(),
     },
     FaultKind {
         name: "lease-held",
+        summary: "another `owner` holds the machine's lease from the start of the run for `ttl`",
         required: &["machine"],
         optional: &["owner", "ttl"],
         build: |entry| entry.lease_held(),
     },
     FaultKind {
         name: "deployer-kill",
+        summary: "SIGKILL to the deployer of `deploy` at `at` or `phase`: nothing after it runs, its leases lapse",
         required: &[],
         optional: DEPLOYER_FIELDS,
         build: |entry| entry.deployer_kill(),
     },
     FaultKind {
         name: "deployer-abort",
+        summary: "Ctrl-C to the deployer of `deploy` at `at` or `phase`: flyctl's abort path runs",
         required: &[],
         optional: DEPLOYER_FIELDS,
         build: |entry| entry.deployer_abort(),
     },
     FaultKind {
         name: "capacity-error",
+        summary: "launches by `deploy` fail with `status` once `after_creates` launches succeeded (\"could not reserve resource\")",
         required: &["after_creates"],
         optional: &["deploy", "status"],
         build: |entry| entry.capacity_error(),
     },
     FaultKind {
         name: "stop-hangs",
+        summary: "the machine ignores stop: it stays `stopping` for `duration` (left out: until destroyed)",
         required: &["machine"],
         optional: &["duration"],
         build: |entry| entry.stop_hangs(),
     },
     FaultKind {
         name: "api-ambiguous",
+        summary: "the call lands and is applied, but its reply is lost: the caller sees `status` (408/5xx) or a closed connection",
         required: &[],
         optional: COUNTED_API_FIELDS,
         build: |entry| entry.api_ambiguous(),
     },
     FaultKind {
         name: "api-slow",
+        summary: "calls (of `operation`, by `deploy`) take a draw from `extra` longer each way",
         required: &["extra"],
         optional: &["operation", "start", "duration", "deploy"],
         build: |entry| entry.api_slow(),
     },
     FaultKind {
         name: "api-partition",
+        summary: "every call (of `operation`) of `deploy` fails with a transport error in the window, or the counted `calls`",
         required: &[],
         optional: &["deploy", "operation", "calls", "start", "duration"],
         build: |entry| entry.api_partition(),
     },
     FaultKind {
         name: "stale-list",
+        summary: "machines created in the window stay invisible to `list` for `lag`",
         required: &["lag"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.stale_list(),
     },
     FaultKind {
         name: "empty-image-ref",
+        summary: "`list` reports the machine with an empty image reference in the window",
         required: &["machine"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.empty_image_ref(),
     },
     FaultKind {
         name: "host-unreachable",
+        summary: "the machine's host is unreachable in the window: calls on it fail with 503, `list` shows it incomplete; it keeps serving",
         required: &["machine"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.host_not_ok(HostStatus::Unreachable),
     },
     FaultKind {
         name: "host-unknown",
+        summary: "as `host-unreachable`, with host status `unknown`",
         required: &["machine"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.host_not_ok(HostStatus::Unknown),
     },
     FaultKind {
         name: "deployer-stall",
+        summary: "the deployer's process freezes for `duration` (from `at` or `phase`); its leases can expire",
         required: &["duration"],
         optional: DEPLOYER_FIELDS,
         build: |entry| entry.deployer_stall(),
     },
     FaultKind {
         name: "slow-boot",
+        summary: "the machine's boot takes a draw from `delay` instead of `machine.boot_time`",
         required: &["machine", "delay"],
         optional: &[],
         build: |entry| entry.slow_boot(),
     },
     FaultKind {
         name: "boot-failure",
+        summary: "the machine goes to `failed` instead of `started`",
         required: &["machine"],
         optional: &[],
         build: |entry| entry.boot_failure(),
     },
     FaultKind {
         name: "crash-loop",
+        summary: "each time the machine has run for `period` after starting, it crashes",
         required: &["machine", "period"],
         optional: &[],
         build: |entry| entry.crash_loop(),
     },
     FaultKind {
         name: "org-limit",
+        summary: "the org may not run bluegreen deploys (`canPerformBluegreenDeployment` is false) for `deploy`, or every deploy",
         required: &[],
         optional: &["deploy"],
         build: |entry| entry.org_limit(),
     },
     FaultKind {
         name: "checks-fail",
+        summary: "from `at` or `phase` (or the start), the machine's checks fail, for `duration` (left out: for good)",
         required: &["machine"],
         optional: &["at", "phase", "after", "duration"],
         build: |entry| entry.checks_fail(),
     },
     FaultKind {
         name: "checks-flap",
+        summary: "in the window the machine's checks alternate failing and passing every `period`",
         required: &["machine", "period"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.checks_flap(),
     },
     FaultKind {
         name: "proxy-stale",
+        summary: "the `region`'s proxy learns no routing change in the window, then catches up",
         required: &["region"],
         optional: WINDOW_FIELDS,
         build: |entry| entry.proxy_stale(),
     },
     FaultKind {
         name: "manual-destroy",
+        summary: "someone runs `fly machine destroy --force` on the machine at `at`",
         required: &["machine", "at"],
         optional: &[],
         build: |entry| entry.manual_destroy(),
     },
 ];
+
+/// One kind of fault as `fleetsim faults` and the schema describe it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FaultKindInfo {
+    pub name: &'static str,
+    /// What it does, in one line.
+    pub summary: &'static str,
+    /// The fields it requires besides `kind`.
+    pub required: Vec<&'static str>,
+    /// The fields it may also take.
+    pub optional: Vec<&'static str>,
+}
+
+/// Every fault kind a scenario may name, in the order `fleetsim faults` lists them.
+pub fn fault_kinds() -> Vec<FaultKindInfo> {
+    FAULT_KINDS
+        .iter()
+        .map(|kind| FaultKindInfo {
+            name: kind.name,
+            summary: kind.summary,
+            required: kind.required.to_vec(),
+            optional: kind.optional.to_vec(),
+        })
+        .collect()
+}
 
 /// One `[[faults]]` entry, at `field` (`faults[3]`).
 pub(crate) fn fault(

@@ -12,7 +12,10 @@ pub mod model;
 pub mod overrides;
 pub mod ranges;
 mod raw;
+pub mod reference;
+pub mod schema;
 mod settings;
+mod template;
 mod validate;
 mod values;
 pub mod writer;
@@ -20,9 +23,10 @@ pub mod writer;
 use std::path::Path;
 
 pub use error::ScenarioError;
-pub use faults::MAX_FAULT_DURATION;
+pub use faults::{fault_kinds, FaultKindInfo, MAX_FAULT_DURATION};
 pub use model::*;
 pub use overrides::{load_with_overrides, Override, ScenarioProblem};
+pub use template::{Observed, Template};
 pub use validate::{MAX_GROUP_COUNT, MAX_RATE};
 pub use writer::to_toml;
 

@@ -1,5 +1,11 @@
 //! The scenario file as written: serde structs that mirror the TOML schema one to one.
 //!
+//! These types are the one description of the format. Each field's doc comment is its one-line
+//! meaning (with its unit); `#[schemars(...)]` gives its default, range and accepted words, taken
+//! from `ranges` and the enums that validation uses. From them come the JSON Schema (`fleetsim
+//! schema`), the reference (docs/scenario-reference.md) and the writer's output (serde). A test
+//! holds each documented default equal to the one validation applies.
+//!
 //! Values that validation checks are kept `Spanned` so every semantic error can point at the
 //! offending value. Tagged things (distributions, faults) are flat structs with a `kind` and every
 //! possible field optional, not serde's internally tagged enums: those buffer the input and lose
@@ -8,91 +14,241 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use serde::Deserialize;
-use toml::Spanned;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ranges;
+use super::schema::{
+    CallsText, CheckKindWord, DistributionKindWord, DurationText, FaultDurationText, FaultKindWord,
+    InitialStateWord, InvariantWord, LaunchedWord, MachineStateWord, MachineTargetText,
+    OperationWord, OutcomeOrAnyWord, OutcomeWord, PhaseWord, ProtocolWord, RegionCode, SignalText,
+    StrategyWord,
+};
+
+/// A value with its position in the file. A thin wrapper of `toml::Spanned` that the schema,
+/// the writer and the reference see through: it reads, writes and is described as its value.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Spanned<T>(toml::Spanned<T>);
+
+impl<T> Spanned<T> {
+    /// A value at `range` (the writer uses `0..0`: it has no file).
+    pub fn new(range: Range<usize>, value: T) -> Spanned<T> {
+        Spanned(toml::Spanned::new(range, value))
+    }
+
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+
+    pub fn get_ref(&self) -> &T {
+        self.0.get_ref()
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// A string value with its position (durations, names, enum-like words).
 pub type Text = Spanned<String>;
 /// A distribution inline table with its position.
 pub type SpannedDistribution = Spanned<RawDistribution>;
 
-#[derive(Debug, Deserialize)]
+/// A scenario file: one app, its fleet, the platform's behaviour, the deploys to run, the faults
+/// to inject and what the run must show.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "fleetsim scenario", rename = "Scenario")]
 pub struct RawFile {
+    /// The scenario's name and description.
     pub scenario: RawHeader,
+    /// The app and the fly.toml-level config every machine shares.
     pub app: RawApp,
+    /// How machines behave on the platform: boot, readiness, stop and destroy times.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<RawMachine>,
+    /// `[[fleet]]`: the machines that exist when the run starts, in groups.
+    #[schemars(length(min = 1, max = ranges::FLEET_GROUPS_MAX))]
     pub fleet: Spanned<Vec<RawFleet>>,
+    /// The Machines API server: latency per call, list lag, wait limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<RawApi>,
+    /// The edge proxies, one per region: how late they learn routing changes and how they retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<RawProxy>,
+    /// Open-loop requests per region, and how long the app takes to answer one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic: Option<RawTraffic>,
+    /// `[[deploy]]`: the `fly deploy` runs, in order.
+    #[schemars(length(min = 1, max = ranges::DEPLOYS_MAX))]
     pub deploy: Spanned<Vec<RawDeploy>>,
-    #[serde(default)]
+    /// `[[faults]]`: what goes wrong, when, and to which machine; `fleetsim faults` lists the kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::FAULTS_MAX))]
     pub faults: Vec<Spanned<RawFault>>,
+    /// The run's seed and limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RawRun>,
+    /// `[check]`: the bounds of `bounded-mixing` and `no-machine-explosion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<RawBounds>,
+    /// What the run must show: invariants held or violated, outcomes, output, calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<RawExpect>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[scenario]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ScenarioHeader")]
 pub struct RawHeader {
+    /// The scenario's name, shown in reports.
+    #[schemars(example = &"bluegreen-basic")]
     pub name: Text,
+    /// What the scenario shows, in a sentence or two.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[app]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "App")]
 pub struct RawApp {
+    /// The app's name (fly.toml's `app`).
+    #[schemars(example = &"web")]
     pub name: Text,
+    /// The image the fleet runs at the start; a `[[fleet]]` group may override it.
+    #[schemars(example = "registry.fly.io/web:v1")]
     pub image: Text,
-    #[serde(default)]
+    /// `[[app.checks]]`: top-level checks every machine is configured with (unless its group says
+    /// `checks = false`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::CHECKS_MAX))]
     pub checks: Vec<RawCheck>,
-    #[serde(default)]
+    /// `[[app.services]]`: fly.toml's `[[services]]`, with their checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::SERVICES_MAX))]
     pub services: Vec<Spanned<RawService>>,
 }
 
 /// `[[app.services]]`: fly.toml's `[[services]]`, with its checks (`http_checks`/`tcp_checks`
 /// in fly.toml, one list with a `kind` here).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Service")]
 pub struct RawService {
+    /// The port the app listens on inside the machine.
+    #[schemars(range(min = 1, max = 65535), example = 8080)]
     pub internal_port: Spanned<i64>,
+    /// The service's protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ProtocolWord>", extend("default" = "tcp"))]
     pub protocol: Option<Text>,
-    #[serde(default)]
+    /// The service's checks (fly.toml's `http_checks` and `tcp_checks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::CHECKS_MAX))]
     pub checks: Vec<RawServiceCheck>,
 }
 
 /// A service check: like a top-level check, but named by the platform.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ServiceCheck")]
 pub struct RawServiceCheck {
+    /// What the check probes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<CheckKindWord>", extend("default" = "http"))]
     pub kind: Option<Text>,
+    /// Time between two probes (more than 0; left out: Fly's 15s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "15s"))]
     pub interval: Option<Text>,
+    /// Time after the machine starts before the first probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "0s"))]
     pub grace_period: Option<Text>,
+    /// How long one probe may take before it counts as failed (kept as configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Text>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[[app.checks]]`: a top-level check (fly.toml's `[checks.<name>]`).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Check")]
 pub struct RawCheck {
+    /// The check's name.
+    #[schemars(example = &"health")]
     pub name: Text,
+    /// What the check probes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<CheckKindWord>", extend("default" = "http"))]
     pub kind: Option<Text>,
+    /// Time between two probes (more than 0; left out: Fly's 15s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "15s"))]
     pub interval: Option<Text>,
+    /// Time after the machine starts before the first probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "0s"))]
     pub grace_period: Option<Text>,
+    /// How long one probe may take before it counts as failed (kept as configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Text>,
 }
 
-/// `{ kind = "...", ... }`: which fields apply depends on `kind`.
-#[derive(Debug, Deserialize)]
+/// `{ kind = "...", ... }`: a random duration. Which fields apply depends on `kind`: `constant`
+/// takes `value`; `uniform` `min` and `max`; `lognormal` `median`, `p99` and an optional `max`;
+/// `exponential` `mean` and an optional `max`. A lognormal or exponential without `max` has an
+/// unbounded tail (`fleetsim check` warns about it).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Distribution")]
 pub struct RawDistribution {
+    /// The distribution's shape.
+    #[schemars(with = "DistributionKindWord")]
     pub kind: Text,
+    /// `constant`: the one value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub value: Option<Text>,
+    /// `uniform`: the lowest value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub min: Option<Text>,
+    /// `uniform`: the highest value; `lognormal`, `exponential`: a clamp on the tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub max: Option<Text>,
+    /// `lognormal`: the median (half of the draws are below it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub median: Option<Text>,
+    /// `lognormal`: the 99th percentile (above the median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub p99: Option<Text>,
+    /// `exponential`: the mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub mean: Option<Text>,
 }
 
@@ -110,132 +266,366 @@ impl RawDistribution {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// `[machine]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Machine")]
 pub struct RawMachine {
+    /// From created or starting to started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "1500ms", "p99": "4s", "max": "10s" }))]
     pub boot_time: Option<SpannedDistribution>,
+    /// From started until the app answers and its checks can pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "2s", "p99": "6s", "max": "15s" }))]
     pub app_ready_time: Option<SpannedDistribution>,
+    /// How long the app takes to exit after the stop signal (capped by `kill_timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "1s", "p99": "3s", "max": "10s" }))]
     pub stop_time: Option<SpannedDistribution>,
+    /// After this the platform sends SIGKILL (fly.toml's `kill_timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "5s"))]
     pub kill_timeout: Option<Text>,
+    /// From destroying to destroyed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "constant", "value": "500ms" }))]
     pub destroy_time: Option<SpannedDistribution>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[fleet]]` entry: machines that exist when the run starts.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "FleetGroup")]
 pub struct RawFleet {
+    /// The region the machines run in.
+    #[schemars(with = "RegionCode")]
     pub region: Text,
+    /// The machines' process group (fly.toml's `[processes]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "app"))]
     pub process_group: Option<Text>,
+    /// How many machines.
+    #[schemars(range(min = 0, max = ranges::GROUP_COUNT_MAX), example = 3)]
     pub count: Spanned<i64>,
+    /// The machines' state when the run starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<InitialStateWord>", extend("default" = "started"))]
     pub state: Option<Text>,
+    /// The image they run, if not `app.image` (e.g. leftovers of an earlier deploy).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Text>,
-    #[serde(default)]
+    /// Extra metadata (e.g. a leftover's `fly_bluegreen_deployment_tag`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// Whether these machines are configured with `app.checks` and the services' checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = true))]
     pub checks: Option<bool>,
+    /// Detached machines: no `fly_platform_version` metadata, so no deploy manages them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = false))]
     pub detached: Option<bool>,
+    /// The machines' service auto-stops them when idle and auto-starts them on requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = false))]
     pub autostop: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[api]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Api")]
 pub struct RawApi {
+    /// One-way latency of a call (applied on the way in and again on the way out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "25ms", "p99": "150ms", "max": "1s" }))]
     pub latency: Option<SpannedDistribution>,
+    /// How long a just-created machine stays invisible to `list` (read-after-write lag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "500ms"))]
     pub list_lag: Option<Text>,
+    /// The longest server-side timeout a `wait` call may ask for (60 s on Fly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
     pub wait_timeout_max: Option<Text>,
-    #[serde(default)]
-    /// Keyed by plain strings (a spanned key would hide the operation from the error path); the
-    /// span of the table locates an unknown operation.
+    /// `[api.operations.<operation>]`: the latency of one operation, instead of `latency`.
+    // Keyed by plain strings (a spanned key would hide the operation from the error path); the
+    // span of the table locates an unknown operation.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<OperationWord, RawOperation>")]
     pub operations: BTreeMap<String, Spanned<RawOperation>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[api.operations.<operation>]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "OperationLatency")]
 pub struct RawOperation {
+    /// One-way latency of a call of this operation.
     pub latency: SpannedDistribution,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[proxy]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Proxy")]
 pub struct RawProxy {
+    /// Regions that have a proxy. Default: every region with machines or traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<RegionCode>>", length(min = 1, max = ranges::REGIONS_MAX))]
     pub regions: Option<Vec<Text>>,
+    /// Delay until a proxy learns of a routing change, drawn per change and per proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "1s", "p99": "5s", "max": "9s" }))]
     pub propagation: Option<SpannedDistribution>,
+    /// How many other machines a proxy tries after a refused connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = ranges::CONNECT_RETRIES_MAX), extend("default" = 3))]
     pub connect_retries: Option<Spanned<i64>>,
+    /// Delay before each such retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "10ms"))]
     pub retry_delay: Option<Text>,
+    /// How long a proxy holds a request when it knows no routable machine, before failing it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "5s"))]
     pub hold_timeout: Option<Text>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[traffic]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Traffic")]
 pub struct RawTraffic {
+    /// How long the app takes to answer a request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = { "kind": "lognormal", "median": "20ms", "p99": "150ms", "max": "2s" }))]
     pub service_time: Option<SpannedDistribution>,
-    #[serde(default)]
+    /// `[[traffic.regions]]`: open-loop Poisson arrivals, per region. None: no traffic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::REGIONS_MAX))]
     pub regions: Vec<RawRegionTraffic>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[traffic.regions]]` entry.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "RegionTraffic")]
 pub struct RawRegionTraffic {
+    /// The region the requests arrive in (it must have a proxy).
+    #[schemars(with = "RegionCode")]
     pub region: Text,
+    /// Requests per second (Poisson arrivals).
+    #[schemars(range(min = ranges::RATE_PER_SECOND_MIN, max = ranges::RATE_PER_SECOND_MAX), example = 50.0)]
     pub rate: Spanned<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[deploy]]` entry: a `fly deploy` run.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Deploy")]
 pub struct RawDeploy {
+    /// The deploy strategy and version (`fleetsim strategies` lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<StrategyWord>", extend("default" = "bluegreen"))]
     pub strategy: Option<Text>,
+    /// The image to deploy.
+    #[schemars(example = "registry.fly.io/web:v2")]
     pub image: Text,
+    /// When the deploy starts (since the run's start). Default: 5s for the first deploy; the
+    /// others follow the previous one (`after_previous`). Not with `after_previous`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub start: Option<Text>,
+    /// Start this long after the previous deploy ended. Default: 10s. Not with `start`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub after_previous: Option<Text>,
+    /// flyctl's `--wait-timeout`: the budget of each wait phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "5m"))]
     pub wait_timeout: Option<Text>,
+    /// The TTL of the deployer's machine leases (more than 1s: flyctl refreshes every TTL − 1s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "13s"))]
     pub lease_ttl: Option<Text>,
+    /// flyctl's `--max-concurrent`. Default: the strategy's own (8 at HEAD, 16 for the 2024
+    /// bluegreen versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::GROUP_COUNT_MAX))]
     pub max_concurrent: Option<Spanned<i64>>,
-    /// Accepts integers too (a count of machines).
+    /// rolling and canary: machines of a group updated at once, a fraction in (0, 1) of the
+    /// group or a count ≥ 1 (integers are accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = 0.33, "exclusiveMinimum" = 0))]
     pub max_unavailable: Option<Spanned<f64>>,
+    /// The stop signal sent to blues (fly.toml's `kill_signal`). Default: the platform's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<SignalText>")]
     pub signal: Option<Text>,
+    /// Skew of the deployer's wall clock against the platform's, in seconds (either way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        range(min = -ranges::CLOCK_SKEW_SECONDS_MAX, max = ranges::CLOCK_SKEW_SECONDS_MAX),
+        extend("default" = 0)
+    )]
     pub clock_skew_seconds: Option<Spanned<i64>>,
+    /// The outcome this deploy must have. Default: none expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<OutcomeWord>")]
     pub expect_outcome: Option<Text>,
+    /// A text the deploy's error must contain.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_error: Option<String>,
-    // flyctl's retry budgets and waits (`deploy::behaviour::BluegreenSettings`).
+    // flyctl's retry budgets and waits (`deploy::behaviour::BluegreenSettings`). Left out: the
+    // strategy version's own value (HEAD's constants for `bluegreen`).
+    /// Launch attempts per green, the first included (HEAD: 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::ATTEMPTS_MAX))]
     pub launch_attempts: Option<Spanned<i64>>,
+    /// The wait before the second launch attempt, doubling after each (HEAD: 500ms, at most 5s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub launch_backoff: Option<Text>,
+    /// The pause before the launch-ID lookup (HEAD: 500ms, at most 60s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub launch_lookup_delay: Option<Text>,
+    /// Attempts of the `safe_to_destroy` checkpoint tag (HEAD: 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::ATTEMPTS_MAX))]
     pub checkpoint_attempts: Option<Spanned<i64>>,
+    /// The checkpoint's first retry wait, doubling (HEAD: 500ms, at most 10s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub checkpoint_backoff: Option<Text>,
+    /// Attempts of each blue cordon, stop and destroy (HEAD: 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::ATTEMPTS_MAX))]
     pub teardown_attempts: Option<Spanned<i64>>,
+    /// The teardown's first retry wait, doubling (HEAD: 500ms, at most 10s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub teardown_backoff: Option<Text>,
+    /// Attempts of the image check's GET of a machine listed without an image (HEAD: 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::ATTEMPTS_MAX))]
     pub image_refetch_attempts: Option<Spanned<i64>>,
+    /// The image refetch's first retry wait, doubling (HEAD: 1s, at most 5s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub image_refetch_backoff: Option<Text>,
+    /// Attempts of each green uncordon (HEAD: 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::ATTEMPTS_MAX))]
     pub uncordon_attempts: Option<Spanned<i64>>,
+    /// The uncordon's first retry wait, doubling (HEAD: 500ms, at most 30s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub uncordon_backoff: Option<Text>,
+    /// The sleep before the blues are cordoned (HEAD: 10s, at most 10m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub wait_before_cordon: Option<Text>,
+    /// The sleep between cordon and stop of the blues (HEAD: 10s, at most 10m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub wait_before_stop: Option<Text>,
+    /// The budget of the wait for stopped blues (default: `wait_timeout`; at most 24h).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub stop_wait_timeout: Option<Text>,
+    /// The budget of the wait for healthy greens (default: `wait_timeout`; at most 24h).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub health_timeout: Option<Text>,
 }
 
-/// One `[[faults]]` entry: which fields apply depends on `kind`.
-#[derive(Debug, Deserialize)]
+/// One `[[faults]]` entry. Which fields apply depends on `kind`: `fleetsim faults` lists them.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Fault")]
 pub struct RawFault {
+    /// What goes wrong.
+    #[schemars(with = "FaultKindWord")]
     pub kind: Text,
+    /// Only calls of this operation. Default: every operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<OperationWord>")]
     pub operation: Option<Text>,
+    /// The fraction of calls in the window that fail, in (0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 1))]
     pub rate: Option<Spanned<f64>>,
+    /// The HTTP status of the failure (400 to 599), or `"none"`: a transport error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Spanned<RawStatus>>,
+    /// Exactly these calls fail, counted per operation and machine from 1: `"2"`, `"1..3"`, `"4.."`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<CallsText>")]
     pub calls: Option<Text>,
+    /// The start of the fault's window (since the run's start). Default: 0s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub start: Option<Text>,
+    /// How long the fault lasts. Default: to the end of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<FaultDurationText>")]
     pub duration: Option<Text>,
+    /// `propagation-tail`: the chance, in (0, 1], that a propagation delay is drawn from `delay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 1))]
     pub probability: Option<Spanned<f64>>,
+    /// The delay drawn instead (propagation, boot).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay: Option<SpannedDistribution>,
+    /// The machine: `blue:<i>` (of the initial fleet), `green:<i>` or `green:*` (of deploy 0),
+    /// `deploy[<d>].green:<i>`, `deploy[<d>].green:*`; all 0-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<MachineTargetText>")]
     pub machine: Option<Text>,
+    /// When the fault fires (since the run's start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub at: Option<Text>,
+    /// `lease-held`: the other holder of the lease.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<Text>,
+    /// `lease-held`: how long the other holder keeps the lease.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub ttl: Option<Text>,
+    /// Only the deploy at this index of `[[deploy]]` (0-based). Default: every deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = ranges::DEPLOYS_MAX - 1))]
     pub deploy: Option<Spanned<i64>>,
+    /// Fire when the deploy enters this phase (the first time), `after` later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<PhaseWord>")]
     pub phase: Option<Text>,
+    /// With `phase`: how long after the phase starts the fault fires. Default: 0s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub after: Option<Text>,
+    /// `capacity-error`: launches fail once this many launches of the deploy succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = ranges::MACHINE_LIMIT_MAX))]
     pub after_creates: Option<Spanned<i64>>,
+    /// `api-slow`: how much longer each call takes, each way.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<SpannedDistribution>,
+    /// `stale-list`: how long machines created in the window stay invisible to `list`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<FaultDurationText>")]
     pub lag: Option<Text>,
+    /// `crash-loop`, `checks-flap`: the period of the crash or the flap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<FaultDurationText>")]
     pub period: Option<Text>,
+    /// `proxy-stale`: the region whose proxy stops learning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<RegionCode>")]
     pub region: Option<Text>,
 }
 
@@ -270,60 +660,129 @@ impl RawFault {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// `[run]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Run")]
 pub struct RawRun {
+    /// The master seed (`--seed` overrides it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = ranges::SEED_MAX), extend("default" = 1))]
     pub seed: Option<Spanned<u64>>,
+    /// The run stops (and says so) at this virtual time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "2h"))]
     pub time_limit: Option<Text>,
+    /// The run stops (and says so) after this many events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::EVENT_LIMIT_MAX), extend("default" = 50_000_000))]
     pub event_limit: Option<Spanned<i64>>,
+    /// The most machines created over the run, the initial fleet included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = ranges::MACHINE_LIMIT_MAX), extend("default" = 10_000))]
     pub machine_limit: Option<Spanned<i64>>,
+    /// How long traffic keeps running after the last deploy ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "30s"))]
     pub settle: Option<Text>,
+    /// `deploy-terminates`: each deploy must end within this. Default: derived from its waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
     pub deploy_time_bound: Option<Text>,
 }
 
-/// `[check]`: the bounds of `bounded-mixing` and `no-machine-explosion`.
-#[derive(Debug, Deserialize)]
+/// `[check]`: the bounds of two invariants, which the user owns.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Bounds")]
 pub struct RawBounds {
+    /// `bounded-mixing`: two images may be routable together at most this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
     pub mixing_bound: Option<Text>,
-    /// Accepts integers too (`2` is 2 × N).
+    /// `no-machine-explosion`: machines alive may be at most this many times N (integers are
+    /// accepted: `2` is 2 × N).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        range(min = 1, max = ranges::EXPLOSION_FACTOR_MAX),
+        extend("default" = 2.0)
+    )]
     pub explosion_factor: Option<Spanned<f64>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[expect]`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Expect")]
 pub struct RawExpect {
+    /// Invariants that must hold (`fleetsim invariants` lists them). Default: every invariant
+    /// not in `violate` that applies to the run's strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<InvariantWord>>")]
     pub hold: Option<Vec<Text>>,
-    #[serde(default)]
+    /// Invariants that must be violated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<InvariantWord>")]
     pub violate: Vec<Text>,
-    #[serde(default)]
+    /// Lines the deploy output must contain (each a substring of one line), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::EXPECTATIONS_MAX))]
     pub output_contains: Vec<String>,
-    #[serde(default)]
+    /// Texts no line of the deploy output may contain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::EXPECTATIONS_MAX))]
     pub output_not_contains: Vec<String>,
+    /// flyctl's exit status of the last deploy: 0 or 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1))]
     pub exit_status: Option<Spanned<i64>>,
-    /// `calls.<operation> = n` or `{ min = a, max = b }`: calls the deployers made. Keyed by
-    /// plain strings so errors keep the operation in their path (see `RawApi::operations`).
-    #[serde(default)]
+    /// `calls.<operation> = n` or `{ min = a, max = b }`: calls the deployers made, on any
+    /// machine.
+    // Keyed by plain strings so errors keep the operation in their path (see
+    // `RawApi::operations`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<OperationWord, RawCount>")]
     pub calls: BTreeMap<String, Spanned<RawCount>>,
     /// `[[expect.machines]]`: facts about one machine.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = ranges::EXPECTATIONS_MAX))]
     pub machines: Vec<Spanned<RawMachineExpect>>,
-    /// `[expect.strategies."<name>"]`. Keyed by plain strings so serde errors inside an entry keep
-    /// the strategy in their path (see `RawApi::operations`); `StrategyKeys` finds the keys' spans.
-    #[serde(default)]
+    /// `[expect.strategies."<name>"]`: expectations that replace `hold`, `violate`,
+    /// `exit_status` and the deploys' `expect_outcome` when the scenario runs with that
+    /// strategy; a scenario with entries here runs once per entry.
+    // Keyed by plain strings so serde errors inside an entry keep the strategy in their path
+    // (see `RawApi::operations`); `StrategyKeys` finds the keys' spans.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<StrategyWord, RawStrategyExpect>")]
     pub strategies: BTreeMap<String, Spanned<RawStrategyExpect>>,
 }
 
-/// One `[[expect.machines]]` entry.
-#[derive(Debug, Deserialize)]
+/// One `[[expect.machines]]` entry: facts about one machine, judged at the end of the run.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MachineExpect")]
 pub struct RawMachineExpect {
+    /// One machine: `blue:<i>`, `green:<i>` or `deploy[<d>].green:<i>` (0-based).
+    #[schemars(with = "MachineTargetText")]
     pub machine: Text,
-    #[serde(default)]
+    /// Calls the deployers made on it, per operation: `n` or `{ min = a, max = b }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<OperationWord, RawCount>")]
     pub calls: BTreeMap<String, Spanned<RawCount>>,
+    /// Greens: how its launch asked it to start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<LaunchedWord>")]
     pub launched: Option<Text>,
+    /// Every destroy call on it had `kill` set (true) or none did (false); at least one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destroy_kill: Option<bool>,
+    /// Every destroy call on it carried a lease nonce (true) or none did (false); at least one
+    /// was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destroy_nonce: Option<bool>,
+    /// Its state at the end of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<MachineStateWord>")]
     pub state: Option<Text>,
 }
 
@@ -332,6 +791,31 @@ pub struct RawMachineExpect {
 pub enum RawStatus {
     Code(i64),
     Word(String),
+}
+
+impl Serialize for RawStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawStatus::Code(code) => serializer.serialize_i64(*code),
+            RawStatus::Word(word) => serializer.serialize_str(word),
+        }
+    }
+}
+
+impl JsonSchema for RawStatus {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An HTTP status (400 to 599), or \"none\": a transport error.",
+            "anyOf": [
+                { "type": "integer", "minimum": 400, "maximum": 599 },
+                { "const": "none" }
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawStatus {
@@ -367,6 +851,49 @@ impl serde::de::Visitor<'_> for StatusVisitor {
 pub enum RawCount {
     Exactly(i64),
     Between { min: Option<i64>, max: Option<i64> },
+}
+
+impl Serialize for RawCount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            RawCount::Exactly(count) => serializer.serialize_i64(*count),
+            RawCount::Between { min, max } => {
+                let mut map = serializer.serialize_map(None)?;
+                if let Some(min) = min {
+                    map.serialize_entry("min", min)?;
+                }
+                if let Some(max) = max {
+                    map.serialize_entry("max", max)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl JsonSchema for RawCount {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Count".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let max = ranges::CALL_COUNT_MAX;
+        schemars::json_schema!({
+            "description": "A number of calls: exactly `n`, or `{ min = a, max = b }` (either bound optional).",
+            "anyOf": [
+                { "type": "integer", "minimum": 0, "maximum": max },
+                {
+                    "type": "object",
+                    "properties": {
+                        "min": { "type": "integer", "minimum": 0, "maximum": max },
+                        "max": { "type": "integer", "minimum": 0, "maximum": max }
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawCount {
@@ -413,14 +940,26 @@ impl<'de> serde::de::Visitor<'de> for CountVisitor {
     }
 }
 
-/// One `[expect.strategies."<name>"]` table.
-#[derive(Debug, Deserialize)]
+/// One `[expect.strategies."<name>"]` table: what a run with that strategy must show.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StrategyExpect")]
 pub struct RawStrategyExpect {
+    /// Invariants that must hold. Default: every applicable invariant not in `violate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<InvariantWord>>")]
     pub hold: Option<Vec<Text>>,
-    #[serde(default)]
+    /// Invariants that must be violated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<InvariantWord>")]
     pub violate: Vec<Text>,
+    /// The outcome of each deploy, in order (`"any"`: no expectation for that deploy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<OutcomeOrAnyWord>>")]
     pub outcomes: Option<Spanned<Vec<Text>>>,
+    /// flyctl's exit status of the last deploy: 0 or 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1))]
     pub exit_status: Option<Spanned<i64>>,
 }
 
@@ -438,7 +977,7 @@ pub struct StrategyKeys {
 #[derive(Debug, Default, Deserialize)]
 pub struct ExpectKeys {
     #[serde(default)]
-    pub strategies: BTreeMap<Spanned<String>, serde::de::IgnoredAny>,
+    pub strategies: BTreeMap<toml::Spanned<String>, serde::de::IgnoredAny>,
 }
 
 fn present(fields: &[(&'static str, Option<Range<usize>>)]) -> Vec<(&'static str, Range<usize>)> {

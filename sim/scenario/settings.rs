@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::Source;
 use super::raw::{RawDeploy, Text};

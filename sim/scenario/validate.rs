@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::{ScenarioError, Source};
 use super::faults::{self, Refs};
@@ -418,14 +418,16 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
 }
 
 /// The states a machine may be in when the run starts.
+pub(crate) const INITIAL_STATES: [MachineState; 4] = [
+    MachineState::Started,
+    MachineState::Stopped,
+    MachineState::Suspended,
+    MachineState::Created,
+];
+
+/// A `[[fleet]]` group's `state`, one of [`INITIAL_STATES`].
 fn initial_state(src: &Source, field: &str, text: &Text) -> Checked<MachineState> {
-    let states = [
-        MachineState::Started,
-        MachineState::Stopped,
-        MachineState::Suspended,
-        MachineState::Created,
-    ];
-    let found = states
+    let found = INITIAL_STATES
         .into_iter()
         .find(|state| state.as_str() == text.get_ref());
     found.ok_or_else(|| {
@@ -771,7 +773,7 @@ fn signal(src: &Source, field: &str, raw: Option<&Text>) -> Checked<Option<Strin
 }
 
 /// The outcomes a scenario may expect of a deploy.
-const OUTCOMES: [DeployOutcome; 4] = [
+pub(crate) const OUTCOMES: [DeployOutcome; 4] = [
     DeployOutcome::Succeeded,
     DeployOutcome::RolledBack,
     DeployOutcome::Failed,

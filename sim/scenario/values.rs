@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use toml::Spanned;
+use super::raw::Spanned;
 
 use super::error::{ScenarioError, Source};
 use super::model::MachineTarget;
@@ -102,13 +102,13 @@ pub(crate) fn positive_duration_or(
 }
 
 /// The fields a `kind` of distribution requires and allows.
-struct KindFields {
-    kind: &'static str,
-    required: &'static [&'static str],
-    optional: &'static [&'static str],
+pub(crate) struct KindFields {
+    pub kind: &'static str,
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
 }
 
-const DISTRIBUTION_KINDS: [KindFields; 4] = [
+pub(crate) const DISTRIBUTION_KINDS: [KindFields; 4] = [
     KindFields {
         kind: "constant",
         required: &["value"],
@@ -154,6 +154,14 @@ pub(crate) fn distribution(
         table_span: raw.span(),
     };
     fields.check(&table.present_fields(), spec.required, spec.optional)?;
+    if spec.optional.contains(&"max") && table.max.is_none() {
+        let message = format!(
+            "a {kind} distribution without `max` has an unbounded tail: a rare draw can be many \
+             times its {}; add `max = \"...\"` to clamp it",
+            if kind == "lognormal" { "p99" } else { "mean" }
+        );
+        src.warn(&raw.span(), field, message);
+    }
     match kind {
         "constant" => constant(src, field, table),
         "uniform" => uniform(src, field, table),

@@ -221,12 +221,8 @@ fn fleet_group(out: &mut String, group: &FleetGroup) {
         line(out, "metadata", format!("{{ {} }}", metadata.join(", ")));
     }
     line(out, "checks", group.checks.to_string());
-    if group.detached {
-        line(out, "detached", "true");
-    }
-    if group.autostop {
-        line(out, "autostop", "true");
-    }
+    line(out, "detached", group.detached.to_string());
+    line(out, "autostop", group.autostop.to_string());
 }
 
 fn api(out: &mut String, api: &ApiBehaviour) {
