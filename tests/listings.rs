@@ -2,23 +2,14 @@
 //! and the listings are the lists the checkers and the loader use.
 
 use std::path::Path;
-use std::process::Command;
 
 use fleetsim::check::{Bounds, Invariant};
 use fleetsim::deploy::StrategyName;
 use fleetsim::scenario::{fault_kinds, parse};
 use serde_json::Value;
 
-fn fleetsim(arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(arguments)
-        .output()
-        .expect("fleetsim runs")
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod common;
+use common::{fleetsim, stdout, MINIMAL_SCENARIO as MINIMAL};
 
 // Guards the promise of `init`: for every strategy, the file it writes passes `fleetsim run`
 // as written; for HEAD bluegreen and rolling that means a healthy deploy violating nothing.
@@ -118,19 +109,6 @@ fn the_invariants_listing_is_invariant_all() {
         );
     }
 }
-
-const MINIMAL: &str = r#"
-[scenario]
-name = "faults"
-[app]
-name = "web"
-image = "web:v1"
-[[fleet]]
-region = "iad"
-count = 2
-[[deploy]]
-image = "web:v2"
-"#;
 
 /// A value for a fault field that the loader accepts on the minimal scenario.
 fn field_value(field: &str) -> &'static str {

@@ -9,6 +9,9 @@ use fleetsim::scenario::reference::{markdown, REGENERATE};
 use fleetsim::scenario::{collect_files, parse, parse_with_warnings, schema::json_schema, to_toml};
 use serde_json::{json, Value};
 
+mod common;
+use common::MINIMAL_SCENARIO as MINIMAL;
+
 fn validator() -> jsonschema::Validator {
     jsonschema::draft7::new(&json_schema()).expect("the schema is a valid draft-07 schema")
 }
@@ -47,22 +50,6 @@ fn every_scenario_of_the_repository_is_valid() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     println!("{} scenario files valid against the schema", files.len());
 }
-
-const MINIMAL: &str = r#"
-[scenario]
-name = "minimal"
-
-[app]
-name = "web"
-image = "web:v1"
-
-[[fleet]]
-region = "iad"
-count = 2
-
-[[deploy]]
-image = "web:v2"
-"#;
 
 // Guards against a schema so loose it accepts anything: each of these is refused by both.
 #[test]

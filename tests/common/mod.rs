@@ -253,3 +253,21 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&directory);
     directory
 }
+
+/// The smallest scenario the loader accepts: one app, two machines in `iad`, one deploy. Tests
+/// append the section they exercise.
+pub const MINIMAL_SCENARIO: &str = r#"
+[scenario]
+name = "minimal"
+
+[app]
+name = "web"
+image = "web:v1"
+
+[[fleet]]
+region = "iad"
+count = 2
+
+[[deploy]]
+image = "web:v2"
+"#;
