@@ -10,10 +10,9 @@ use common::{fleetsim, stderr, stdout};
 
 const LONG_TAIL: &str = "scenarios/incidents/propagation-downtime-long-tail.toml";
 
+/// An empty, existing scratch directory (tests/common's, created).
 fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("fleetsim-compare-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
+    let directory = common::scratch(&format!("compare-{name}"));
     std::fs::create_dir_all(&directory).expect("scratch directory");
     directory
 }
