@@ -57,7 +57,12 @@ async def main(base_url, app_name):
     await second.stop()
     await wait_for(second, "stopped")
     await second.destroy()
-    remaining = await app.list_machines(ids_only=True)
+    # A destroy completes after the call returns and `list` lags writes (as on Fly): poll, bounded.
+    for _ in range(100):
+        remaining = await app.list_machines(ids_only=True)
+        if machines[1].id not in remaining:
+            break
+        await asyncio.sleep(0.1)
     assert machines[1].id not in remaining, remaining
     print(f"destroyed {second.machine_id}; {len(remaining)} machines listed")
 
