@@ -46,6 +46,13 @@ impl<T> Spanned<T> {
     }
 }
 
+/// A value with no position, as the writer builds them.
+impl<T: Default> Default for Spanned<T> {
+    fn default() -> Spanned<T> {
+        Spanned::new(0..0, T::default())
+    }
+}
+
 impl<T: JsonSchema> JsonSchema for Spanned<T> {
     fn inline_schema() -> bool {
         T::inline_schema()
@@ -167,7 +174,7 @@ pub struct RawService {
 }
 
 /// A service check: like a top-level check, but named by the platform.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ServiceCheck")]
 pub struct RawServiceCheck {
@@ -190,7 +197,7 @@ pub struct RawServiceCheck {
 }
 
 /// `[[app.checks]]`: a top-level check (fly.toml's `[checks.<name>]`).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Check")]
 pub struct RawCheck {
@@ -219,7 +226,7 @@ pub struct RawCheck {
 /// takes `value`; `uniform` `min` and `max`; `lognormal` `median`, `p99` and an optional `max`;
 /// `exponential` `mean` and an optional `max`. A lognormal or exponential without `max` has an
 /// unbounded tail (`fleetsim check` warns about it).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Distribution")]
 pub struct RawDistribution {
@@ -234,10 +241,6 @@ pub struct RawDistribution {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
     pub min: Option<Text>,
-    /// `uniform`: the highest value; `lognormal`, `exponential`: a clamp on the tail.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>")]
-    pub max: Option<Text>,
     /// `lognormal`: the median (half of the draws are below it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
@@ -250,6 +253,11 @@ pub struct RawDistribution {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
     pub mean: Option<Text>,
+    // Last, so that the writer puts it after the fields it bounds.
+    /// `uniform`: the highest value; `lognormal`, `exponential`: a clamp on the tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max: Option<Text>,
 }
 
 impl RawDistribution {
@@ -267,7 +275,7 @@ impl RawDistribution {
 }
 
 /// `[machine]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Machine")]
 pub struct RawMachine {
@@ -294,7 +302,7 @@ pub struct RawMachine {
 }
 
 /// One `[[fleet]]` entry: machines that exist when the run starts.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "FleetGroup")]
 pub struct RawFleet {
@@ -333,7 +341,7 @@ pub struct RawFleet {
 }
 
 /// `[api]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Api")]
 pub struct RawApi {
@@ -367,7 +375,7 @@ pub struct RawOperation {
 }
 
 /// `[proxy]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Proxy")]
 pub struct RawProxy {
@@ -394,7 +402,7 @@ pub struct RawProxy {
 }
 
 /// `[traffic]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Traffic")]
 pub struct RawTraffic {
@@ -422,7 +430,7 @@ pub struct RawRegionTraffic {
 }
 
 /// One `[[deploy]]` entry: a `fly deploy` run.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Deploy")]
 pub struct RawDeploy {
@@ -543,7 +551,7 @@ pub struct RawDeploy {
 }
 
 /// One `[[faults]]` entry. Which fields apply depends on `kind`: `fleetsim faults` lists them.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Fault")]
 pub struct RawFault {
@@ -661,7 +669,7 @@ impl RawFault {
 }
 
 /// `[run]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Run")]
 pub struct RawRun {
@@ -692,7 +700,7 @@ pub struct RawRun {
 }
 
 /// `[check]`: the bounds of two invariants, which the user owns.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Bounds")]
 pub struct RawBounds {
@@ -711,7 +719,7 @@ pub struct RawBounds {
 }
 
 /// `[expect]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Expect")]
 pub struct RawExpect {
@@ -758,7 +766,7 @@ pub struct RawExpect {
 }
 
 /// One `[[expect.machines]]` entry: facts about one machine, judged at the end of the run.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "MachineExpect")]
 pub struct RawMachineExpect {
@@ -941,7 +949,7 @@ impl<'de> serde::de::Visitor<'de> for CountVisitor {
 }
 
 /// One `[expect.strategies."<name>"]` table: what a run with that strategy must show.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "StrategyExpect")]
 pub struct RawStrategyExpect {
