@@ -381,7 +381,11 @@ pub struct RawOperation {
 pub struct RawProxy {
     /// Regions that have a proxy. Default: every region with machines or traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<RegionCode>>", length(min = 1, max = ranges::REGIONS_MAX))]
+    #[schemars(
+        with = "Option<Vec<RegionCode>>",
+        length(min = 1, max = ranges::REGIONS_MAX),
+        extend("uniqueItems" = true)
+    )]
     pub regions: Option<Vec<Text>>,
     /// Delay until a proxy learns of a routing change, drawn per change and per proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -432,7 +436,7 @@ pub struct RawRegionTraffic {
 /// One `[[deploy]]` entry: a `fly deploy` run.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "Deploy")]
+#[schemars(rename = "Deploy", transform = super::schema::deploy_rules)]
 pub struct RawDeploy {
     /// The deploy strategy and version (`fleetsim strategies` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -553,7 +557,7 @@ pub struct RawDeploy {
 /// One `[[faults]]` entry. Which fields apply depends on `kind`: `fleetsim faults` lists them.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "Fault")]
+#[schemars(rename = "Fault", transform = super::schema::fault_rules)]
 pub struct RawFault {
     /// What goes wrong.
     #[schemars(with = "FaultKindWord")]
@@ -726,11 +730,11 @@ pub struct RawExpect {
     /// Invariants that must hold (`fleetsim invariants` lists them). Default: every invariant
     /// not in `violate` that applies to the run's strategy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<InvariantWord>>")]
+    #[schemars(with = "Option<Vec<InvariantWord>>", extend("uniqueItems" = true))]
     pub hold: Option<Vec<Text>>,
     /// Invariants that must be violated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(with = "Vec<InvariantWord>")]
+    #[schemars(with = "Vec<InvariantWord>", extend("uniqueItems" = true))]
     pub violate: Vec<Text>,
     /// Lines the deploy output must contain (each a substring of one line), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -768,7 +772,7 @@ pub struct RawExpect {
 /// One `[[expect.machines]]` entry: facts about one machine, judged at the end of the run.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "MachineExpect")]
+#[schemars(rename = "MachineExpect", transform = super::schema::machine_expect_rules)]
 pub struct RawMachineExpect {
     /// One machine: `blue:<i>`, `green:<i>` or `deploy[<d>].green:<i>` (0-based).
     #[schemars(with = "MachineTargetText")]
@@ -897,6 +901,7 @@ impl JsonSchema for RawCount {
                         "min": { "type": "integer", "minimum": 0, "maximum": max },
                         "max": { "type": "integer", "minimum": 0, "maximum": max }
                     },
+                    "minProperties": 1,
                     "additionalProperties": false
                 }
             ]
@@ -955,11 +960,11 @@ impl<'de> serde::de::Visitor<'de> for CountVisitor {
 pub struct RawStrategyExpect {
     /// Invariants that must hold. Default: every applicable invariant not in `violate`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<InvariantWord>>")]
+    #[schemars(with = "Option<Vec<InvariantWord>>", extend("uniqueItems" = true))]
     pub hold: Option<Vec<Text>>,
     /// Invariants that must be violated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(with = "Vec<InvariantWord>")]
+    #[schemars(with = "Vec<InvariantWord>", extend("uniqueItems" = true))]
     pub violate: Vec<Text>,
     /// The outcome of each deploy, in order (`"any"`: no expectation for that deploy).
     #[serde(skip_serializing_if = "Option::is_none")]
