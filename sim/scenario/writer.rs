@@ -182,7 +182,12 @@ fn raw_file(scenario: &Scenario) -> RawFile {
 }
 
 fn distribution(value: &Distribution) -> SpannedDistribution {
-    let raw = match value {
+    self::value(raw_distribution(value))
+}
+
+/// A distribution as its inline table (also how the schema shows a default).
+pub(crate) fn raw_distribution(value: &Distribution) -> RawDistribution {
+    match value {
         Distribution::Constant(constant) => RawDistribution {
             kind: text("constant"),
             value: Some(duration_text(*constant)),
@@ -209,8 +214,7 @@ fn distribution(value: &Distribution) -> SpannedDistribution {
             max: optional_duration(*max),
             ..RawDistribution::default()
         },
-    };
-    self::value(raw)
+    }
 }
 
 fn check_kind(kind: CheckKind) -> Text {
