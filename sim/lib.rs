@@ -16,6 +16,7 @@ pub mod deploy;
 pub mod engine;
 pub mod faults;
 pub mod fuzz;
+pub mod observe;
 pub mod platform;
 pub mod report;
 pub mod scenario;

@@ -425,8 +425,8 @@ pub struct BluegreenSettings {
 }
 
 impl BluegreenSettings {
-    /// The most attempts a retry may be given (`scenario::ranges::ATTEMPTS_MAX`).
-    pub const ATTEMPTS_MAX: u32 = crate::scenario::ranges::ATTEMPTS_MAX;
+    /// The most attempts a retry may be given (the scenario's range, `scenario::ranges`).
+    pub const ATTEMPTS_MAX: u32 = 20;
     /// The longest pause before the launch-ID lookup and the longest wait before cordon or stop.
     pub const LOOKUP_DELAY_MAX: Duration = Duration::from_secs(60);
     pub const WAIT_MAX: Duration = Duration::from_secs(600);

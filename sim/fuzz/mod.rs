@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{Invariant, Signature, Status, Verdict, Violation};
 use crate::deploy::StrategyName;
-use crate::platform::observe::LeaseStep;
+use crate::observe::LeaseStep;
 use crate::platform::{DeployStep, Step};
 use crate::scenario::Scenario;
 use crate::sim::{RunResult, Simulation};

@@ -28,12 +28,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::api::{LaunchInput, Machine, MachineId, MachinesApi, Marker, Phase, Runtime};
-use crate::check::{Invariant, InvariantSet};
 use crate::deploy::behaviour::{Behaviour, CheckpointMode};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::lease::LeasedMachine;
 use crate::deploy::wait::sleep_abortable;
 use crate::deploy::DeployParams;
+use crate::observe::{Invariant, InvariantSet};
 
 pub use rollback::RollbackAction;
 
