@@ -195,6 +195,32 @@ impl Label {
     }
 }
 
+/// A user's strategy and checkers for every run of a command that runs many (a fuzz campaign,
+/// a sweep): applied to each run's [`Simulation`], on the thread that runs it (a strategy and
+/// a checker need not be `Send`; their maker must be).
+pub trait Extension: Send + Sync {
+    /// Adds the strategy ([`Simulation::custom_strategy`]) and checkers
+    /// ([`Simulation::checker`]) to one run.
+    fn configure<'a>(&self, simulation: Simulation<'a>) -> Simulation<'a>;
+}
+
+/// A shared [`Extension`], for configurations that are compared and printed (equal when it is
+/// the same one).
+#[derive(Clone)]
+pub struct SharedExtension(pub std::sync::Arc<dyn Extension>);
+
+impl std::fmt::Debug for SharedExtension {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SharedExtension(..)")
+    }
+}
+
+impl PartialEq for SharedExtension {
+    fn eq(&self, other: &SharedExtension) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// How a run is put together besides its scenario.
 struct Setup {
     seed: u64,

@@ -414,10 +414,24 @@ pub fn strategy_note(scenario: &Scenario, requested: Option<StrategyName>) -> Op
 
 /// Runs one seed; a panic becomes a failing row.
 pub fn run_seed(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> SweepRow {
+    run_seed_with(scenario, strategy, seed, None)
+}
+
+/// [`run_seed`] with a user's strategy and checkers (`extension`; its strategy replaces
+/// `strategy`, its checkers' violations are listed with the built-in ones).
+pub fn run_seed_with(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seed: u64,
+    extension: Option<&dyn crate::sim::Extension>,
+) -> SweepRow {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut simulation = Simulation::new(scenario).seed(seed);
         if let Some(strategy) = strategy {
             simulation = simulation.strategy(strategy);
+        }
+        if let Some(extension) = extension {
+            simulation = extension.configure(simulation);
         }
         SweepRow::from_result(&simulation.run())
     }));
