@@ -221,6 +221,8 @@ impl PartialEq for SharedExtension {
     }
 }
 
+impl Eq for SharedExtension {}
+
 /// How a run is put together besides its scenario.
 struct Setup {
     seed: u64,
@@ -431,7 +433,7 @@ impl Runner {
         let mut checkers = self.checkers.borrow_mut();
         checkers.liveness(now, step, &leases, &unconverged);
         let (mut verdicts, metrics) = checkers.finish(now, step, applicable);
-        verdicts.extend(self.custom_checkers.borrow_mut().finish(now, step));
+        let custom_verdicts = self.custom_checkers.borrow_mut().finish(now, step);
         let coverage = checkers.coverage();
         let deploys = deploy_results(&world, &self.reports.borrow(), &self.strategies);
         let (mut expectations, expectations_not_applicable) = check_expectations(
@@ -442,6 +444,13 @@ impl Runner {
             &world.limit_hit,
         );
         check_call_expectations(&world, &mut expectations);
+        // A checker registered in code is expected to hold: that is why it was registered.
+        expectations.extend(custom_verdicts.iter().map(|verdict| ExpectationCheck {
+            expectation: format!("{} holds (a checker of one's own)", verdict.invariant),
+            ok: !verdict.violated(),
+            detail: violation_detail(verdict),
+        }));
+        verdicts.extend(custom_verdicts);
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),

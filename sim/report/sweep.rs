@@ -465,6 +465,18 @@ pub fn run_sharded(
     seeds: Range<u64>,
     shard: Shard,
     jobs: usize,
+    on_row: impl FnMut(&SweepRow),
+) -> Vec<SweepRow> {
+    run_sharded_with(scenario, (strategy, None), seeds, shard, jobs, on_row)
+}
+
+/// [`run_sharded`] with a user's strategy and checkers (`extension`, see [`run_seed_with`]).
+pub fn run_sharded_with(
+    scenario: &Scenario,
+    (strategy, extension): (Option<StrategyName>, Option<&dyn crate::sim::Extension>),
+    seeds: Range<u64>,
+    shard: Shard,
+    jobs: usize,
     mut on_row: impl FnMut(&SweepRow),
 ) -> Vec<SweepRow> {
     let mut rows = Vec::new();
@@ -472,7 +484,10 @@ pub fn run_sharded(
         shard.share(seeds.end - seeds.start),
         jobs,
         &|| true,
-        &|position| run_seed(scenario, strategy, seeds.start + shard.item(position)),
+        &|position| {
+            let seed = seeds.start + shard.item(position);
+            run_seed_with(scenario, strategy, seed, extension)
+        },
         |row| {
             on_row(&row);
             rows.push(row);

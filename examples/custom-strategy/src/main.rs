@@ -1,6 +1,7 @@
 //! `cargo run --release -p custom-strategy [SCENARIO] [SEEDS] [CASES]`: compares
 //! region-by-region with flyctl's bluegreen on a scenario of the repository (default
-//! `scenarios/bluegreen-basic.toml`, seeds 1..=50), then fuzzes it (200 cases).
+//! `scenarios/bluegreen-basic.toml`, seeds 1..=50; report files in `reports/custom-strategy/`),
+//! then fuzzes it (200 cases).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,11 @@ use custom_strategy::study;
 fn main() -> ExitCode {
     let mut arguments = std::env::args().skip(1);
     let path = arguments.next().map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/bluegreen-basic.toml"),
+        || {
+            let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let repository = repository.canonicalize().unwrap_or(repository);
+            repository.join("scenarios/bluegreen-basic.toml")
+        },
         PathBuf::from,
     );
     let numbers: Result<Vec<u64>, _> = arguments.map(|text| text.parse::<u64>()).collect();
@@ -27,21 +32,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("{} on seeds 1..={seeds}:", path.display());
-    println!(
-        "  {:<18} {:>24} {:>24} {:>24} {:>12}",
-        "strategy", "lost requests", "a region left dark", "deploy failed", "deploy p50"
-    );
-    for row in study::compare(&scenario, 1..=seeds) {
+    let out = PathBuf::from("reports/custom-strategy");
+    let comparison = match study::compare(&scenario, 1..seeds + 1, Some(&out)) {
+        Ok(comparison) => comparison,
+        Err(error) => {
+            eprintln!("{}: {error}", out.display());
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", fleetsim::report::compare::table_text(&comparison));
+    for (strategy, dark) in study::regions_left_dark(&comparison) {
         println!(
-            "  {:<18} {:>24} {:>24} {:>24} {:>10.1} s",
-            row.strategy,
-            row.lost_requests.percent(),
-            row.region_left_dark.percent(),
-            row.deploy_failed.percent(),
-            row.deploy_duration_median_ms as f64 / 1000.0
+            "  {strategy}: a region left without a routable machine in {}",
+            dark.percent()
         );
     }
+    println!("  (compare.html and the CSV files: {})", out.display());
     let report = study::fuzz(cases, 1);
     println!(
         "\nfuzz: {} case(s), {} new failure(s), {} shrink run(s)",

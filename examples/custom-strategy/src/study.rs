@@ -1,12 +1,17 @@
 //! The comparison and the fuzz campaign `main` prints, as functions the tests call too.
 
+use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fleetsim::deploy::{BluegreenVersion, StrategyName};
 use fleetsim::fuzz::campaign::{self, CampaignConfig, CampaignReport};
+use fleetsim::report::compare::{CompareOptions, Comparison};
 use fleetsim::report::stats::Proportion;
 use fleetsim::scenario::Scenario;
-use fleetsim::sim::{Extension, RunResult, SharedExtension, Simulation};
+use fleetsim::sim::{Extension, SharedExtension, Simulation};
+use fleetsim::work::Shard;
 
 use crate::{EveryRegionServed, RegionByRegion};
 
@@ -28,73 +33,55 @@ impl Extension for Plugin {
     }
 }
 
-/// One strategy over many seeds of a scenario.
-#[derive(Clone, Debug)]
-pub struct StrategyRow {
-    pub strategy: String,
-    /// Runs that lost at least one request.
-    pub lost_requests: Proportion,
-    /// Runs in which some region was left without a routable machine.
-    pub region_left_dark: Proportion,
-    /// Runs whose deploy did not succeed.
-    pub deploy_failed: Proportion,
-    /// Median over the runs of the deploy's duration.
-    pub deploy_duration_median_ms: u64,
+/// Runs `scenario` on each seed of `seeds` under flyctl's bluegreen (the scenario's own
+/// strategy) and under [`RegionByRegion`], both judged by [`EveryRegionServed`] too, with
+/// fleetsim's `compare` (the same table, files and `compare.html` as `fleetsim compare`, written
+/// into `out` when given).
+pub fn compare(
+    scenario: &Scenario,
+    seeds: Range<u64>,
+    out: Option<&Path>,
+) -> std::io::Result<Comparison> {
+    let contender = |name: &str, with_strategy: bool| {
+        let plugin = Plugin { with_strategy };
+        (name.to_string(), SharedExtension(Arc::new(plugin)))
+    };
+    let options = CompareOptions {
+        strategies: Vec::new(),
+        custom: vec![
+            contender(BLUEGREEN.as_str(), false),
+            contender(RegionByRegion::NAME, true),
+        ],
+        seeds,
+        shard: Shard::WHOLE,
+        jobs: 1,
+        window: Duration::from_secs(1),
+    };
+    fleetsim::report::compare::compare(scenario, &options, out)
 }
 
-/// Runs `scenario` on each seed under bluegreen and under [`RegionByRegion`], both judged by
-/// [`EveryRegionServed`] too.
-pub fn compare(scenario: &Scenario, seeds: std::ops::RangeInclusive<u64>) -> Vec<StrategyRow> {
-    [false, true]
-        .into_iter()
-        .map(|custom| {
-            let runs: Vec<RunResult> = seeds
-                .clone()
-                .map(|seed| {
-                    let simulation = Simulation::new(scenario).seed(seed).strategy(BLUEGREEN);
-                    Plugin {
-                        with_strategy: custom,
-                    }
-                    .configure(simulation)
-                    .run()
+/// Per compared strategy: its name and how many of its runs left a region without a routable
+/// machine.
+pub fn regions_left_dark(comparison: &Comparison) -> Vec<(String, Proportion)> {
+    let names = &comparison.summary.meta.strategies;
+    names
+        .iter()
+        .zip(&comparison.rows)
+        .map(|(name, rows)| {
+            let dark = rows
+                .iter()
+                .filter(|row| {
+                    row.violated
+                        .split(';')
+                        .any(|name| name == EveryRegionServed::NAME)
                 })
-                .collect();
-            summarise(&runs)
+                .count();
+            (
+                name.clone(),
+                Proportion::new(dark as u64, rows.len() as u64),
+            )
         })
         .collect()
-}
-
-fn summarise(runs: &[RunResult]) -> StrategyRow {
-    let total = runs.len() as u64;
-    let count = |predicate: &dyn Fn(&RunResult) -> bool| {
-        Proportion::new(
-            runs.iter().filter(|run| predicate(run)).count() as u64,
-            total,
-        )
-    };
-    let mut durations: Vec<u64> = runs
-        .iter()
-        .filter_map(|run| run.metrics.deploy_duration_ms.first().copied().flatten())
-        .collect();
-    durations.sort_unstable();
-    StrategyRow {
-        strategy: runs
-            .first()
-            .and_then(|run| run.strategy.clone())
-            .unwrap_or_default(),
-        lost_requests: count(&|run| run.metrics.requests_failed > 0),
-        region_left_dark: count(&|run| {
-            run.verdicts
-                .iter()
-                .any(|verdict| verdict.invariant == EveryRegionServed::NAME && verdict.violated())
-        }),
-        deploy_failed: count(&|run| {
-            run.deploys
-                .iter()
-                .any(|deploy| deploy.outcome != "succeeded")
-        }),
-        deploy_duration_median_ms: durations.get(durations.len() / 2).copied().unwrap_or(0),
-    }
 }
 
 /// Fuzzes [`RegionByRegion`] with fleetsim's generator (fleets, faults, timings) for `cases`

@@ -87,15 +87,32 @@ fn the_strategy_deploys_the_basic_scenario_and_its_invariant_is_reported() {
     assert_eq!(result.metrics.requests_failed, 0);
 }
 
-/// Guards against a comparison that does not compare: both strategies ran, under their names,
-/// on the same seeds, and region-by-region takes longer (it waits per region).
+/// Guards against a comparison that does not compare: both strategies ran through fleetsim's
+/// `compare`, under their names, on the same seeds, with the user's invariant judged, and
+/// region-by-region takes longer (it waits per region).
 #[test]
 fn the_comparison_runs_both_strategies() {
-    let rows = study::compare(&basic(), 1..=3);
-    let names: Vec<&str> = rows.iter().map(|row| row.strategy.as_str()).collect();
+    let comparison = study::compare(&basic(), 1..4, None).expect("no files written");
+    let names: Vec<&str> = comparison
+        .summary
+        .meta
+        .strategies
+        .iter()
+        .map(String::as_str)
+        .collect();
     assert_eq!(names, [BLUEGREEN.as_str(), RegionByRegion::NAME]);
-    assert!(rows.iter().all(|row| row.lost_requests.runs == 3));
-    assert!(rows[1].deploy_duration_median_ms > rows[0].deploy_duration_median_ms);
+    assert!(comparison.rows.iter().all(|rows| rows.len() == 3));
+    assert!(comparison.rows[1].iter().all(|row| row.panic.is_empty()));
+    let duration = |strategy: usize| comparison.rows[strategy][0].deploy_duration_ms;
+    assert!(
+        duration(1) > duration(0),
+        "{} vs {}",
+        duration(1),
+        duration(0)
+    );
+    let dark = study::regions_left_dark(&comparison);
+    assert_eq!(dark.len(), 2);
+    assert!(dark.iter().all(|(_, proportion)| proportion.runs == 3));
 }
 
 /// Guards against the fuzzer ignoring a user's checker: a short campaign finds a region left
