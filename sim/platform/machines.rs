@@ -193,7 +193,7 @@ pub struct NewMachine {
 }
 
 /// Default check interval when a check sets none (Fly's default is 15 s).
-const CHECK_INTERVAL_DEFAULT: Duration = Duration::from_secs(15);
+pub(crate) const CHECK_INTERVAL_DEFAULT: Duration = Duration::from_secs(15);
 /// Delay before the platform restarts a crashed machine.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 
