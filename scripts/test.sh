@@ -10,13 +10,17 @@ phase "cargo fmt --check"
 cargo fmt --all -- --check
 
 phase "cargo clippy (warnings denied)"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 phase "cargo test"
 # Includes tests/scenario_fuzz.rs, the scenario loader's fuzz target: a bounded run of 1 000 cases
 # per generator with a fixed seed (a long run: README.md, "Keeping it robust").
-cargo test --locked --all-targets
-cargo test --locked --doc
+# --workspace: the library's example crate (examples/custom-strategy) and its tests too.
+cargo test --locked --workspace --all-targets
+cargo test --locked --workspace --doc
+
+phase "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps --quiet
 
 phase "scenarios"
 # The binary `cargo test` just built for the integration tests (test profile, opt-level 1): every

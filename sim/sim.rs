@@ -195,6 +195,34 @@ impl Label {
     }
 }
 
+/// A user's strategy and checkers for every run of a command that runs many (a fuzz campaign,
+/// a sweep): applied to each run's [`Simulation`], on the thread that runs it (a strategy and
+/// a checker need not be `Send`; their maker must be).
+pub trait Extension: Send + Sync {
+    /// Adds the strategy ([`Simulation::custom_strategy`]) and checkers
+    /// ([`Simulation::checker`]) to one run.
+    fn configure<'a>(&self, simulation: Simulation<'a>) -> Simulation<'a>;
+}
+
+/// A shared [`Extension`], for configurations that are compared and printed (equal when it is
+/// the same one).
+#[derive(Clone)]
+pub struct SharedExtension(pub std::sync::Arc<dyn Extension>);
+
+impl std::fmt::Debug for SharedExtension {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SharedExtension(..)")
+    }
+}
+
+impl PartialEq for SharedExtension {
+    fn eq(&self, other: &SharedExtension) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedExtension {}
+
 /// How a run is put together besides its scenario.
 struct Setup {
     seed: u64,
@@ -405,7 +433,7 @@ impl Runner {
         let mut checkers = self.checkers.borrow_mut();
         checkers.liveness(now, step, &leases, &unconverged);
         let (mut verdicts, metrics) = checkers.finish(now, step, applicable);
-        verdicts.extend(self.custom_checkers.borrow_mut().finish(now, step));
+        let custom_verdicts = self.custom_checkers.borrow_mut().finish(now, step);
         let coverage = checkers.coverage();
         let deploys = deploy_results(&world, &self.reports.borrow(), &self.strategies);
         let (mut expectations, expectations_not_applicable) = check_expectations(
@@ -416,6 +444,13 @@ impl Runner {
             &world.limit_hit,
         );
         check_call_expectations(&world, &mut expectations);
+        // A checker registered in code is expected to hold: that is why it was registered.
+        expectations.extend(custom_verdicts.iter().map(|verdict| ExpectationCheck {
+            expectation: format!("{} holds (a checker of one's own)", verdict.invariant),
+            ok: !verdict.violated(),
+            detail: violation_detail(verdict),
+        }));
+        verdicts.extend(custom_verdicts);
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),

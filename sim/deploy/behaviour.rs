@@ -93,7 +93,7 @@ pub enum RollbackOutput {
     Silent,
     /// "Rolling back failed deployment" (2024-05).
     Header,
-    /// The header, then "  Deleted machine <id>" per green (`107120be5` on).
+    /// The header, then `"  Deleted machine <id>"` per green (`107120be5` on).
     HeaderAndDeleted,
 }
 
@@ -167,7 +167,7 @@ pub struct Behaviour {
     pub point_of_no_return: bool,
     pub rollback_rule: RollbackRule,
     pub rollback_output: RollbackOutput,
-    /// The outer flow prints "Deployment failed after error: <err>" before rollback (versions §1
+    /// The outer flow prints `"Deployment failed after error: <err>"` before rollback (versions §1
     /// step 6; dropped by `fd26f35ee`).
     pub print_deploy_failed: bool,
     pub image_report: ImageReport,

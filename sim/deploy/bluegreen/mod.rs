@@ -316,7 +316,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     }
 }
 
-/// `FormattedMachineId`: "<id> [<group>]", or the bare ID when the group metadata is missing.
+/// `FormattedMachineId`: `"<id> [<group>]"`, or the bare ID when the group metadata is missing.
 pub fn formatted_id(machine: &Machine) -> String {
     match machine.metadata(crate::api::METADATA_PROCESS_GROUP) {
         Some(group) if !group.is_empty() => format!("{} [{group}]", machine.id),
