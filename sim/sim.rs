@@ -273,11 +273,16 @@ impl Runner {
         )));
         let mut observers = Observers::new();
         observers.add(Rc::clone(&checkers) as Rc<RefCell<dyn Observer>>);
+        let has_custom = !custom.is_empty();
         let custom_checkers = Rc::new(RefCell::new(CustomCheckers::new(
             custom,
             Rc::clone(&checkers),
         )));
-        observers.add(Rc::clone(&custom_checkers) as Rc<RefCell<dyn Observer>>);
+        // Without a user's checker, no second observer to call at every observation
+        // (scripts/bench.sh: the sweep's instruction count).
+        if has_custom {
+            observers.add(Rc::clone(&custom_checkers) as Rc<RefCell<dyn Observer>>);
+        }
         let pace_promises = (0..scenario.deploys.len())
             .map(|deploy| strategies[deploy].pace(&deploy_params(&scenario, deploy as u32)))
             .collect();

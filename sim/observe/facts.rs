@@ -253,6 +253,7 @@ impl Observers {
     }
 
     /// Hands `observation` to every observer.
+    #[inline]
     pub fn emit(&self, at: SimTime, step: u64, observation: &Observation<'_>) {
         for observer in &self.0 {
             observer.borrow_mut().observe(at, step, observation);

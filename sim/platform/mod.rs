@@ -264,6 +264,7 @@ impl World {
     }
 
     /// Hands an observation to every observer, at the current time and the last step recorded.
+    #[inline]
     pub fn observe(&self, observation: &Observation<'_>) {
         let step = self.trace.count().saturating_sub(1);
         self.observers.emit(self.clock.now(), step, observation);
