@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::api::{CheckConfig, MachineConfig, MachineState, RestartPolicy};
-use crate::check::{Checkers, Invariant, InvariantSet, Metrics, Verdict};
-use crate::deploy::{run_deploy, DeployParams, StrategyName};
+use crate::check::{Checker, Checkers, CustomCheckers, Invariant, InvariantSet, Metrics, Verdict};
+use crate::deploy::{DeployParams, DeployReport, Strategy, StrategyName};
 use crate::engine::executor::{Executor, ExecutorError, ProcessId};
 use crate::engine::trace::{Fingerprint, Record, Trace};
 use crate::engine::{Clock, EventQueue, SimTime};
 use crate::faults::FaultPlan;
+use crate::observe::{Observer, Observers, PacePromise};
 use crate::platform::client::{SimApi, SimRuntime};
 use crate::platform::machines::{MachineIds, NewMachine};
 use crate::platform::proxy::Proxy;
@@ -61,11 +62,16 @@ impl Default for EngineLimits {
     }
 }
 
+/// A deploy strategy as the simulator runs it: over the simulated Machines API, on virtual time.
+pub type SimStrategy = Rc<dyn Strategy<SimApi, SimRuntime>>;
+
 /// A simulation of one scenario: a builder, then [`Simulation::run`].
 pub struct Simulation<'a> {
     scenario: &'a Scenario,
     seed: Option<u64>,
     strategy: Option<StrategyName>,
+    custom_strategy: Option<SimStrategy>,
+    checkers: Vec<Box<dyn Checker>>,
     keep_trace: bool,
     limits: EngineLimits,
 }
@@ -76,6 +82,8 @@ impl<'a> Simulation<'a> {
             scenario,
             seed: None,
             strategy: None,
+            custom_strategy: None,
+            checkers: Vec::new(),
             keep_trace: false,
             limits: EngineLimits::DEFAULT,
         }
@@ -99,6 +107,24 @@ impl<'a> Simulation<'a> {
         self
     }
 
+    /// Runs every deploy of the scenario with a strategy of one's own (it replaces the scenario's
+    /// and [`Simulation::strategy`]). The scenario's deploy settings reach it as its
+    /// [`DeployParams`]; the invariants it declares are judged, the others are `n/a`.
+    pub fn custom_strategy(
+        mut self,
+        strategy: impl Strategy<SimApi, SimRuntime> + 'static,
+    ) -> Self {
+        self.custom_strategy = Some(Rc::new(strategy));
+        self
+    }
+
+    /// Judges the run by an invariant of one's own as well, reported beside the built-in ones
+    /// (in [`RunResult::verdicts`], so in every report and in failure signatures).
+    pub fn checker(mut self, checker: impl Checker + 'static) -> Self {
+        self.checkers.push(Box::new(checker));
+        self
+    }
+
     /// Keeps every trace record (for reports); otherwise only the fingerprint is kept.
     pub fn keep_trace(mut self, keep: bool) -> Self {
         self.keep_trace = keep;
@@ -113,18 +139,110 @@ impl<'a> Simulation<'a> {
             }
         }
         let seed = self.seed.unwrap_or(scenario.run.seed);
-        let strategy = self.strategy.or_else(|| common_strategy(&scenario));
-        let applicable = applicable_invariants(&scenario);
-        let mut runner = Runner::build(Rc::new(scenario), seed, self.keep_trace, self.limits);
+        let strategies: Vec<SimStrategy> = scenario
+            .deploys
+            .iter()
+            .map(|deploy| match &self.custom_strategy {
+                Some(custom) => Rc::clone(custom),
+                None => Rc::new(deploy.strategy) as SimStrategy,
+            })
+            .collect();
+        let label = match &self.custom_strategy {
+            Some(custom) => Some(Label::Custom(custom.name().to_string())),
+            None => common_strategy(&scenario).map(Label::BuiltIn),
+        };
+        let applicable = strategies
+            .iter()
+            .fold(InvariantSet::EMPTY, |set, strategy| {
+                set.union(strategy.invariants())
+            });
+        let setup = Setup {
+            seed,
+            keep_trace: self.keep_trace,
+            limits: self.limits,
+            strategies,
+            checkers: self.checkers,
+        };
+        let mut runner = Runner::build(Rc::new(scenario), setup);
         // Not in serve mode (`ExternalRun`), where the deployer is outside the process.
         schedule_deploys(&mut runner.world.borrow_mut());
         runner.event_loop();
-        runner.finish(strategy, applicable)
+        runner.finish(label, applicable)
     }
+}
+
+/// What a run's strategy is called in its results: a built-in one also selects the scenario's
+/// `[expect.strategies."<name>"]` entry; a user's own is judged by `[expect]`.
+#[derive(Clone, Debug)]
+enum Label {
+    BuiltIn(StrategyName),
+    Custom(String),
+}
+
+impl Label {
+    fn name(&self) -> String {
+        match self {
+            Label::BuiltIn(name) => name.as_str().to_string(),
+            Label::Custom(name) => name.clone(),
+        }
+    }
+
+    fn built_in(&self) -> Option<StrategyName> {
+        match self {
+            Label::BuiltIn(name) => Some(*name),
+            Label::Custom(_) => None,
+        }
+    }
+}
+
+/// A user's strategy and checkers for every run of a command that runs many (a fuzz campaign,
+/// a sweep): applied to each run's [`Simulation`], on the thread that runs it (a strategy and
+/// a checker need not be `Send`; their maker must be).
+pub trait Extension: Send + Sync {
+    /// Adds the strategy ([`Simulation::custom_strategy`]) and checkers
+    /// ([`Simulation::checker`]) to one run.
+    fn configure<'a>(&self, simulation: Simulation<'a>) -> Simulation<'a>;
+}
+
+/// A shared [`Extension`], for configurations that are compared and printed (equal when it is
+/// the same one).
+#[derive(Clone)]
+pub struct SharedExtension(pub std::sync::Arc<dyn Extension>);
+
+impl std::fmt::Debug for SharedExtension {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SharedExtension(..)")
+    }
+}
+
+impl PartialEq for SharedExtension {
+    fn eq(&self, other: &SharedExtension) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedExtension {}
+
+/// How a run is put together besides its scenario.
+struct Setup {
+    seed: u64,
+    keep_trace: bool,
+    limits: EngineLimits,
+    /// Each deploy's strategy.
+    strategies: Vec<SimStrategy>,
+    /// A user's own invariants.
+    checkers: Vec<Box<dyn Checker>>,
 }
 
 struct Runner {
     world: Rc<RefCell<World>>,
+    /// The built-in invariants and metrics: one of the world's observers.
+    checkers: Rc<RefCell<Checkers>>,
+    /// A user's invariants: another observer, after the built-in one.
+    custom_checkers: Rc<RefCell<CustomCheckers>>,
+    strategies: Vec<SimStrategy>,
+    /// Each deploy's report, once it ended by itself (the world keeps only its outcome).
+    reports: Rc<RefCell<Vec<Option<DeployReport>>>>,
     executor: Executor,
     clock: Rc<Clock>,
     events: u64,
@@ -132,12 +250,51 @@ struct Runner {
 }
 
 impl Runner {
-    fn build(scenario: Rc<Scenario>, seed: u64, keep_trace: bool, limits: EngineLimits) -> Runner {
+    fn build(scenario: Rc<Scenario>, setup: Setup) -> Runner {
+        let Setup {
+            seed,
+            keep_trace,
+            limits,
+            strategies,
+            checkers: custom,
+        } = setup;
+        assert_eq!(
+            strategies.len(),
+            scenario.deploys.len(),
+            "a strategy per deploy"
+        );
         let clock = Clock::new();
         let executor = Executor::new(Rc::clone(&clock), limits.tasks);
-        let world = build_world(Rc::clone(&clock), scenario, (seed, keep_trace), limits);
+        let checkers = Rc::new(RefCell::new(Checkers::new(
+            scenario.check,
+            scenario.initial_machine_count(),
+            scenario.proxy.regions.clone(),
+            scenario.deploys.len(),
+        )));
+        let mut observers = Observers::new();
+        observers.add(Rc::clone(&checkers) as Rc<RefCell<dyn Observer>>);
+        let custom_checkers = Rc::new(RefCell::new(CustomCheckers::new(
+            custom,
+            Rc::clone(&checkers),
+        )));
+        observers.add(Rc::clone(&custom_checkers) as Rc<RefCell<dyn Observer>>);
+        let pace_promises = (0..scenario.deploys.len())
+            .map(|deploy| strategies[deploy].pace(&deploy_params(&scenario, deploy as u32)))
+            .collect();
+        let reports = Rc::new(RefCell::new(vec![None; scenario.deploys.len()]));
+        let world = build_world(
+            Rc::clone(&clock),
+            scenario,
+            (seed, keep_trace),
+            limits,
+            (observers, pace_promises),
+        );
         Runner {
             world: Rc::new(RefCell::new(world)),
+            checkers,
+            custom_checkers,
+            strategies,
+            reports,
             executor,
             clock,
             events: 0,
@@ -246,21 +403,8 @@ impl Runner {
         let (params, seed, skew) = {
             let mut world = self.world.borrow_mut();
             world.deploy_started(deploy);
-            let spec = world.scenario.deploys[deploy as usize].clone();
-            let mut params =
-                DeployParams::new(&world.scenario.app.name, &spec.image, spec.strategy);
-            params.wait_timeout = spec.wait_timeout;
-            params.lease_ttl = spec.lease_ttl;
-            if let Some(max_concurrent) = spec.max_concurrent {
-                params.max_concurrent = max_concurrent;
-            }
-            if let Some(max_unavailable) = spec.max_unavailable {
-                params.max_unavailable = max_unavailable;
-            }
-            params.signal = spec.signal.clone();
-            params.settings = spec.settings;
-            params.release_version = deploy + 2;
-            (params, world.seed, spec.clock_skew_seconds)
+            let skew = world.scenario.deploys[deploy as usize].clock_skew_seconds;
+            (deploy_params(&world.scenario, deploy), world.seed, skew)
         };
         let api = Rc::new(SimApi::new(Rc::clone(&self.world), deploy));
         let runtime = SimRuntime::new(
@@ -271,33 +415,46 @@ impl Runner {
             skew,
         );
         let world = Rc::clone(&self.world);
+        let reports = Rc::clone(&self.reports);
+        let deploying = self.strategies[deploy as usize].deploy(api, runtime, params);
         self.executor.spawn(ProcessId(deploy), async move {
-            let report = run_deploy(api, runtime, params).await;
-            world.borrow_mut().deploy_finished(deploy, report);
+            let report = deploying.await;
+            let outcome = report.outcome;
+            reports.borrow_mut()[deploy as usize] = Some(report);
+            world.borrow_mut().deploy_finished(deploy, outcome);
         });
     }
 
-    fn finish(self, strategy: Option<StrategyName>, applicable: InvariantSet) -> RunResult {
+    fn finish(self, label: Option<Label>, applicable: InvariantSet) -> RunResult {
         let mut world = self.world.borrow_mut();
         let now = self.clock.now();
         let step = world.trace.count();
         let (leases, unconverged) = world.liveness_facts();
-        world.checks.liveness(now, step, &leases, &unconverged);
-        let (verdicts, metrics) = world.checks.finish(now, step, applicable);
-        let coverage = world.checks.coverage();
-        let deploys = deploy_results(&world);
+        let mut checkers = self.checkers.borrow_mut();
+        checkers.liveness(now, step, &leases, &unconverged);
+        let (mut verdicts, metrics) = checkers.finish(now, step, applicable);
+        let custom_verdicts = self.custom_checkers.borrow_mut().finish(now, step);
+        let coverage = checkers.coverage();
+        let deploys = deploy_results(&world, &self.reports.borrow(), &self.strategies);
         let (mut expectations, expectations_not_applicable) = check_expectations(
             &world.scenario,
-            strategy,
+            label.as_ref().and_then(Label::built_in),
             &verdicts,
             &deploys,
             &world.limit_hit,
         );
         check_call_expectations(&world, &mut expectations);
+        // A checker registered in code is expected to hold: that is why it was registered.
+        expectations.extend(custom_verdicts.iter().map(|verdict| ExpectationCheck {
+            expectation: format!("{} holds (a checker of one's own)", verdict.invariant),
+            ok: !verdict.violated(),
+            detail: violation_detail(verdict),
+        }));
+        verdicts.extend(custom_verdicts);
         let passed = expectations.iter().all(|check| check.ok);
         RunResult {
             scenario: world.scenario.name.clone(),
-            strategy: strategy.map(|name| name.as_str().to_string()),
+            strategy: label.as_ref().map(Label::name),
             path: world.scenario.path.display().to_string(),
             overrides: world.scenario.overrides.clone(),
             seed: world.seed,
@@ -323,10 +480,10 @@ impl Runner {
                 .collect(),
             machines: machine_infos(&world),
             proxy_regions: world.scenario.proxy.regions.clone(),
-            latency_histogram: world.checks.latency_histogram().clone(),
+            latency_histogram: checkers.latency_histogram().clone(),
             downtime_by_deployer: applicable
                 .contains(Invariant::NoDowntime)
-                .then(|| world.checks.downtime_by_deployer())
+                .then(|| checkers.downtime_by_deployer())
                 .flatten(),
         }
     }
@@ -360,14 +517,23 @@ fn machine_infos(world: &World) -> Vec<MachineInfo> {
     infos
 }
 
-/// The invariants that apply to a run: those any of its deploys' strategies declares.
-fn applicable_invariants(scenario: &Scenario) -> InvariantSet {
-    scenario
-        .deploys
-        .iter()
-        .fold(InvariantSet::EMPTY, |set, deploy| {
-            set.union(deploy.strategy.invariants())
-        })
+/// The parameters of a scenario's deploy: flyctl's defaults for its strategy, then the
+/// scenario's settings.
+pub fn deploy_params(scenario: &Scenario, deploy: u32) -> DeployParams {
+    let spec = &scenario.deploys[deploy as usize];
+    let mut params = DeployParams::new(&scenario.app.name, &spec.image, spec.strategy);
+    params.wait_timeout = spec.wait_timeout;
+    params.lease_ttl = spec.lease_ttl;
+    if let Some(max_concurrent) = spec.max_concurrent {
+        params.max_concurrent = max_concurrent;
+    }
+    if let Some(max_unavailable) = spec.max_unavailable {
+        params.max_unavailable = max_unavailable;
+    }
+    params.signal = spec.signal.clone();
+    params.settings = spec.settings;
+    params.release_version = deploy + 2;
+    params
 }
 
 /// The strategy every deploy of the scenario uses, if they agree.
@@ -394,6 +560,7 @@ fn build_world(
     scenario: Rc<Scenario>,
     (seed, keep_trace): (u64, bool),
     limits: EngineLimits,
+    (observers, pace_promises): (Observers, Vec<PacePromise>),
 ) -> World {
     let regions = all_regions(&scenario);
     let proxies: Vec<Proxy> = scenario
@@ -413,12 +580,7 @@ fn build_world(
         queue: EventQueue::new(Rc::clone(&clock), limits.queue_capacity),
         clock,
         trace: Trace::new(keep_trace, limits.trace_steps_kept),
-        checks: Checkers::new(
-            scenario.check,
-            initial,
-            scenario.proxy.regions.clone(),
-            scenario.deploys.len(),
-        ),
+        observers,
         streams: Streams::new(seed),
         faults: FaultPlan::new(scenario.faults.clone()),
         machines: Vec::new(),
@@ -429,6 +591,7 @@ fn build_world(
         calls: CallTable::default(),
         call_log: Default::default(),
         deploys: vec![DeployState::default(); scenario.deploys.len()],
+        pace_promises,
         actions: Vec::new(),
         limit_hit: None,
         epoch_unix_seconds: EPOCH_UNIX_SECONDS,
@@ -600,12 +763,34 @@ impl ExternalRun {
         assert_eq!(scenario.deploys.len(), 1, "one external deployer");
         let seed = seed.unwrap_or(scenario.run.seed);
         let strategy = common_strategy(scenario);
-        let runner = Runner::build(Rc::new(scenario.clone()), seed, true, EngineLimits::DEFAULT);
+        let setup = Setup {
+            seed,
+            keep_trace: true,
+            limits: EngineLimits::DEFAULT,
+            strategies: vec![Rc::new(scenario.deploys[0].strategy) as SimStrategy],
+            checkers: Vec::new(),
+        };
+        let runner = Runner::build(Rc::new(scenario.clone()), setup);
         ExternalRun { runner, strategy }
     }
 
     pub fn world(&self) -> &Rc<RefCell<World>> {
         &self.runner.world
+    }
+
+    /// The built-in checkers, for a look at what they found so far.
+    pub fn checkers(&self) -> std::cell::Ref<'_, Checkers> {
+        self.runner.checkers.borrow()
+    }
+
+    /// The external deployer's deploy ended with `report` (unless it timed out already).
+    pub fn deploy_finished(&self, deploy: u32, report: DeployReport) {
+        let outcome = report.outcome;
+        self.runner.reports.borrow_mut()[deploy as usize] = Some(report);
+        self.runner
+            .world
+            .borrow_mut()
+            .deploy_finished(deploy, outcome);
     }
 
     pub fn now(&self) -> SimTime {
@@ -639,7 +824,8 @@ impl ExternalRun {
     /// virtual time, then every invariant in `applicable` is judged.
     pub fn finish(mut self, applicable: InvariantSet) -> RunResult {
         self.runner.event_loop();
-        self.runner.finish(self.strategy, applicable)
+        let label = self.strategy.map(Label::BuiltIn);
+        self.runner.finish(label, applicable)
     }
 }
 
@@ -662,14 +848,18 @@ pub struct DeployResult {
     pub output: Vec<(u64, String)>,
 }
 
-fn deploy_results(world: &World) -> Vec<DeployResult> {
+fn deploy_results(
+    world: &World,
+    reports: &[Option<DeployReport>],
+    strategies: &[SimStrategy],
+) -> Vec<DeployResult> {
     world
         .deploys
         .iter()
         .enumerate()
         .map(|(index, state)| {
             let spec = &world.scenario.deploys[index];
-            let report = state.report.as_ref();
+            let report = reports[index].as_ref();
             let outcome = if state.timed_out {
                 "timed-out".to_string()
             } else if state.killed {
@@ -683,7 +873,7 @@ fn deploy_results(world: &World) -> Vec<DeployResult> {
             };
             DeployResult {
                 index: index as u32,
-                strategy: spec.strategy.as_str().to_string(),
+                strategy: strategies[index].name().to_string(),
                 image: spec.image.clone(),
                 outcome,
                 exit_status: report.map(|report| report.exit_status),

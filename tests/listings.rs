@@ -129,7 +129,8 @@ fn field_value(field: &str) -> &'static str {
 }
 
 // Guards `fleetsim faults --json` against drifting from the kinds the loader accepts: each listed
-// kind loads with just its required fields, and the loader knows no kind the listing lacks.
+// kind loads with just its required fields and one of its `one_of` (and not without it), and the
+// loader knows no kind the listing lacks.
 #[test]
 fn the_faults_listing_is_what_the_loader_accepts() {
     let output = fleetsim(&["faults", "--json"]);
@@ -149,11 +150,13 @@ fn the_faults_listing_is_what_the_loader_accepts() {
     );
     for kind in &kinds {
         let mut text = format!("{MINIMAL}\n[[faults]]\nkind = \"{}\"\n", kind.name);
-        // `rate` (or `calls`) and `at` (or `phase`) are alternatives the summaries name.
-        let alternatives = ["rate", "at"]
-            .into_iter()
-            .filter(|field| kind.optional.contains(field));
-        for field in kind.required.iter().copied().chain(alternatives) {
+        for field in &kind.required {
+            text.push_str(&format!("{field} = {}\n", field_value(field)));
+        }
+        // Of the alternatives (`rate` or `calls`, `at` or `phase`) it needs one: the first.
+        if let Some(field) = kind.one_of.first() {
+            let error = parse(Path::new("faults.toml"), &text).expect_err("none of one_of");
+            assert!(error.message.contains(field), "{}: {error}", kind.name);
             text.push_str(&format!("{field} = {}\n", field_value(field)));
         }
         if let Err(error) = parse(Path::new("faults.toml"), &text) {

@@ -446,6 +446,7 @@ fn a_comparison_with_panicked_runs_fails() {
     };
     let options = fleetsim::report::compare::CompareOptions {
         strategies: vec![StrategyName::ALL[0]],
+        custom: Vec::new(),
         seeds: 1..3,
         shard: fleetsim::work::Shard::WHOLE,
         jobs: 1,

@@ -7,8 +7,10 @@ use std::time::Duration;
 use fleetsim::deploy::StrategyName;
 use fleetsim::fuzz::fuzz_input;
 use fleetsim::scenario::writer::duration;
-use fleetsim::scenario::{load, parse, to_toml, Scenario};
+use fleetsim::scenario::{fault_kinds, load, parse, to_toml, Scenario};
 use proptest::prelude::*;
+
+mod common;
 
 fn round_trip(scenario: &Scenario) {
     let text = to_toml(scenario);
@@ -45,6 +47,22 @@ fn every_scenario_file_round_trips() {
         let scenario = load(&file).expect("valid scenario file");
         round_trip(&scenario);
     }
+}
+
+// Guards the writer against a fault kind (or a field of one) it does not write back.
+#[test]
+fn every_fault_kind_round_trips() {
+    let text = format!("{}{}", common::MINIMAL_SCENARIO, common::EVERY_FAULT);
+    let scenario = parse(Path::new("every-fault.toml"), &text).expect("a valid scenario");
+    let written: Vec<&str> = scenario
+        .faults
+        .iter()
+        .map(fleetsim::faults::kind_name)
+        .collect();
+    for kind in fault_kinds() {
+        assert!(written.contains(&kind.name), "no `{}` fault", kind.name);
+    }
+    round_trip(&scenario);
 }
 
 // Guards exact durations: each is written in the largest unit that divides it, never rounded.

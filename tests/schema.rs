@@ -111,6 +111,133 @@ fn invalid_files_are_rejected_by_the_schema_and_by_fleetsim() {
     }
 }
 
+// Guards the schema against rules across fields that are too strict: a fault of every kind, with
+// every field its kind takes (a rate and a call count, a time and a phase), is valid.
+#[test]
+fn a_fault_of_every_kind_is_valid() {
+    let text = format!("{MINIMAL}{}", common::EVERY_FAULT);
+    parse(Path::new("every-fault.toml"), &text).expect("fleetsim accepts it");
+    assert_eq!(errors(&validator(), &text), Vec::<String>::new());
+}
+
+// Guards the rules across fields (one of two fields, two that do not go together, a field that
+// needs another, no duplicates): each broken one is refused by the schema, and by fleetsim with
+// the field and the line of the offending value.
+#[test]
+fn rules_across_fields_are_in_the_schema_and_the_validator() {
+    let validator = validator();
+    // (what, addition, the field fleetsim names, a text on the line it points at)
+    let cases = [
+        (
+            "api-error with neither rate nor calls",
+            "[[faults]]\nkind = \"api-error\"\nstatus = 503\n",
+            "faults[0].rate",
+            "[[faults]]",
+        ),
+        (
+            "api-ambiguous with neither rate nor calls",
+            "[[faults]]\nkind = \"api-ambiguous\"\n",
+            "faults[0].rate",
+            "[[faults]]",
+        ),
+        (
+            "calls with rate",
+            "[[faults]]\nkind = \"api-error\"\ncalls = \"1\"\nrate = 0.5\n",
+            "faults[0].rate",
+            "rate = 0.5",
+        ),
+        (
+            "calls with start",
+            "[[faults]]\nkind = \"api-ambiguous\"\ncalls = \"2..\"\nstart = \"1s\"\n",
+            "faults[0].start",
+            "start = ",
+        ),
+        (
+            "calls with duration",
+            "[[faults]]\nkind = \"api-partition\"\ncalls = \"1\"\nduration = \"1s\"\n",
+            "faults[0].duration",
+            "duration = ",
+        ),
+        (
+            "deployer fault with neither at nor phase",
+            "[[faults]]\nkind = \"deployer-kill\"\ndeploy = 0\n",
+            "faults[0]",
+            "[[faults]]",
+        ),
+        (
+            "deployer fault with at and phase",
+            "[[faults]]\nkind = \"deployer-stall\"\nduration = \"5s\"\nat = \"1s\"\nphase = \"wait-healthy\"\n",
+            "faults[0].phase",
+            "phase = ",
+        ),
+        (
+            "checks-fail with at and phase",
+            "[[faults]]\nkind = \"checks-fail\"\nmachine = \"blue:0\"\nphase = \"wait-healthy\"\nat = \"1s\"\n",
+            "faults[0].at",
+            "at = ",
+        ),
+        (
+            "after without phase",
+            "[[faults]]\nkind = \"deployer-abort\"\nat = \"1s\"\nafter = \"2s\"\n",
+            "faults[0].after",
+            "after = ",
+        ),
+        (
+            "deploy with start and after_previous",
+            "[[deploy]]\nimage = \"web:v3\"\nstart = \"1s\"\nafter_previous = \"2s\"\n",
+            "deploy[1].after_previous",
+            "after_previous = ",
+        ),
+        (
+            "an expectation about several machines",
+            "[[expect.machines]]\nmachine = \"green:*\"\n",
+            "expect.machines[0].machine",
+            "green:*",
+        ),
+        (
+            "launched of a blue",
+            "[[expect.machines]]\nmachine = \"blue:0\"\nlaunched = \"started\"\n",
+            "expect.machines[0].launched",
+            "launched = ",
+        ),
+        (
+            "an empty count range",
+            "[expect]\ncalls = { launch = {} }\n",
+            "expect.calls.launch",
+            "calls = ",
+        ),
+        (
+            "an invariant listed twice",
+            "[expect]\nviolate = [\"no-downtime\", \"no-downtime\"]\n",
+            "expect.violate[1]",
+            "violate = ",
+        ),
+        (
+            "a proxy region listed twice",
+            "[proxy]\nregions = [\"iad\", \"iad\"]\n",
+            "proxy.regions[1]",
+            "regions = ",
+        ),
+    ];
+    for (what, addition, field, line_text) in cases {
+        let text = format!("{MINIMAL}\n{addition}");
+        assert!(
+            !errors(&validator, &text).is_empty(),
+            "the schema accepted a file with {what}:\n{text}"
+        );
+        let error = parse(Path::new("rules.toml"), &text)
+            .expect_err(&format!("fleetsim accepted a file with {what}"));
+        let line = text
+            .lines()
+            .nth(error.line.saturating_sub(1))
+            .unwrap_or_default();
+        assert!(
+            error.field == field && line.contains(line_text) && error.column > 0,
+            "{what}: expected {field} on a line with `{line_text}`, got {error} (line: `{line}`)"
+        );
+    }
+}
+
 /// The value at a dotted path with `[i]` indexes (`deploy[0].strategy`).
 fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.')

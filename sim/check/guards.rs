@@ -9,30 +9,12 @@ use std::time::Duration;
 
 use crate::api::Operation;
 use crate::engine::SimTime;
-use crate::platform::observe::MachineIndex;
+use crate::observe::MachineIndex;
+
+pub use crate::observe::{Limits, MachineShape};
 
 use super::machines::slot;
 use super::{Action, Checkers, Invariant};
-
-/// What the guards need to know of a machine's config.
-#[derive(Clone, Debug, Default)]
-pub struct MachineShape {
-    pub group: String,
-    pub has_checks: bool,
-}
-
-/// A deploy's bounds (I13 concurrency, I14 unavailability).
-#[derive(Clone, Debug, Default)]
-pub struct Limits {
-    /// Concurrency is judged for bluegreen strategies only (their pools are flyctl's).
-    pub bluegreen: bool,
-    /// Launches in flight at most (⌈N/3⌉ capped by max-concurrent).
-    pub creates: usize,
-    /// Uncordon, cordon, stop, destroy and metadata calls in flight at most (max-concurrent).
-    pub pooled: usize,
-    /// Per process group, machines an in-place update may have down at once.
-    pub unavailable_by_group: BTreeMap<String, usize>,
-}
 
 /// Per-deploy counts for the guards.
 #[derive(Clone, Debug, Default)]

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use crate::api::MachineState;
-use crate::deploy::DeployOutcome;
 use crate::engine::SimTime;
-use crate::platform::observe::MachineIndex;
+use crate::observe::DeployOutcome;
+use crate::observe::MachineIndex;
 
 /// What the checkers know of one machine.
 #[derive(Clone, Debug, Default)]

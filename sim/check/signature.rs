@@ -95,6 +95,8 @@ impl serde::Serialize for Cause {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Broken {
     Invariant(Invariant),
+    /// A user's own invariant (a [`super::Checker`]), by its name.
+    Checker(String),
     /// The run stopped at a limit (`time`, `events`, `machines`, `queue`, `tasks`, `livelock`).
     Limit(&'static str),
 }
@@ -103,6 +105,7 @@ impl fmt::Display for Broken {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Broken::Invariant(invariant) => formatter.write_str(invariant.as_str()),
+            Broken::Checker(name) => formatter.write_str(name),
             Broken::Limit(kind) => write!(formatter, "limit-hit:{kind}"),
         }
     }
@@ -129,8 +132,9 @@ impl Signature {
             .next()
     }
 
-    /// Every bug the run shows: one signature per violated invariant of `judged` (from its first
-    /// violation), earliest first (ties in the order of `judged`), then the limit it hit, if any.
+    /// Every bug the run shows: one signature per violated invariant of `judged` and per violated
+    /// user checker (from its first violation), earliest first (ties: `judged` order, then the
+    /// checkers'), then the limit it hit, if any.
     /// The first is [`Signature::of`]; the others are what a fuzzer re-examines a case for when
     /// the first is already known.
     pub fn all_of(
@@ -154,6 +158,20 @@ impl Signature {
                 Some((violation.step, order, signature))
             })
             .collect();
+        let custom = verdicts
+            .iter()
+            .filter(|verdict| verdict.invariant.parse::<Invariant>().is_err())
+            .enumerate()
+            .filter_map(|(order, verdict)| {
+                let violation = verdict.first_violation.as_ref()?;
+                let signature = Signature {
+                    broken: Broken::Checker(verdict.invariant.clone()),
+                    action: violation.cause.action,
+                    phase: violation.cause.phase,
+                };
+                Some((violation.step, judged.len() + order, signature))
+            });
+        violations.extend(custom);
         violations.sort_by_key(|(step, order, _)| (*step, *order));
         let mut signatures: Vec<Signature> = violations
             .into_iter()

@@ -1168,6 +1168,7 @@ fn execute_compare(config: &CompareConfig) -> i32 {
     });
     let options = crate::report::compare::CompareOptions {
         strategies: config.strategies.clone(),
+        custom: Vec::new(),
         seeds,
         shard: config.shard,
         jobs: config.jobs,

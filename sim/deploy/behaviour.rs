@@ -93,7 +93,7 @@ pub enum RollbackOutput {
     Silent,
     /// "Rolling back failed deployment" (2024-05).
     Header,
-    /// The header, then "  Deleted machine <id>" per green (`107120be5` on).
+    /// The header, then `"  Deleted machine <id>"` per green (`107120be5` on).
     HeaderAndDeleted,
 }
 
@@ -167,7 +167,7 @@ pub struct Behaviour {
     pub point_of_no_return: bool,
     pub rollback_rule: RollbackRule,
     pub rollback_output: RollbackOutput,
-    /// The outer flow prints "Deployment failed after error: <err>" before rollback (versions §1
+    /// The outer flow prints `"Deployment failed after error: <err>"` before rollback (versions §1
     /// step 6; dropped by `fd26f35ee`).
     pub print_deploy_failed: bool,
     pub image_report: ImageReport,
@@ -425,8 +425,8 @@ pub struct BluegreenSettings {
 }
 
 impl BluegreenSettings {
-    /// The most attempts a retry may be given (`scenario::ranges::ATTEMPTS_MAX`).
-    pub const ATTEMPTS_MAX: u32 = crate::scenario::ranges::ATTEMPTS_MAX;
+    /// The most attempts a retry may be given (the scenario's range, `scenario::ranges`).
+    pub const ATTEMPTS_MAX: u32 = 20;
     /// The longest pause before the launch-ID lookup and the longest wait before cordon or stop.
     pub const LOOKUP_DELAY_MAX: Duration = Duration::from_secs(60);
     pub const WAIT_MAX: Duration = Duration::from_secs(600);

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::check::InvariantSet;
+use crate::observe::InvariantSet;
 
 pub mod behaviour;
 pub mod bluegreen;
@@ -15,9 +15,12 @@ pub mod outer;
 pub mod pool;
 pub mod retry;
 pub mod rivals;
+pub mod strategy;
 pub mod wait;
 
-pub use outer::{run_deploy, DeployOutcome, DeployReport};
+pub use crate::observe::DeployOutcome;
+pub use outer::{run_deploy, DeployReport};
+pub use strategy::{DeployFuture, Strategy};
 
 /// A deploy strategy and, for bluegreen, the historic version of flyctl's code it reproduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -20,32 +20,7 @@ use crate::deploy::lease::{
     acquire_leases, release_leases, start_refresh, LeaseAcquire, LeasedMachine,
 };
 use crate::deploy::{DeployParams, StrategyName};
-
-/// How a deploy ended, as the harness classifies it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeployOutcome {
-    /// "Deployment Complete".
-    Succeeded,
-    /// The deploy failed and its rollback destroyed the greens it had recorded.
-    RolledBack,
-    /// The deploy failed and no rollback action applied (refused before any green, or after the
-    /// point of no return).
-    Failed,
-    /// The deploy failed and so did its rollback ("Error in rollback").
-    RollbackFailed,
-}
-
-impl DeployOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeployOutcome::Succeeded => "succeeded",
-            DeployOutcome::RolledBack => "rolled-back",
-            DeployOutcome::Failed => "failed",
-            DeployOutcome::RollbackFailed => "rollback-failed",
-        }
-    }
-}
+use crate::observe::DeployOutcome;
 
 /// What one deploy did, as its caller sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::api::{ApiError, HostStatus};
-use crate::platform::observe::MachineIndex;
+use crate::observe::MachineIndex;
 use crate::platform::World;
 use crate::scenario::{FaultSpec, MachineTarget, Operation};
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::api::Phase;
-use crate::platform::observe::{DeployStep, Step};
+use crate::observe::{DeployStep, Observation, Step};
 use crate::platform::{Action, Event, World};
 use crate::scenario::Trigger;
 
@@ -53,7 +53,7 @@ impl World {
             deploy,
             step: DeployStep::Killed,
         });
-        self.checks.deploy_killed(now, deploy);
+        self.observe(&Observation::DeployKilled { deploy });
         self.actions.push(Action::KillDeploy(deploy));
         self.deploy_ended(deploy);
     }
@@ -69,8 +69,7 @@ impl World {
             deploy,
             step: DeployStep::AbortRequested,
         });
-        let now = self.now();
-        self.checks.deploy_aborted(now, deploy);
+        self.observe(&Observation::DeployAborted { deploy });
     }
 
     /// F5: the deployer freezes for `duration` (a GC pause, a suspended laptop, a CI runner

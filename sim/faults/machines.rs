@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::engine::SimTime;
+use crate::observe::MachineIndex;
 use crate::platform::machines::LeaseRecord;
-use crate::platform::observe::MachineIndex;
 use crate::platform::{Event, World};
 use crate::scenario::{FaultSpec, MachineTarget};
 

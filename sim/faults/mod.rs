@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::engine::SimTime;
-use crate::platform::observe::{MachineIndex, Step};
+use crate::observe::{MachineIndex, Step};
 use crate::platform::{Event, World};
 use crate::scenario::{FaultSpec, MachineTarget, Trigger, Window};
 

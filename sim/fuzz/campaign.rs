@@ -61,6 +61,9 @@ pub struct CampaignConfig {
     pub known: Vec<KnownFinding>,
     /// The invariants judged (`--property`; default [`PROPERTY`](super::PROPERTY)).
     pub property: Vec<Invariant>,
+    /// A user's strategy (run instead of `strategy`, which still shapes the generated cases)
+    /// and checkers (judged beside `property`): fleetsim as a library.
+    pub extension: Option<crate::sim::SharedExtension>,
 }
 
 impl CampaignConfig {
@@ -76,6 +79,7 @@ impl CampaignConfig {
             shard: Shard::WHOLE,
             known: Vec::new(),
             property: super::PROPERTY.to_vec(),
+            extension: None,
         }
     }
 
@@ -233,7 +237,15 @@ fn run_claimed_case(
         .expect("the fuzz input has no filters");
     let (input, seed) = tree.current();
     let fleet = config.fleet.as_ref();
-    match check_on(fleet, &input, config.strategy, seed, &config.property) {
+    let extension = config.extension.as_ref().map(|shared| &*shared.0);
+    match check_on(
+        extension,
+        fleet,
+        &input,
+        config.strategy,
+        seed,
+        &config.property,
+    ) {
         Ok(summary) => CaseResult {
             case,
             seed,
@@ -301,6 +313,7 @@ fn shrink(
         progress(Progress::Shrink);
         let (input, seed) = tree.current();
         let still_fails = check_on(
+            config.extension.as_ref().map(|shared| &*shared.0),
             config.fleet.as_ref(),
             &input,
             config.strategy,

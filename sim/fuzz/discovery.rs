@@ -561,7 +561,7 @@ fn campaign(
     let mut firsts = CampaignFirsts::default();
     for case in 1..=cases {
         let (input, simulation_seed) = super::campaign::case_input(seed, case);
-        let Err(failure) = super::check_on(None, &input, strategy, simulation_seed, property)
+        let Err(failure) = super::check_on(None, None, &input, strategy, simulation_seed, property)
         else {
             continue;
         };

@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{Invariant, Signature, Status, Verdict, Violation};
 use crate::deploy::StrategyName;
-use crate::platform::observe::LeaseStep;
+use crate::observe::LeaseStep;
 use crate::platform::{DeployStep, Step};
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, Simulation};
+use crate::sim::{Extension, RunResult, Simulation};
 
 pub use case::{fuzz_case, fuzz_input, FaultKind, FuzzCase, Swarm};
 
@@ -128,6 +128,10 @@ pub struct Failure {
     pub limit_hit: Option<String>,
     /// What broke first, by which deployer step, in which phase (`check::signature`).
     pub signature: Signature,
+    /// A user's checkers that broke (module `check::custom`), by name.
+    pub custom_violated: Vec<String>,
+    /// The strategy that ran: `strategy`, or a user's own (`Extension`).
+    pub strategy_name: String,
     /// Every signature the run shows, earliest first (`signature` is the first).
     pub signatures: Vec<Signature>,
     pub strategy: StrategyName,
@@ -141,11 +145,16 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let violated: Vec<&str> = self.violated.iter().map(|i| i.as_str()).collect();
+        let violated: Vec<&str> = self
+            .violated
+            .iter()
+            .map(|i| i.as_str())
+            .chain(self.custom_violated.iter().map(String::as_str))
+            .collect();
         write!(
             f,
             "{} seed {}: {}; violated [{}]",
-            self.strategy.as_str(),
+            self.strategy_name,
             self.seed,
             self.signature,
             violated.join(", ")
@@ -228,9 +237,11 @@ pub fn check(
     check_scenario(case.to_scenario(strategy, seed), strategy)
 }
 
-/// The property (`property`'s invariants) on one case on the fleet of `fleet` (see
-/// [`FuzzCase::on_fleet`]), or on its own generated fleet when `fleet` is None.
+/// The property (`property`'s invariants, and a user's checkers) on one case on the fleet of
+/// `fleet` (see [`FuzzCase::on_fleet`]), or on its own generated fleet when `fleet` is None;
+/// with a user's strategy when `extension` gives one.
 pub fn check_on(
+    extension: Option<&dyn Extension>,
     fleet: Option<&Scenario>,
     case: &FuzzCase,
     strategy: StrategyName,
@@ -241,7 +252,7 @@ pub fn check_on(
         Some(fleet) => case.on_fleet(fleet, strategy, seed),
         None => case.to_scenario(strategy, seed),
     };
-    check_scenario_judging(scenario, strategy, property)
+    check_scenario_extended(scenario, strategy, property, extension)
 }
 
 /// The whole property on a scenario (the fuzzer's, or one read back from a file).
@@ -254,19 +265,38 @@ pub fn check_scenario(
 
 /// The invariants of `property` on a scenario, each under its attribution rule.
 pub fn check_scenario_judging(
-    mut scenario: Scenario,
+    scenario: Scenario,
     strategy: StrategyName,
     property: &[Invariant],
 ) -> Result<RunSummary, Box<Failure>> {
-    let result = Simulation::new(&scenario)
+    check_scenario_extended(scenario, strategy, property, None)
+}
+
+/// [`check_scenario_judging`] with a user's strategy and checkers (`extension`): the invariants
+/// of `property` the strategy declares, and every user checker, are judged.
+pub fn check_scenario_extended(
+    mut scenario: Scenario,
+    strategy: StrategyName,
+    property: &[Invariant],
+    extension: Option<&dyn Extension>,
+) -> Result<RunSummary, Box<Failure>> {
+    let mut simulation = Simulation::new(&scenario)
         .strategy(strategy)
-        .keep_trace(true)
-        .run();
+        .keep_trace(true);
+    if let Some(extension) = extension {
+        simulation = extension.configure(simulation);
+    }
+    let result = simulation.run();
     let judged = judged_verdicts(&result);
     let violated = violated_in(&judged, property);
+    let custom_violated: Vec<String> = judged
+        .iter()
+        .filter(|verdict| verdict.violated() && verdict.invariant.parse::<Invariant>().is_err())
+        .map(|verdict| verdict.invariant.clone())
+        .collect();
     let outcomes: Vec<String> = result.deploys.iter().map(|d| d.outcome.clone()).collect();
     let fingerprint = result.fingerprint.to_string();
-    if violated.is_empty() && result.limit_hit.is_none() {
+    if violated.is_empty() && custom_violated.is_empty() && result.limit_hit.is_none() {
         let mut coverage = coverage(&result);
         if verdict(&result, Invariant::NeverAllDeleted).is_some_and(|verdict| verdict.violated()) {
             coverage.insert("runs emptied by the platform (never-all-deleted)", 1);
@@ -307,6 +337,11 @@ pub fn check_scenario_judging(
     scenario.expect.hold_explicit = true;
     Err(Box::new(Failure {
         violated,
+        custom_violated,
+        strategy_name: result
+            .strategy
+            .clone()
+            .unwrap_or_else(|| strategy.to_string()),
         first,
         limit_hit: result.limit_hit.clone(),
         signature,

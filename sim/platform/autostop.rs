@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::api::MachineState;
-use crate::platform::observe::MachineIndex;
+use crate::observe::MachineIndex;
 use crate::platform::{Event, World};
 
 /// How long a machine must be idle before the platform auto-stops it.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::api::Operation;
-use crate::platform::observe::MachineIndex;
+use crate::observe::MachineIndex;
 
 /// One destroy call as sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

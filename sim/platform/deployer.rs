@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use crate::api::Marker;
-use crate::deploy::DeployReport;
-use crate::platform::observe::{DeployStep, Step};
+use crate::observe::{DeployOutcome, DeployStep, Limits, MachineIndex, Observation, Step};
 use crate::platform::{Event, World};
 use crate::scenario::DeploySpec;
 
@@ -31,7 +32,6 @@ impl World {
             .run
             .deploy_time_bound
             .unwrap_or_else(|| derived_time_bound(spec));
-        let step_index = self.trace.count() - 1;
         // Once per deploy start, so a scan of the fleet is fine here.
         let blues: Vec<u32> = (0..self.machines.len() as u32)
             .filter(|machine| {
@@ -39,24 +39,23 @@ impl World {
                 record.is_alive() && record.created_by != Some(deploy)
             })
             .collect();
-        self.checks.deploy_started(now, step_index, deploy, &blues);
-        let limits = self.deploy_limits(deploy, &blues);
-        self.checks.set_limits(deploy, limits);
+        let started_by_group = self.started_by_group(&blues);
+        let limits = Limits::of(
+            &self.pace_promises[deploy as usize],
+            blues.len(),
+            started_by_group,
+        );
+        self.observe(&Observation::DeployStarted {
+            deploy,
+            blues: &blues,
+            limits: &limits,
+        });
         self.schedule_after(bound, Event::DeployDeadline { deploy });
     }
 
-    /// One printed line; a multi-line message (a joined error) becomes one line each.
-    /// The concurrency and unavailability bounds of a deploy's strategy (I13, I14).
-    fn deploy_limits(&self, deploy: u32, blues: &[u32]) -> crate::check::guards::Limits {
-        let spec = &self.scenario.deploys[deploy as usize];
-        let defaults =
-            crate::deploy::DeployParams::new(&self.scenario.app.name, &spec.image, spec.strategy);
-        let max_concurrent = spec
-            .max_concurrent
-            .unwrap_or(defaults.max_concurrent)
-            .max(1);
-        let max_unavailable = spec.max_unavailable.unwrap_or(defaults.max_unavailable);
-        let mut started_by_group = std::collections::BTreeMap::<String, usize>::new();
+    /// Per process group, the started machines among `blues` (for in-place strategies' I14).
+    fn started_by_group(&self, blues: &[MachineIndex]) -> BTreeMap<String, usize> {
+        let mut started_by_group = BTreeMap::<String, usize>::new();
         for machine in blues {
             let record = &self.machines[*machine as usize];
             if record.state == crate::api::MachineState::Started {
@@ -65,33 +64,10 @@ impl World {
                     .or_default() += 1;
             }
         }
-        crate::check::guards::Limits {
-            bluegreen: spec.strategy.bluegreen_version().is_some(),
-            // reference §2: max(1, min(ceil(N/3), max concurrent)).
-            creates: blues.len().div_ceil(3).min(max_concurrent).max(1),
-            pooled: max_concurrent,
-            // reference §9: a count ≥ 1, or a fraction of each group's started machines; only
-            // rolling and canary promise it (immediate updates everything at once).
-            unavailable_by_group: started_by_group
-                .into_iter()
-                .filter(|_| {
-                    matches!(
-                        spec.strategy,
-                        crate::deploy::StrategyName::Rolling | crate::deploy::StrategyName::Canary
-                    )
-                })
-                .map(|(group, count)| {
-                    let pool = if max_unavailable >= 1.0 {
-                        max_unavailable as usize
-                    } else {
-                        (count as f64 * max_unavailable).ceil() as usize
-                    };
-                    (group, pool.max(1))
-                })
-                .collect(),
-        }
+        started_by_group
     }
 
+    /// One printed line; a multi-line message (a joined error) becomes one line each.
     pub fn deploy_output(&mut self, deploy: u32, text: &str) {
         let now = self.now();
         for line in text.lines() {
@@ -119,26 +95,31 @@ impl World {
             Marker::RollbackStarted => DeployStep::RollbackStarted,
             Marker::RollbackFinished { ok } => DeployStep::RollbackFinished { ok },
         };
-        self.checks.deploy_step(deploy, &step);
+        self.observe(&Observation::DeployStep {
+            deploy,
+            step: &step,
+        });
         self.record(Step::Deploy { deploy, step });
     }
 
-    pub fn deploy_finished(&mut self, deploy: u32, report: DeployReport) {
+    /// The deploy ended by itself with `outcome` (its report stays with whoever ran it).
+    pub fn deploy_finished(&mut self, deploy: u32, outcome: DeployOutcome) {
         if self.deploys[deploy as usize].ended_at.is_some() {
             return; // timed out and killed already
         }
         let now = self.now();
-        let outcome = report.outcome;
         self.deploys[deploy as usize].ended_at = Some(now);
-        self.deploys[deploy as usize].report = Some(report);
+        self.deploys[deploy as usize].outcome = Some(outcome);
         self.record(Step::Deploy {
             deploy,
             step: DeployStep::Finished(outcome),
         });
         let image = self.scenario.deploys[deploy as usize].image.clone();
-        let step_index = self.trace.count() - 1;
-        self.checks
-            .deploy_finished(now, step_index, deploy, outcome, &image);
+        self.observe(&Observation::DeployFinished {
+            deploy,
+            outcome,
+            image: &image,
+        });
         self.deploy_ended(deploy);
     }
 }

@@ -9,7 +9,7 @@ use crate::api::{
     RestartPolicy,
 };
 use crate::engine::SimTime;
-use crate::platform::observe::{MachineIndex, Step};
+use crate::observe::{MachineIndex, MachineShape, Observation, Step};
 use crate::platform::{Event, LimitHit, World};
 
 /// A lease as the platform holds it.
@@ -193,7 +193,7 @@ pub struct NewMachine {
 }
 
 /// Default check interval when a check sets none (Fly's default is 15 s).
-const CHECK_INTERVAL_DEFAULT: Duration = Duration::from_secs(15);
+pub(crate) const CHECK_INTERVAL_DEFAULT: Duration = Duration::from_secs(15);
 /// Delay before the platform restarts a crashed machine.
 const RESTART_DELAY: Duration = Duration::from_secs(1);
 
@@ -254,15 +254,19 @@ impl World {
         });
         let image = self.machines[index as usize].config.image.clone();
         self.image_log.push((now, index, image.clone()));
-        let step_index = self.trace.count() - 1;
         let record = &self.machines[index as usize];
-        let shape = crate::check::guards::MachineShape {
+        let shape = MachineShape {
             group: record.config.process_group().to_string(),
             has_checks: record.has_checks(),
         };
-        self.checks
-            .machine_created(now, step_index, index, &image, new.created_by);
-        self.checks.machine_shape(index, shape);
+        let region = &self.regions[self.machines[index as usize].region as usize];
+        self.observe(&Observation::MachineCreated {
+            machine: index,
+            region,
+            image: &image,
+            by: new.created_by,
+            shape: &shape,
+        });
         self.faults_on_machine_created(index);
         Some(index)
     }
@@ -313,12 +317,13 @@ impl World {
         record.generation += 1;
         record.pending = Pending::None;
         self.record(Step::MachineState { machine, state });
-        let now = self.now();
-        let step_index = self.trace.count() - 1;
         let alive = self.machines[machine as usize].is_alive();
         if was_alive && !alive {
             let image = self.machines[machine as usize].config.image.clone();
-            self.checks.machine_gone(now, step_index, machine, &image);
+            self.observe(&Observation::MachineGone {
+                machine,
+                image: &image,
+            });
         }
         self.resolve_waiters(machine);
         self.refresh_routing(machine);
@@ -487,11 +492,11 @@ impl World {
             return;
         }
         self.set_state(machine, MachineState::Started);
-        self.checks.machine_back(machine);
+        self.observe(&Observation::MachineBack { machine });
         self.arm_autostop(machine);
         self.arm_crash_loop(machine);
         if !self.machines[machine as usize].has_checks() {
-            self.checks.machine_proven(machine);
+            self.observe(&Observation::MachineProven { machine });
         }
         self.machines[machine as usize].started_at = self.now();
         let ready = self.scenario.machine.app_ready_time.clone();
@@ -530,7 +535,7 @@ impl World {
             machine,
             passing: true,
         });
-        self.checks.machine_proven(machine);
+        self.observe(&Observation::MachineProven { machine });
         self.refresh_routing(machine);
     }
 
@@ -605,8 +610,7 @@ impl World {
             self.machines[machine as usize].accepting = accepting;
             self.machine_accepting_changed(machine, accepting);
             if !accepting && retiring {
-                let now = self.now();
-                self.checks.machine_retired(now, machine);
+                self.observe(&Observation::MachineRetired { machine });
             }
         }
         if routable != self.machines[machine as usize].routable {
@@ -615,10 +619,7 @@ impl World {
             record.routing_version += 1;
             let version = record.routing_version;
             self.record(Step::Routable { machine, routable });
-            let now = self.now();
-            let step_index = self.trace.count() - 1;
-            self.checks
-                .platform_routable(now, step_index, machine, routable);
+            self.observe(&Observation::PlatformRoutable { machine, routable });
             self.propagate(machine, version, routable);
         }
     }

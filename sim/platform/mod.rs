@@ -8,11 +8,11 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::check::Checkers;
 use crate::engine::random::{Component, Stream};
 use crate::engine::trace::Trace;
 use crate::engine::{Clock, EventQueue, SimTime};
 use crate::faults::FaultPlan;
+use crate::observe::{Observation, Observers};
 use crate::scenario::Scenario;
 
 pub mod autostop;
@@ -20,13 +20,12 @@ pub mod call_log;
 pub mod client;
 pub mod deployer;
 pub mod machines;
-pub mod observe;
 pub mod proxy;
 pub mod server;
 pub mod traffic;
 
+pub use crate::observe::{DeployStep, FailureReason, MachineIndex, Step};
 pub use machines::MachineRecord;
-pub use observe::{DeployStep, FailureReason, MachineIndex, Step};
 
 /// Events of the world, ordered by `(time, seq)` in the engine's queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +209,8 @@ pub struct DeployState {
     pub abort_requested: bool,
     pub killed: bool,
     pub timed_out: bool,
-    pub report: Option<crate::deploy::DeployReport>,
+    /// How it ended by itself (None while running, or when killed or timed out).
+    pub outcome: Option<crate::observe::DeployOutcome>,
     /// Machines this deploy launched, in launch order (its greens, including duplicates).
     pub launched: Vec<MachineIndex>,
     /// Output lines with their virtual time.
@@ -222,7 +222,8 @@ pub struct World {
     pub clock: Rc<Clock>,
     pub queue: EventQueue<Event>,
     pub trace: Trace<Step>,
-    pub checks: Checkers,
+    /// Who receives the world's observations (the checkers and metrics, a user's checkers).
+    pub observers: Observers,
     pub scenario: Rc<Scenario>,
     pub streams: Streams,
     pub faults: FaultPlan,
@@ -235,6 +236,8 @@ pub struct World {
     /// What the deployers asked, for the scenario's expectations.
     pub call_log: call_log::CallLog,
     pub deploys: Vec<DeployState>,
+    /// Per deploy, what its strategy promises about its pace (set by whoever assembles the run).
+    pub pace_promises: Vec<crate::observe::PacePromise>,
     pub actions: Vec<Action>,
     pub limit_hit: Option<LimitHit>,
     /// The platform's wall clock at virtual time zero (Unix seconds).
@@ -258,6 +261,12 @@ pub const EPOCH_UNIX_SECONDS: i64 = 1_795_651_200;
 impl World {
     pub fn now(&self) -> SimTime {
         self.clock.now()
+    }
+
+    /// Hands an observation to every observer, at the current time and the last step recorded.
+    pub fn observe(&self, observation: &Observation<'_>) {
+        let step = self.trace.count().saturating_sub(1);
+        self.observers.emit(self.clock.now(), step, observation);
     }
 
     /// Records a step in the trace (and so in the fingerprint). Returns its index.
@@ -405,9 +414,7 @@ impl World {
             deploy,
             step: DeployStep::TimedOut,
         });
-        let now = self.now();
-        let index = self.trace.count() - 1;
-        self.checks.deploy_timed_out(now, index, deploy);
+        self.observe(&Observation::DeployTimedOut { deploy });
         self.actions.push(Action::KillDeploy(deploy));
         self.deploy_ended(deploy);
     }

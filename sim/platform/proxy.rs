@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use crate::platform::observe::{MachineIndex, Step};
+use crate::observe::{MachineIndex, Observation, Step};
 use crate::platform::World;
 
 /// A set of machine indexes with O(1) insert, remove and random pick.
@@ -192,10 +192,9 @@ impl World {
             machine,
             routable,
         });
-        let now = self.now();
-        self.checks.proxy_view(now, machine, routable);
+        self.observe(&Observation::ProxyView { machine, routable });
         self.update_serving(proxy);
-        self.checks.proxy_view_applied();
+        self.observe(&Observation::ProxyViewApplied);
         if routable {
             self.dispatch_held(proxy);
         }
@@ -238,9 +237,7 @@ impl World {
         }
         state.serving = serving;
         self.record(Step::ProxyServing { proxy, serving });
-        let now = self.now();
-        let step_index = self.trace.count() - 1;
-        self.checks.proxy_serving(now, step_index, proxy, serving);
+        self.observe(&Observation::ProxyServing { proxy, serving });
     }
 
     /// Sends every held request on, now that the proxy knows a routable machine.

@@ -11,9 +11,10 @@ use crate::api::{
     ApiError, ApiResult, LaunchInput, Lease, Machine, MachineId, MachineState, WaitState,
     METADATA_PLATFORM_VERSION,
 };
+use crate::observe::{LeaseStep, MachineIndex, Step};
+use crate::observe::{Mutation, Observation};
 use crate::platform::call_log::DestroyCall;
 use crate::platform::machines::{LeaseRecord, NewMachine};
-use crate::platform::observe::{LeaseStep, MachineIndex, Step};
 use crate::platform::{Event, World};
 use crate::scenario::Operation;
 
@@ -240,9 +241,10 @@ impl World {
             operation,
             machine,
         });
-        let now = self.now();
-        let step_index = self.trace.count() - 1;
-        self.checks.call_started(now, step_index, client, operation);
+        self.observe(&Observation::CallStarted {
+            deploy: client,
+            operation,
+        });
         let latency = self.api_latency(operation, client);
         self.schedule_after(latency, Event::CallArrives(call));
         call
@@ -317,7 +319,10 @@ impl World {
             call: number,
             status,
         });
-        self.checks.call_finished(client, operation);
+        self.observe(&Observation::CallFinished {
+            deploy: client,
+            operation,
+        });
         if abandoned {
             self.calls.release(call);
         }
@@ -379,7 +384,7 @@ impl World {
             CallRequest::Start { id, nonce } => self.start(target(&id), nonce.as_deref()),
         };
         // A fall of the routable count to zero from here on is no longer this call's doing.
-        self.checks.mutation_applied();
+        self.observe(&Observation::MutationApplied);
         Some(result)
     }
 
@@ -466,7 +471,7 @@ impl World {
         self.deploys[client as usize].launched.push(machine);
         self.call_log.launched(machine, input.skip_launch);
         if !input.skip_launch {
-            self.checks.green_boots(machine);
+            self.observe(&Observation::GreenBoots { machine });
         }
         if input.skip_launch {
             // Inferred: a machine created with skip_launch sits stopped until started.
@@ -686,7 +691,11 @@ impl World {
         } else {
             Mutation::Uncordon
         };
-        self.checks.mutation_applying(client, machine, mutation);
+        self.observe(&Observation::MutationApplying {
+            deploy: client,
+            machine,
+            mutation,
+        });
         self.set_cordoned(machine, cordoned);
         self.note_mutation(client, machine, mutation);
         Ok(CallReply::Unit)
@@ -773,8 +782,12 @@ impl World {
         let routable = self.machines[machine as usize].routable;
         let now = self.now();
         self.image_log.push((now, machine, new_image.clone()));
-        self.checks
-            .machine_image_changed(machine, &old_image, &new_image, routable);
+        self.observe(&Observation::MachineImageChanged {
+            machine,
+            old_image: &old_image,
+            new_image: &new_image,
+            routable,
+        });
         self.crash_free_restart(machine, input.skip_launch);
         let region = self.region_name(machine);
         Ok(CallReply::Machine(Box::new(
@@ -798,53 +811,29 @@ impl World {
     fn note_mutation(&mut self, client: u32, machine: MachineIndex, mutation: Mutation) {
         // From here to the end of this call (the checks below, then the stop, destroy or
         // reboot) is the deployer's doing.
-        self.checks.mutation_applying(client, machine, mutation);
+        self.observe(&Observation::MutationApplying {
+            deploy: client,
+            machine,
+            mutation,
+        });
         let now = self.now();
-        let step_index = self.trace.count().saturating_sub(1);
         let lapsed = self.machines[machine as usize]
             .lease
             .as_ref()
             .is_some_and(|lease| lease.client == Some(client) && lease.expires_at <= now);
         if lapsed {
-            self.checks
-                .lease_lapsed_mutation(now, step_index, client, machine);
+            self.observe(&Observation::MutationWithLapsedLease {
+                deploy: client,
+                machine,
+            });
         }
         let state = self.machines[machine as usize].state;
-        self.checks
-            .deploy_mutation(now, step_index, client, machine, state, mutation);
-    }
-}
-
-/// A deployer's mutation of a machine, for the checkers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mutation {
-    Cordon,
-    Uncordon,
-    Stop,
-    Destroy,
-    Update,
-}
-
-impl Mutation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mutation::Cordon => "cordon",
-            Mutation::Uncordon => "uncordon",
-            Mutation::Stop => "stop",
-            Mutation::Destroy => "destroy",
-            Mutation::Update => "update",
-        }
-    }
-
-    /// The API operation that applies it.
-    pub fn operation(self) -> crate::api::Operation {
-        match self {
-            Mutation::Cordon => crate::api::Operation::Cordon,
-            Mutation::Uncordon => crate::api::Operation::Uncordon,
-            Mutation::Stop => crate::api::Operation::Stop,
-            Mutation::Destroy => crate::api::Operation::Destroy,
-            Mutation::Update => crate::api::Operation::Update,
-        }
+        self.observe(&Observation::DeployMutation {
+            deploy: client,
+            machine,
+            state,
+            mutation,
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::engine::SimTime;
-use crate::platform::observe::{FailureReason, MachineIndex, Step};
+use crate::observe::{FailureReason, MachineIndex, Observation, Step};
 use crate::platform::{Event, World};
 
 /// One request's progress.
@@ -245,9 +245,12 @@ impl World {
         let proxy = record.proxy;
         self.traffic.requests.trim();
         self.record(Step::RequestDone { request, failure });
-        let step_index = self.trace.count() - 1;
-        self.checks
-            .request_done(now, step_index, proxy, failure, latency, retried);
+        self.observe(&Observation::RequestDone {
+            proxy,
+            failure,
+            latency,
+            retried,
+        });
     }
 }
 

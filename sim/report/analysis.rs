@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 
 use crate::api::MachineState;
 use crate::engine::trace::Record;
-use crate::platform::observe::{DeployStep, FailureReason, LeaseStep, Step};
+use crate::observe::{DeployStep, FailureReason, LeaseStep, Step};
 use crate::scenario::{FaultSpec, Scenario, Window};
 use crate::sim::RunResult;
 

@@ -18,9 +18,11 @@ use crate::report::analysis::{analyse, Analysis};
 use crate::report::files::{json_document, write_atomic};
 use crate::report::html::{page_end, page_start, run_charts, ChartScales, CHART_TITLES};
 use crate::report::svg::escape;
-use crate::report::sweep::{replay_command_for, run_sharded, AcrossSeeds, SweepRow, SWEEP_HEADER};
+use crate::report::sweep::{
+    replay_command_for, run_sharded_with, AcrossSeeds, SweepRow, SWEEP_HEADER,
+};
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, Simulation};
+use crate::sim::{RunResult, SharedExtension, Simulation};
 use crate::work::Shard;
 
 /// The schema of `compare.json` and of `compare --json`.
@@ -35,6 +37,9 @@ pub const FAILING_SHOWN_HTML: usize = 200;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompareOptions {
     pub strategies: Vec<StrategyName>,
+    /// Strategies of one's own (fleetsim as a library), after the built-in ones: each a name
+    /// and the extension that runs it (its checkers judge every run of the comparison).
+    pub custom: Vec<(String, SharedExtension)>,
     pub seeds: Range<u64>,
     /// The seeds this process runs (`--shard`); [`Shard::WHOLE`] for all.
     pub shard: Shard,
@@ -71,6 +76,7 @@ impl CompareMeta {
                 .strategies
                 .iter()
                 .map(|strategy| strategy.to_string())
+                .chain(options.custom.iter().map(|(name, _)| name.clone()))
                 .collect(),
             seeds: format!("{}..{}", options.seeds.start, options.seeds.end),
             window_ms: u64::try_from(options.window.as_millis()).unwrap_or(u64::MAX),
@@ -86,6 +92,10 @@ impl CompareMeta {
     }
 
     fn replay(&self, strategy: &str, seed: u64) -> String {
+        if strategy.parse::<StrategyName>().is_err() {
+            // A strategy of one's own (`CompareOptions::custom`): the command does not know it.
+            return format!("seed {seed} with {strategy} (a library strategy: replay it in code)");
+        }
         let target = crate::scenario::overrides::command_words(&self.path, &self.overrides);
         replay_command_for(&target, Some(strategy), seed)
     }
@@ -218,13 +228,20 @@ pub fn compare(
     options: &CompareOptions,
     out: Option<&Path>,
 ) -> io::Result<Comparison> {
-    let rows = options
+    let built_in = options
         .strategies
         .iter()
-        .map(|strategy| {
-            run_sharded(
+        .map(|strategy| (Some(*strategy), None));
+    let custom = options
+        .custom
+        .iter()
+        .map(|(_, extension)| (None, Some(&*extension.0)));
+    let rows = built_in
+        .chain(custom)
+        .map(|runs| {
+            run_sharded_with(
                 scenario,
-                Some(*strategy),
+                runs,
                 options.seeds.clone(),
                 options.shard,
                 options.jobs,
@@ -237,7 +254,8 @@ pub fn compare(
         write_files(directory, &comparison)?;
         let html = directory.join("compare.html");
         if options.shard == Shard::WHOLE {
-            write_atomic(&html, compare_html(scenario, &comparison).as_bytes())?;
+            let html_text = compare_html_with(scenario, &comparison, &options.custom);
+            write_atomic(&html, html_text.as_bytes())?;
         } else {
             // A shard's charts would show only its own seeds: the merged run writes them.
             crate::report::files::remove_if_present(&html)?;
@@ -612,16 +630,17 @@ pub struct Example {
 
 fn traced_run(
     scenario: &Scenario,
-    strategy: StrategyName,
+    runs: &Runs<'_>,
     seed: u64,
     window: Duration,
 ) -> Option<(RunResult, Analysis)> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let result = Simulation::new(scenario)
-            .seed(seed)
-            .strategy(strategy)
-            .keep_trace(true)
-            .run();
+        let simulation = Simulation::new(scenario).seed(seed).keep_trace(true);
+        let result = match runs {
+            Runs::BuiltIn(strategy) => simulation.strategy(*strategy),
+            Runs::Custom(extension) => extension.configure(simulation),
+        }
+        .run();
         let window_us = crate::engine::time::duration_micros(window).max(1);
         let analysis = analyse(scenario, &result, window_us);
         (result, analysis)
@@ -630,7 +649,17 @@ fn traced_run(
 }
 
 /// Per strategy: the first seed's run and, when it is another seed, the worst one, traced.
-pub fn examples(scenario: &Scenario, comparison: &Comparison) -> Vec<Vec<Example>> {
+/// What runs a compared strategy.
+enum Runs<'a> {
+    BuiltIn(StrategyName),
+    Custom(&'a dyn crate::sim::Extension),
+}
+
+pub fn examples(
+    scenario: &Scenario,
+    comparison: &Comparison,
+    custom: &[(String, SharedExtension)],
+) -> Vec<Vec<Example>> {
     let meta = &comparison.summary.meta;
     let window = Duration::from_millis(meta.window_ms.max(1));
     let first = meta.first_seed();
@@ -639,8 +668,12 @@ pub fn examples(scenario: &Scenario, comparison: &Comparison) -> Vec<Vec<Example
         .results
         .iter()
         .map(|summary| {
-            let Ok(strategy) = summary.strategy.parse::<StrategyName>() else {
-                return Vec::new();
+            let runs = match custom.iter().find(|(name, _)| *name == summary.strategy) {
+                Some((_, extension)) => Runs::Custom(&*extension.0),
+                None => match summary.strategy.parse::<StrategyName>() {
+                    Ok(strategy) => Runs::BuiltIn(strategy),
+                    Err(_) => return Vec::new(),
+                },
             };
             let mut charted = vec![(first, format!("seed {first}"))];
             match summary.worst_seed {
@@ -666,7 +699,7 @@ pub fn examples(scenario: &Scenario, comparison: &Comparison) -> Vec<Vec<Example
                     seed,
                     label,
                     replay: meta.replay(&summary.strategy, seed),
-                    charted: traced_run(scenario, strategy, seed, window),
+                    charted: traced_run(scenario, &runs, seed, window),
                 })
                 .collect()
         })
@@ -676,6 +709,16 @@ pub fn examples(scenario: &Scenario, comparison: &Comparison) -> Vec<Vec<Example
 /// `compare.html`: the headline, the table, the failing seeds, then each chart for seed 1 and the
 /// worst seed of every strategy, on shared scales.
 pub fn compare_html(scenario: &Scenario, comparison: &Comparison) -> String {
+    compare_html_with(scenario, comparison, &[])
+}
+
+/// [`compare_html`] for a comparison with strategies of one's own (`custom`, as in
+/// [`CompareOptions::custom`]): their charts are run with their extensions.
+pub fn compare_html_with(
+    scenario: &Scenario,
+    comparison: &Comparison,
+    custom: &[(String, SharedExtension)],
+) -> String {
     let summary = &comparison.summary;
     let meta = &summary.meta;
     let mut out = String::new();
@@ -724,7 +767,7 @@ pub fn compare_html(scenario: &Scenario, comparison: &Comparison) -> String {
     }
     out.push_str("</table>");
     write_failing_html(&mut out, comparison);
-    write_charts_html(&mut out, &examples(scenario, comparison));
+    write_charts_html(&mut out, &examples(scenario, comparison, custom));
     page_end(&mut out);
     out
 }

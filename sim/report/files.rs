@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::engine::time::duration_micros;
-use crate::platform::observe::{DeployStep, LeaseStep, Step};
+use crate::observe::{DeployStep, LeaseStep, Step};
 use crate::report::analysis::{analyse, Analysis, ALIVE_STATES, FAILURE_REASONS};
 use crate::scenario::Scenario;
 use crate::sim::RunResult;

@@ -88,6 +88,9 @@ pub fn faults_table() -> String {
         let _ = writeln!(out, "    {}", kind.summary);
         let _ = writeln!(out, "    required: {}", fields(&kind.required));
         let _ = writeln!(out, "    optional: {}", fields(&kind.optional));
+        if !kind.one_of.is_empty() {
+            let _ = writeln!(out, "    needs one of: {}", kind.one_of.join(", "));
+        }
     }
     out
 }

@@ -414,10 +414,24 @@ pub fn strategy_note(scenario: &Scenario, requested: Option<StrategyName>) -> Op
 
 /// Runs one seed; a panic becomes a failing row.
 pub fn run_seed(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> SweepRow {
+    run_seed_with(scenario, strategy, seed, None)
+}
+
+/// [`run_seed`] with a user's strategy and checkers (`extension`; its strategy replaces
+/// `strategy`, its checkers' violations are listed with the built-in ones).
+pub fn run_seed_with(
+    scenario: &Scenario,
+    strategy: Option<StrategyName>,
+    seed: u64,
+    extension: Option<&dyn crate::sim::Extension>,
+) -> SweepRow {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut simulation = Simulation::new(scenario).seed(seed);
         if let Some(strategy) = strategy {
             simulation = simulation.strategy(strategy);
+        }
+        if let Some(extension) = extension {
+            simulation = extension.configure(simulation);
         }
         SweepRow::from_result(&simulation.run())
     }));
@@ -451,6 +465,18 @@ pub fn run_sharded(
     seeds: Range<u64>,
     shard: Shard,
     jobs: usize,
+    on_row: impl FnMut(&SweepRow),
+) -> Vec<SweepRow> {
+    run_sharded_with(scenario, (strategy, None), seeds, shard, jobs, on_row)
+}
+
+/// [`run_sharded`] with a user's strategy and checkers (`extension`, see [`run_seed_with`]).
+pub fn run_sharded_with(
+    scenario: &Scenario,
+    (strategy, extension): (Option<StrategyName>, Option<&dyn crate::sim::Extension>),
+    seeds: Range<u64>,
+    shard: Shard,
+    jobs: usize,
     mut on_row: impl FnMut(&SweepRow),
 ) -> Vec<SweepRow> {
     let mut rows = Vec::new();
@@ -458,7 +484,10 @@ pub fn run_sharded(
         shard.share(seeds.end - seeds.start),
         jobs,
         &|| true,
-        &|position| run_seed(scenario, strategy, seeds.start + shard.item(position)),
+        &|position| {
+            let seed = seeds.start + shard.item(position);
+            run_seed_with(scenario, strategy, seed, extension)
+        },
         |row| {
             on_row(&row);
             rows.push(row);

@@ -41,6 +41,8 @@ pub(crate) struct FaultKind {
     pub summary: &'static str,
     pub required: &'static [&'static str],
     pub optional: &'static [&'static str],
+    /// Optional fields of which it needs one (`RATE_OR_CALLS`, `AT_OR_PHASE`); empty: none.
+    pub one_of: &'static [&'static str],
     build: fn(&FaultEntry) -> Checked<FaultSpec>,
 }
 
@@ -60,6 +62,14 @@ const COUNTED_API_FIELDS: &[&str] = &[
     "machine",
 ];
 use super::ranges::CALL_NUMBER_MAX;
+/// `api-error` and `api-ambiguous` fail a fraction of the calls in a window, or the calls counted.
+pub(crate) const RATE_OR_CALLS: &[&str] = &["rate", "calls"];
+/// Deployer faults fire at a time or when the deploy enters a phase: exactly one of the two (a
+/// fault that may also leave both out, `checks-fail`, still takes at most one).
+pub(crate) const AT_OR_PHASE: &[&str] = &["at", "phase"];
+/// What a call-counted fault (`calls`) may not have: it fails exactly the calls it counts, at
+/// any time.
+pub(crate) const NOT_WITH_CALLS: [&str; 3] = ["rate", "start", "duration"];
 
 pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
     FaultKind {
@@ -67,6 +77,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "calls (of `operation`, by `deploy`, on `machine`) fail with `status` at `rate` in a window, or exactly the counted `calls`",
         required: &[],
         optional: COUNTED_API_FIELDS,
+        one_of: RATE_OR_CALLS,
         build: |entry| entry.api_error(),
     },
     FaultKind {
@@ -74,6 +85,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "with `probability`, a proxy propagation delay is drawn from `delay` instead of `[proxy]`'s",
         required: &["probability", "delay"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.propagation_tail(),
     },
     FaultKind {
@@ -81,6 +93,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine's process exits at `at`; the restart policy applies",
         required: &["machine", "at"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.machine_crash(),
     },
     FaultKind {
@@ -88,6 +101,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine's checks never pass",
         required: &["machine"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.unhealthy(),
     },
     FaultKind {
@@ -95,6 +109,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "another `owner` holds the machine's lease from the start of the run for `ttl`",
         required: &["machine"],
         optional: &["owner", "ttl"],
+        one_of: &[],
         build: |entry| entry.lease_held(),
     },
     FaultKind {
@@ -102,6 +117,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "SIGKILL to the deployer of `deploy` at `at` or `phase`: nothing after it runs, its leases lapse",
         required: &[],
         optional: DEPLOYER_FIELDS,
+        one_of: AT_OR_PHASE,
         build: |entry| entry.deployer_kill(),
     },
     FaultKind {
@@ -109,6 +125,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "Ctrl-C to the deployer of `deploy` at `at` or `phase`: flyctl's abort path runs",
         required: &[],
         optional: DEPLOYER_FIELDS,
+        one_of: AT_OR_PHASE,
         build: |entry| entry.deployer_abort(),
     },
     FaultKind {
@@ -116,6 +133,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "launches by `deploy` fail with `status` once `after_creates` launches succeeded (\"could not reserve resource\")",
         required: &["after_creates"],
         optional: &["deploy", "status"],
+        one_of: &[],
         build: |entry| entry.capacity_error(),
     },
     FaultKind {
@@ -123,6 +141,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine ignores stop: it stays `stopping` for `duration` (left out: until destroyed)",
         required: &["machine"],
         optional: &["duration"],
+        one_of: &[],
         build: |entry| entry.stop_hangs(),
     },
     FaultKind {
@@ -130,6 +149,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the call lands and is applied, but its reply is lost: the caller sees `status` (408/5xx) or a closed connection",
         required: &[],
         optional: COUNTED_API_FIELDS,
+        one_of: RATE_OR_CALLS,
         build: |entry| entry.api_ambiguous(),
     },
     FaultKind {
@@ -137,6 +157,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "calls (of `operation`, by `deploy`) take a draw from `extra` longer each way",
         required: &["extra"],
         optional: &["operation", "start", "duration", "deploy"],
+        one_of: &[],
         build: |entry| entry.api_slow(),
     },
     FaultKind {
@@ -144,6 +165,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "every call (of `operation`) of `deploy` fails with a transport error in the window, or the counted `calls`",
         required: &[],
         optional: &["deploy", "operation", "calls", "start", "duration"],
+        one_of: &[],
         build: |entry| entry.api_partition(),
     },
     FaultKind {
@@ -151,6 +173,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "machines created in the window stay invisible to `list` for `lag`",
         required: &["lag"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.stale_list(),
     },
     FaultKind {
@@ -158,6 +181,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "`list` reports the machine with an empty image reference in the window",
         required: &["machine"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.empty_image_ref(),
     },
     FaultKind {
@@ -165,6 +189,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine's host is unreachable in the window: calls on it fail with 503, `list` shows it incomplete; it keeps serving",
         required: &["machine"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.host_not_ok(HostStatus::Unreachable),
     },
     FaultKind {
@@ -172,6 +197,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "as `host-unreachable`, with host status `unknown`",
         required: &["machine"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.host_not_ok(HostStatus::Unknown),
     },
     FaultKind {
@@ -179,6 +205,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the deployer's process freezes for `duration` (from `at` or `phase`); its leases can expire",
         required: &["duration"],
         optional: DEPLOYER_FIELDS,
+        one_of: AT_OR_PHASE,
         build: |entry| entry.deployer_stall(),
     },
     FaultKind {
@@ -186,6 +213,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine's boot takes a draw from `delay` instead of `machine.boot_time`",
         required: &["machine", "delay"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.slow_boot(),
     },
     FaultKind {
@@ -193,6 +221,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the machine goes to `failed` instead of `started`",
         required: &["machine"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.boot_failure(),
     },
     FaultKind {
@@ -200,6 +229,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "each time the machine has run for `period` after starting, it crashes",
         required: &["machine", "period"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.crash_loop(),
     },
     FaultKind {
@@ -207,6 +237,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the org may not run bluegreen deploys (`canPerformBluegreenDeployment` is false) for `deploy`, or every deploy",
         required: &[],
         optional: &["deploy"],
+        one_of: &[],
         build: |entry| entry.org_limit(),
     },
     FaultKind {
@@ -214,6 +245,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "from `at` or `phase` (or the start), the machine's checks fail, for `duration` (left out: for good)",
         required: &["machine"],
         optional: &["at", "phase", "after", "duration"],
+        one_of: &[],
         build: |entry| entry.checks_fail(),
     },
     FaultKind {
@@ -221,6 +253,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "in the window the machine's checks alternate failing and passing every `period`",
         required: &["machine", "period"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.checks_flap(),
     },
     FaultKind {
@@ -228,6 +261,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "the `region`'s proxy learns no routing change in the window, then catches up",
         required: &["region"],
         optional: WINDOW_FIELDS,
+        one_of: &[],
         build: |entry| entry.proxy_stale(),
     },
     FaultKind {
@@ -235,6 +269,7 @@ pub(crate) const FAULT_KINDS: [FaultKind; 25] = [
         summary: "someone runs `fly machine destroy --force` on the machine at `at`",
         required: &["machine", "at"],
         optional: &[],
+        one_of: &[],
         build: |entry| entry.manual_destroy(),
     },
 ];
@@ -249,6 +284,8 @@ pub struct FaultKindInfo {
     pub required: Vec<&'static str>,
     /// The fields it may also take.
     pub optional: Vec<&'static str>,
+    /// Of these optional fields it needs one (`rate` or `calls`, `at` or `phase`); empty: none.
+    pub one_of: Vec<&'static str>,
 }
 
 /// Every fault kind a scenario may name, in the order `fleetsim faults` lists them.
@@ -260,6 +297,7 @@ pub fn fault_kinds() -> Vec<FaultKindInfo> {
             summary: kind.summary,
             required: kind.required.to_vec(),
             optional: kind.optional.to_vec(),
+            one_of: kind.one_of.to_vec(),
         })
         .collect()
 }
@@ -290,6 +328,7 @@ pub(crate) fn fault(
         field,
         raw,
         refs,
+        kind,
     })
 }
 
@@ -299,6 +338,7 @@ struct FaultEntry<'a> {
     field: &'a str,
     raw: &'a Spanned<RawFault>,
     refs: Refs<'a>,
+    kind: &'a FaultKind,
 }
 
 impl FaultEntry<'_> {
@@ -442,12 +482,10 @@ impl FaultEntry<'_> {
     }
 
     /// `rate` in a window, or `calls` (then neither `rate` nor a window): returns (rate, window,
-    /// calls). `rate_required`: without `calls`, `rate` must be given (api-error,
-    /// api-ambiguous); api-partition has no rate.
-    fn rate_window_or_calls(
-        &self,
-        rate_required: bool,
-    ) -> Checked<(f64, Window, Option<CallRange>)> {
+    /// calls). Without `calls`, `rate` must be given when the kind needs `RATE_OR_CALLS`
+    /// (api-error, api-ambiguous); api-partition has no rate.
+    fn rate_window_or_calls(&self) -> Checked<(f64, Window, Option<CallRange>)> {
+        let rate_required = self.kind.one_of == RATE_OR_CALLS;
         let fault = self.fault();
         let Some(calls_text) = fault.calls.as_ref() else {
             let rate = match fault.rate.as_ref() {
@@ -463,16 +501,15 @@ impl FaultEntry<'_> {
             };
             return Ok((rate, self.window()?, None));
         };
-        let conflicts = [
-            ("rate", fault.rate.as_ref().map(Spanned::span)),
-            ("start", fault.start.as_ref().map(Spanned::span)),
-            ("duration", fault.duration.as_ref().map(Spanned::span)),
-        ];
-        if let Some((name, Some(span))) = conflicts.into_iter().find(|(_, span)| span.is_some()) {
+        let present = fault.present_fields();
+        let conflict = NOT_WITH_CALLS
+            .iter()
+            .find_map(|name| present.iter().find(|(field, _)| field == name));
+        if let Some((name, span)) = conflict {
             let message = format!(
                 "`{name}` does not go with `calls`: a call-counted fault fails exactly the calls it counts, at any time"
             );
-            return Err(self.src.error(&span, self.sub(name), message));
+            return Err(self.src.error(span, self.sub(name), message));
         }
         let calls = call_range(self.src, &self.sub("calls"), calls_text)?;
         Ok((1.0, Window::ALWAYS, Some(calls)))
@@ -512,13 +549,11 @@ impl FaultEntry<'_> {
         self.time("at", at)
     }
 
-    /// When a deployer fault fires: exactly one of `at` and `phase`; `after` only with `phase`.
+    /// When a fault fires: `at` or `phase`, not both; `after` only with `phase`. A kind that
+    /// needs `AT_OR_PHASE` (the deployer faults) must give one; another fires at the start of
+    /// the run when it gives neither.
     fn trigger(&self) -> Checked<Trigger> {
-        self.trigger_or(None)
-    }
-
-    /// `trigger`, or `default` when neither `at` nor `phase` is given (None: that is an error).
-    fn trigger_or(&self, default: Option<Trigger>) -> Checked<Trigger> {
+        let default = (self.kind.one_of != AT_OR_PHASE).then_some(Trigger::At(Duration::ZERO));
         let fault = self.fault();
         if let (Some(at), Some(phase)) = (fault.at.as_ref(), fault.phase.as_ref()) {
             let (name, second) = if phase.span().start > at.span().start {
@@ -562,7 +597,7 @@ impl FaultEntry<'_> {
     // ---- one builder per kind ----
 
     fn api_error(&self) -> Checked<FaultSpec> {
-        let (rate, window, calls) = self.rate_window_or_calls(true)?;
+        let (rate, window, calls) = self.rate_window_or_calls()?;
         Ok(FaultSpec::ApiError {
             operation: self.operation()?,
             rate,
@@ -664,7 +699,7 @@ impl FaultEntry<'_> {
     /// Like `api-error`, but the status is one a lost reply gives: 408, a 5xx (default 504), or
     /// `"none"` (the connection closed before the reply).
     fn api_ambiguous(&self) -> Checked<FaultSpec> {
-        let (rate, window, calls) = self.rate_window_or_calls(true)?;
+        let (rate, window, calls) = self.rate_window_or_calls()?;
         Ok(FaultSpec::ApiAmbiguous {
             operation: self.operation()?,
             rate,
@@ -686,7 +721,7 @@ impl FaultEntry<'_> {
     }
 
     fn api_partition(&self) -> Checked<FaultSpec> {
-        let (_, window, calls) = self.rate_window_or_calls(false)?;
+        let (_, window, calls) = self.rate_window_or_calls()?;
         Ok(FaultSpec::ApiPartition {
             deploy: self.deploy()?,
             window,
@@ -756,7 +791,7 @@ impl FaultEntry<'_> {
     fn checks_fail(&self) -> Checked<FaultSpec> {
         Ok(FaultSpec::ChecksFail {
             target: self.target()?,
-            trigger: self.trigger_or(Some(Trigger::At(Duration::ZERO)))?,
+            trigger: self.trigger()?,
             duration: self.optional_duration(" (leave it out to fail for good)")?,
         })
     }

@@ -67,7 +67,7 @@ pub const CALL_COUNT_MAX: i64 = 1_000_000;
 pub const CALL_NUMBER_MAX: u32 = 1_000_000;
 
 /// The most attempts of one of flyctl's retries (`[[deploy]] *_attempts`).
-pub const ATTEMPTS_MAX: u32 = 20;
+pub const ATTEMPTS_MAX: u32 = crate::deploy::behaviour::BluegreenSettings::ATTEMPTS_MAX;
 
 /// The largest `[check] explosion_factor`: machines alive at most this many times N. (The smallest
 /// is 1: the fleet itself.)

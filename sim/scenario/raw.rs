@@ -2,8 +2,10 @@
 //!
 //! These types are the one description of the format. Each field's doc comment is its one-line
 //! meaning (with its unit); `#[schemars(...)]` gives its default, range and accepted words, taken
-//! from `ranges` and the enums that validation uses. From them come the JSON Schema (`fleetsim
-//! schema`), the reference (docs/scenario-reference.md) and the writer's output (serde). A test
+//! from `ranges` and the enums that validation uses. A default is a named constant in the `impl`
+//! after its struct (`RawMachine::KILL_TIMEOUT_DEFAULT`), which validation applies and the schema
+//! documents. From these types come the JSON Schema (`fleetsim schema`), its rules across fields
+//! (`schema`), the reference (docs/scenario-reference.md) and the writer's output (serde). A test
 //! holds each documented default equal to the one validation applies.
 //!
 //! Values that validation checks are kept `Spanned` so every semantic error can point at the
@@ -13,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,10 @@ use super::schema::{
     OperationWord, OutcomeOrAnyWord, OutcomeWord, PhaseWord, ProtocolWord, RegionCode, SignalText,
     StrategyWord,
 };
+use crate::api::MachineState;
+use crate::check::Bounds;
+use crate::deploy::{DeployParams, StrategyName};
+use crate::engine::random::Distribution;
 
 /// A value with its position in the file. A thin wrapper of `toml::Spanned` that the schema,
 /// the writer and the reference see through: it reads, writes and is described as its value.
@@ -46,6 +53,13 @@ impl<T> Spanned<T> {
     }
 }
 
+/// A value with no position, as the writer builds them.
+impl<T: Default> Default for Spanned<T> {
+    fn default() -> Spanned<T> {
+        Spanned::new(0..0, T::default())
+    }
+}
+
 impl<T: JsonSchema> JsonSchema for Spanned<T> {
     fn inline_schema() -> bool {
         T::inline_schema()
@@ -62,6 +76,49 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         T::json_schema(generator)
     }
+}
+
+/// A distribution's default, as a constant (a `Distribution` is built at run time): what
+/// validation applies when the field is left out, and what the schema and the reference show.
+#[derive(Clone, Copy, Debug)]
+pub enum DistributionDefault {
+    Constant(Duration),
+    LogNormal {
+        median: Duration,
+        p99: Duration,
+        max: Duration,
+    },
+}
+
+impl DistributionDefault {
+    /// A log-normal with its median, p99 and clamp in milliseconds.
+    pub const fn lognormal_ms(median: u64, p99: u64, max: u64) -> DistributionDefault {
+        DistributionDefault::LogNormal {
+            median: Duration::from_millis(median),
+            p99: Duration::from_millis(p99),
+            max: Duration::from_millis(max),
+        }
+    }
+
+    pub fn distribution(self) -> Distribution {
+        match self {
+            DistributionDefault::Constant(value) => Distribution::Constant(value),
+            DistributionDefault::LogNormal { median, p99, max } => {
+                Distribution::lognormal(median, p99, Some(max))
+            }
+        }
+    }
+
+    /// As the schema and the reference write it (an inline table).
+    pub fn json(self) -> serde_json::Value {
+        serde_json::to_value(super::writer::raw_distribution(&self.distribution()))
+            .expect("a distribution converts to JSON")
+    }
+}
+
+/// A duration default as the schema and the reference write it (`"1500ms"`).
+pub fn duration_json(value: Duration) -> serde_json::Value {
+    serde_json::Value::String(super::writer::duration(value))
 }
 
 /// A string value with its position (durations, names, enum-like words).
@@ -158,7 +215,7 @@ pub struct RawService {
     pub internal_port: Spanned<i64>,
     /// The service's protocol.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<ProtocolWord>", extend("default" = "tcp"))]
+    #[schemars(with = "Option<ProtocolWord>", extend("default" = RawService::PROTOCOL_DEFAULT))]
     pub protocol: Option<Text>,
     /// The service's checks (fly.toml's `http_checks` and `tcp_checks`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -166,22 +223,26 @@ pub struct RawService {
     pub checks: Vec<RawServiceCheck>,
 }
 
+impl RawService {
+    pub const PROTOCOL_DEFAULT: &str = "tcp";
+}
+
 /// A service check: like a top-level check, but named by the platform.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ServiceCheck")]
 pub struct RawServiceCheck {
     /// What the check probes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<CheckKindWord>", extend("default" = "http"))]
+    #[schemars(with = "Option<CheckKindWord>", extend("default" = RawCheck::KIND_DEFAULT))]
     pub kind: Option<Text>,
     /// Time between two probes (more than 0; left out: Fly's 15s).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "15s"))]
+    #[schemars(with = "Option<DurationText>", extend("default" = duration_json(RawCheck::INTERVAL_DEFAULT)))]
     pub interval: Option<Text>,
     /// Time after the machine starts before the first probe.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "0s"))]
+    #[schemars(with = "Option<DurationText>", extend("default" = duration_json(RawCheck::GRACE_PERIOD_DEFAULT)))]
     pub grace_period: Option<Text>,
     /// How long one probe may take before it counts as failed (kept as configured).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,7 +251,7 @@ pub struct RawServiceCheck {
 }
 
 /// `[[app.checks]]`: a top-level check (fly.toml's `[checks.<name>]`).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Check")]
 pub struct RawCheck {
@@ -199,15 +260,15 @@ pub struct RawCheck {
     pub name: Text,
     /// What the check probes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<CheckKindWord>", extend("default" = "http"))]
+    #[schemars(with = "Option<CheckKindWord>", extend("default" = RawCheck::KIND_DEFAULT))]
     pub kind: Option<Text>,
     /// Time between two probes (more than 0; left out: Fly's 15s).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "15s"))]
+    #[schemars(with = "Option<DurationText>", extend("default" = duration_json(RawCheck::INTERVAL_DEFAULT)))]
     pub interval: Option<Text>,
     /// Time after the machine starts before the first probe.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "0s"))]
+    #[schemars(with = "Option<DurationText>", extend("default" = duration_json(RawCheck::GRACE_PERIOD_DEFAULT)))]
     pub grace_period: Option<Text>,
     /// How long one probe may take before it counts as failed (kept as configured).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,11 +276,19 @@ pub struct RawCheck {
     pub timeout: Option<Text>,
 }
 
+/// The defaults of a check's fields (a service check's too). The interval and the grace period
+/// are applied by the platform when the check runs (`platform::machines`).
+impl RawCheck {
+    pub const KIND_DEFAULT: &str = "http";
+    pub const INTERVAL_DEFAULT: Duration = crate::platform::machines::CHECK_INTERVAL_DEFAULT;
+    pub const GRACE_PERIOD_DEFAULT: Duration = Duration::ZERO;
+}
+
 /// `{ kind = "...", ... }`: a random duration. Which fields apply depends on `kind`: `constant`
 /// takes `value`; `uniform` `min` and `max`; `lognormal` `median`, `p99` and an optional `max`;
 /// `exponential` `mean` and an optional `max`. A lognormal or exponential without `max` has an
 /// unbounded tail (`fleetsim check` warns about it).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Distribution")]
 pub struct RawDistribution {
@@ -234,10 +303,6 @@ pub struct RawDistribution {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
     pub min: Option<Text>,
-    /// `uniform`: the highest value; `lognormal`, `exponential`: a clamp on the tail.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>")]
-    pub max: Option<Text>,
     /// `lognormal`: the median (half of the draws are below it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
@@ -250,6 +315,11 @@ pub struct RawDistribution {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<DurationText>")]
     pub mean: Option<Text>,
+    // Last, so that the writer puts it after the fields it bounds.
+    /// `uniform`: the highest value; `lognormal`, `exponential`: a clamp on the tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max: Option<Text>,
 }
 
 impl RawDistribution {
@@ -267,34 +337,50 @@ impl RawDistribution {
 }
 
 /// `[machine]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Machine")]
 pub struct RawMachine {
     /// From created or starting to started.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "1500ms", "p99": "4s", "max": "10s" }))]
+    #[schemars(extend("default" = RawMachine::BOOT_TIME_DEFAULT.json()))]
     pub boot_time: Option<SpannedDistribution>,
     /// From started until the app answers and its checks can pass.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "2s", "p99": "6s", "max": "15s" }))]
+    #[schemars(extend("default" = RawMachine::APP_READY_TIME_DEFAULT.json()))]
     pub app_ready_time: Option<SpannedDistribution>,
     /// How long the app takes to exit after the stop signal (capped by `kill_timeout`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "1s", "p99": "3s", "max": "10s" }))]
+    #[schemars(extend("default" = RawMachine::STOP_TIME_DEFAULT.json()))]
     pub stop_time: Option<SpannedDistribution>,
     /// After this the platform sends SIGKILL (fly.toml's `kill_timeout`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "5s"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawMachine::KILL_TIMEOUT_DEFAULT))
+    )]
     pub kill_timeout: Option<Text>,
     /// From destroying to destroyed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "constant", "value": "500ms" }))]
+    #[schemars(extend("default" = RawMachine::DESTROY_TIME_DEFAULT.json()))]
     pub destroy_time: Option<SpannedDistribution>,
 }
 
+/// The defaults of `[machine]`.
+impl RawMachine {
+    pub const BOOT_TIME_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(1_500, 4_000, 10_000);
+    pub const APP_READY_TIME_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(2_000, 6_000, 15_000);
+    pub const STOP_TIME_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(1_000, 3_000, 10_000);
+    pub const KILL_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+    pub const DESTROY_TIME_DEFAULT: DistributionDefault =
+        DistributionDefault::Constant(Duration::from_millis(500));
+}
+
 /// One `[[fleet]]` entry: machines that exist when the run starts.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "FleetGroup")]
 pub struct RawFleet {
@@ -303,14 +389,14 @@ pub struct RawFleet {
     pub region: Text,
     /// The machines' process group (fly.toml's `[processes]`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = "app"))]
+    #[schemars(extend("default" = RawFleet::PROCESS_GROUP_DEFAULT))]
     pub process_group: Option<Text>,
     /// How many machines.
     #[schemars(range(min = 0, max = ranges::GROUP_COUNT_MAX), example = 3)]
     pub count: Spanned<i64>,
     /// The machines' state when the run starts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<InitialStateWord>", extend("default" = "started"))]
+    #[schemars(with = "Option<InitialStateWord>", extend("default" = RawFleet::STATE_DEFAULT.as_str()))]
     pub state: Option<Text>,
     /// The image they run, if not `app.image` (e.g. leftovers of an earlier deploy).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -320,34 +406,49 @@ pub struct RawFleet {
     pub metadata: BTreeMap<String, String>,
     /// Whether these machines are configured with `app.checks` and the services' checks.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = true))]
+    #[schemars(extend("default" = RawFleet::CHECKS_DEFAULT))]
     pub checks: Option<bool>,
     /// Detached machines: no `fly_platform_version` metadata, so no deploy manages them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = false))]
+    #[schemars(extend("default" = RawFleet::DETACHED_DEFAULT))]
     pub detached: Option<bool>,
     /// The machines' service auto-stops them when idle and auto-starts them on requests.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = false))]
+    #[schemars(extend("default" = RawFleet::AUTOSTOP_DEFAULT))]
     pub autostop: Option<bool>,
 }
 
+/// The defaults of a `[[fleet]]` entry.
+impl RawFleet {
+    pub const PROCESS_GROUP_DEFAULT: &str = "app";
+    pub const STATE_DEFAULT: MachineState = MachineState::Started;
+    pub const CHECKS_DEFAULT: bool = true;
+    pub const DETACHED_DEFAULT: bool = false;
+    pub const AUTOSTOP_DEFAULT: bool = false;
+}
+
 /// `[api]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Api")]
 pub struct RawApi {
     /// One-way latency of a call (applied on the way in and again on the way out).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "25ms", "p99": "150ms", "max": "1s" }))]
+    #[schemars(extend("default" = RawApi::LATENCY_DEFAULT.json()))]
     pub latency: Option<SpannedDistribution>,
     /// How long a just-created machine stays invisible to `list` (read-after-write lag).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "500ms"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawApi::LIST_LAG_DEFAULT))
+    )]
     pub list_lag: Option<Text>,
     /// The longest server-side timeout a `wait` call may ask for (60 s on Fly).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawApi::WAIT_TIMEOUT_MAX_DEFAULT))
+    )]
     pub wait_timeout_max: Option<Text>,
     /// `[api.operations.<operation>]`: the latency of one operation, instead of `latency`.
     // Keyed by plain strings (a spanned key would hide the operation from the error path); the
@@ -355,6 +456,14 @@ pub struct RawApi {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<OperationWord, RawOperation>")]
     pub operations: BTreeMap<String, Spanned<RawOperation>>,
+}
+
+/// The defaults of `[api]`.
+impl RawApi {
+    pub const LATENCY_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(25, 150, 1_000);
+    pub const LIST_LAG_DEFAULT: Duration = Duration::from_millis(500);
+    pub const WAIT_TIMEOUT_MAX_DEFAULT: Duration = Duration::from_secs(60);
 }
 
 /// `[api.operations.<operation>]`.
@@ -367,45 +476,70 @@ pub struct RawOperation {
 }
 
 /// `[proxy]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Proxy")]
 pub struct RawProxy {
     /// Regions that have a proxy. Default: every region with machines or traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<RegionCode>>", length(min = 1, max = ranges::REGIONS_MAX))]
+    #[schemars(
+        with = "Option<Vec<RegionCode>>",
+        length(min = 1, max = ranges::REGIONS_MAX),
+        extend("uniqueItems" = true)
+    )]
     pub regions: Option<Vec<Text>>,
     /// Delay until a proxy learns of a routing change, drawn per change and per proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "1s", "p99": "5s", "max": "9s" }))]
+    #[schemars(extend("default" = RawProxy::PROPAGATION_DEFAULT.json()))]
     pub propagation: Option<SpannedDistribution>,
     /// How many other machines a proxy tries after a refused connection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = ranges::CONNECT_RETRIES_MAX), extend("default" = 3))]
+    #[schemars(range(min = 0, max = ranges::CONNECT_RETRIES_MAX), extend("default" = RawProxy::CONNECT_RETRIES_DEFAULT))]
     pub connect_retries: Option<Spanned<i64>>,
     /// Delay before each such retry.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "10ms"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawProxy::RETRY_DELAY_DEFAULT))
+    )]
     pub retry_delay: Option<Text>,
     /// How long a proxy holds a request when it knows no routable machine, before failing it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "5s"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawProxy::HOLD_TIMEOUT_DEFAULT))
+    )]
     pub hold_timeout: Option<Text>,
 }
 
+/// The defaults of `[proxy]` (its `regions`: every region with machines or traffic).
+impl RawProxy {
+    pub const PROPAGATION_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(1_000, 5_000, 9_000);
+    pub const CONNECT_RETRIES_DEFAULT: u32 = 3;
+    pub const RETRY_DELAY_DEFAULT: Duration = Duration::from_millis(10);
+    pub const HOLD_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+}
+
 /// `[traffic]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Traffic")]
 pub struct RawTraffic {
     /// How long the app takes to answer a request.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = { "kind": "lognormal", "median": "20ms", "p99": "150ms", "max": "2s" }))]
+    #[schemars(extend("default" = RawTraffic::SERVICE_TIME_DEFAULT.json()))]
     pub service_time: Option<SpannedDistribution>,
     /// `[[traffic.regions]]`: open-loop Poisson arrivals, per region. None: no traffic.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = ranges::REGIONS_MAX))]
     pub regions: Vec<RawRegionTraffic>,
+}
+
+/// The defaults of `[traffic]`.
+impl RawTraffic {
+    pub const SERVICE_TIME_DEFAULT: DistributionDefault =
+        DistributionDefault::lognormal_ms(20, 150, 2_000);
 }
 
 /// One `[[traffic.regions]]` entry.
@@ -422,13 +556,13 @@ pub struct RawRegionTraffic {
 }
 
 /// One `[[deploy]]` entry: a `fly deploy` run.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "Deploy")]
+#[schemars(rename = "Deploy", transform = super::schema::deploy_rules)]
 pub struct RawDeploy {
     /// The deploy strategy and version (`fleetsim strategies` lists them).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<StrategyWord>", extend("default" = "bluegreen"))]
+    #[schemars(with = "Option<StrategyWord>", extend("default" = RawDeploy::STRATEGY_DEFAULT.as_str()))]
     pub strategy: Option<Text>,
     /// The image to deploy.
     #[schemars(example = "registry.fly.io/web:v2")]
@@ -444,11 +578,17 @@ pub struct RawDeploy {
     pub after_previous: Option<Text>,
     /// flyctl's `--wait-timeout`: the budget of each wait phase.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "5m"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(DeployParams::DEFAULT_WAIT_TIMEOUT))
+    )]
     pub wait_timeout: Option<Text>,
     /// The TTL of the deployer's machine leases (more than 1s: flyctl refreshes every TTL − 1s).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "13s"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(DeployParams::DEFAULT_LEASE_TTL))
+    )]
     pub lease_ttl: Option<Text>,
     /// flyctl's `--max-concurrent`. Default: the strategy's own (8 at HEAD, 16 for the 2024
     /// bluegreen versions).
@@ -458,7 +598,7 @@ pub struct RawDeploy {
     /// rolling and canary: machines of a group updated at once, a fraction in (0, 1) of the
     /// group or a count ≥ 1 (integers are accepted).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = 0.33, "exclusiveMinimum" = 0))]
+    #[schemars(extend("default" = DeployParams::DEFAULT_MAX_UNAVAILABLE, "exclusiveMinimum" = 0))]
     pub max_unavailable: Option<Spanned<f64>>,
     /// The stop signal sent to blues (fly.toml's `kill_signal`). Default: the platform's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -468,7 +608,7 @@ pub struct RawDeploy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(
         range(min = -ranges::CLOCK_SKEW_SECONDS_MAX, max = ranges::CLOCK_SKEW_SECONDS_MAX),
-        extend("default" = 0)
+        extend("default" = RawDeploy::CLOCK_SKEW_SECONDS_DEFAULT)
     )]
     pub clock_skew_seconds: Option<Spanned<i64>>,
     /// The outcome this deploy must have. Default: none expected.
@@ -542,10 +682,21 @@ pub struct RawDeploy {
     pub health_timeout: Option<Text>,
 }
 
+/// The defaults of a `[[deploy]]` entry (its `wait_timeout`, `lease_ttl` and `max_unavailable`
+/// are flyctl's, in `DeployParams`).
+impl RawDeploy {
+    pub const STRATEGY_DEFAULT: StrategyName = StrategyName::ALL[0];
+    /// The first deploy's `start`.
+    pub const START_DEFAULT: Duration = Duration::from_secs(5);
+    /// The later deploys' `after_previous`.
+    pub const AFTER_PREVIOUS_DEFAULT: Duration = Duration::from_secs(10);
+    pub const CLOCK_SKEW_SECONDS_DEFAULT: i64 = 0;
+}
+
 /// One `[[faults]]` entry. Which fields apply depends on `kind`: `fleetsim faults` lists them.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "Fault")]
+#[schemars(rename = "Fault", transform = super::schema::fault_rules)]
 pub struct RawFault {
     /// What goes wrong.
     #[schemars(with = "FaultKindWord")]
@@ -661,29 +812,35 @@ impl RawFault {
 }
 
 /// `[run]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Run")]
 pub struct RawRun {
     /// The master seed (`--seed` overrides it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = ranges::SEED_MAX), extend("default" = 1))]
+    #[schemars(range(max = ranges::SEED_MAX), extend("default" = RawRun::SEED_DEFAULT))]
     pub seed: Option<Spanned<u64>>,
     /// The run stops (and says so) at this virtual time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "2h"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawRun::TIME_LIMIT_DEFAULT))
+    )]
     pub time_limit: Option<Text>,
     /// The run stops (and says so) after this many events.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = ranges::EVENT_LIMIT_MAX), extend("default" = 50_000_000))]
+    #[schemars(range(min = 1, max = ranges::EVENT_LIMIT_MAX), extend("default" = RawRun::EVENT_LIMIT_DEFAULT))]
     pub event_limit: Option<Spanned<i64>>,
     /// The most machines created over the run, the initial fleet included.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = ranges::MACHINE_LIMIT_MAX), extend("default" = 10_000))]
+    #[schemars(range(min = 1, max = ranges::MACHINE_LIMIT_MAX), extend("default" = RawRun::MACHINE_LIMIT_DEFAULT))]
     pub machine_limit: Option<Spanned<i64>>,
     /// How long traffic keeps running after the last deploy ended.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "30s"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(RawRun::SETTLE_DEFAULT))
+    )]
     pub settle: Option<Text>,
     /// `deploy-terminates`: each deploy must end within this. Default: derived from its waits.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -691,38 +848,50 @@ pub struct RawRun {
     pub deploy_time_bound: Option<Text>,
 }
 
+/// The defaults of `[run]`.
+impl RawRun {
+    pub const SEED_DEFAULT: u64 = 1;
+    pub const TIME_LIMIT_DEFAULT: Duration = Duration::from_secs(2 * 3600);
+    pub const EVENT_LIMIT_DEFAULT: u64 = 50_000_000;
+    pub const MACHINE_LIMIT_DEFAULT: u32 = 10_000;
+    pub const SETTLE_DEFAULT: Duration = Duration::from_secs(30);
+}
+
 /// `[check]`: the bounds of two invariants, which the user owns.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Bounds")]
 pub struct RawBounds {
     /// `bounded-mixing`: two images may be routable together at most this long.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<DurationText>", extend("default" = "1m"))]
+    #[schemars(
+        with = "Option<DurationText>",
+        extend("default" = duration_json(Bounds::MIXING_BOUND_DEFAULT))
+    )]
     pub mixing_bound: Option<Text>,
     /// `no-machine-explosion`: machines alive may be at most this many times N (integers are
     /// accepted: `2` is 2 × N).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(
         range(min = 1, max = ranges::EXPLOSION_FACTOR_MAX),
-        extend("default" = 2.0)
+        extend("default" = Bounds::EXPLOSION_FACTOR_DEFAULT)
     )]
     pub explosion_factor: Option<Spanned<f64>>,
 }
 
 /// `[expect]`.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Expect")]
 pub struct RawExpect {
     /// Invariants that must hold (`fleetsim invariants` lists them). Default: every invariant
     /// not in `violate` that applies to the run's strategy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<InvariantWord>>")]
+    #[schemars(with = "Option<Vec<InvariantWord>>", extend("uniqueItems" = true))]
     pub hold: Option<Vec<Text>>,
     /// Invariants that must be violated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(with = "Vec<InvariantWord>")]
+    #[schemars(with = "Vec<InvariantWord>", extend("uniqueItems" = true))]
     pub violate: Vec<Text>,
     /// Lines the deploy output must contain (each a substring of one line), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -758,9 +927,9 @@ pub struct RawExpect {
 }
 
 /// One `[[expect.machines]]` entry: facts about one machine, judged at the end of the run.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "MachineExpect")]
+#[schemars(rename = "MachineExpect", transform = super::schema::machine_expect_rules)]
 pub struct RawMachineExpect {
     /// One machine: `blue:<i>`, `green:<i>` or `deploy[<d>].green:<i>` (0-based).
     #[schemars(with = "MachineTargetText")]
@@ -889,6 +1058,7 @@ impl JsonSchema for RawCount {
                         "min": { "type": "integer", "minimum": 0, "maximum": max },
                         "max": { "type": "integer", "minimum": 0, "maximum": max }
                     },
+                    "minProperties": 1,
                     "additionalProperties": false
                 }
             ]
@@ -941,17 +1111,17 @@ impl<'de> serde::de::Visitor<'de> for CountVisitor {
 }
 
 /// One `[expect.strategies."<name>"]` table: what a run with that strategy must show.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "StrategyExpect")]
 pub struct RawStrategyExpect {
     /// Invariants that must hold. Default: every applicable invariant not in `violate`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<InvariantWord>>")]
+    #[schemars(with = "Option<Vec<InvariantWord>>", extend("uniqueItems" = true))]
     pub hold: Option<Vec<Text>>,
     /// Invariants that must be violated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(with = "Vec<InvariantWord>")]
+    #[schemars(with = "Vec<InvariantWord>", extend("uniqueItems" = true))]
     pub violate: Vec<Text>,
     /// The outcome of each deploy, in order (`"any"`: no expectation for that deploy).
     #[serde(skip_serializing_if = "Option::is_none")]

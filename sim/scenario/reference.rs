@@ -206,6 +206,19 @@ impl Reference<'_> {
             );
         }
         let _ = writeln!(out);
+        let rules: Vec<&str> = definition["allOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|rule| rule["description"].as_str())
+            .collect();
+        if !rules.is_empty() {
+            let _ = writeln!(out, "Rules across fields:\n");
+            for rule in rules {
+                let _ = writeln!(out, "- {}", one_line(rule));
+            }
+            let _ = writeln!(out);
+        }
         for (field, property, shape) in nested {
             let child = format!("{path}.{field}");
             match shape {
@@ -294,6 +307,9 @@ impl Reference<'_> {
             (None, Some(max)) => parts.push(format!("at most {max} entries")),
             _ => {}
         }
+        if property["uniqueItems"] == true {
+            parts.push("no duplicates".to_string());
+        }
         parts.join("; ")
     }
 
@@ -372,25 +388,45 @@ impl Reference<'_> {
             if with_summary { "---|" } else { "" }
         );
         let rules = definition["allOf"].as_array().cloned().unwrap_or_default();
-        for (index, rule) in rules.iter().enumerate() {
+        let kind_rules = rules
+            .iter()
+            .filter(|rule| rule["if"]["properties"]["kind"]["const"].is_string());
+        for (index, rule) in kind_rules.enumerate() {
             let kind = plain(&rule["if"]["properties"]["kind"]["const"]);
             let required = names(&rule["then"]["required"]);
+            let one_of: Vec<&str> = rule["then"]["anyOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|choice| names(&choice["required"]))
+                .collect();
             let refused = object(&rule["then"]["properties"]);
             let optional: Vec<&str> = fields
                 .iter()
                 .map(|field| field.as_str())
                 .filter(|field| {
-                    *field != "kind" && !required.contains(field) && !refused.contains_key(*field)
+                    *field != "kind"
+                        && !required.contains(field)
+                        && !one_of.contains(field)
+                        && !refused.contains_key(*field)
                 })
                 .collect();
+            let mut required = code_list(&required);
+            if !one_of.is_empty() {
+                let choices: Vec<String> =
+                    one_of.iter().map(|field| format!("`{field}`")).collect();
+                if !required.is_empty() {
+                    required.push_str(", ");
+                }
+                required.push_str(&choices.join(" or "));
+            }
             let summary = summaries
                 .and_then(|summaries| summaries.get(index))
                 .map(|summary| format!(" {} |", cell(&plain(summary))))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| `{kind}` | {} | {} |{summary}",
-                code_list(&required),
+                "| `{kind}` | {required} | {} |{summary}",
                 code_list(&optional)
             );
         }

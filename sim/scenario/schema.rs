@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use super::faults::FAULT_KINDS;
+use super::faults::{AT_OR_PHASE, FAULT_KINDS, NOT_WITH_CALLS};
 use super::ranges;
 use super::raw::RawFile;
 use super::validate::{INITIAL_STATES, OUTCOMES};
@@ -88,45 +88,128 @@ fn wrap_refs(value: &mut Value) {
     }
 }
 
-/// Each kind: its name, required and optional fields, and a one-line summary.
-type Kinds = Vec<(
-    &'static str,
-    Vec<&'static str>,
-    Vec<&'static str>,
-    Option<String>,
-)>;
+/// One kind of a tagged definition: what `FieldCheck` checks it against.
+struct Kind {
+    name: &'static str,
+    required: &'static [&'static str],
+    optional: &'static [&'static str],
+    /// Optional fields of which it needs one.
+    one_of: &'static [&'static str],
+    /// What it does, in one line.
+    summary: Option<&'static str>,
+}
 
-fn distribution_kinds() -> Kinds {
+fn distribution_kinds() -> Vec<Kind> {
     DISTRIBUTION_KINDS
         .iter()
-        .map(|kind| {
-            (
-                kind.kind,
-                kind.required.to_vec(),
-                kind.optional.to_vec(),
-                None,
-            )
+        .map(|kind| Kind {
+            name: kind.kind,
+            required: kind.required,
+            optional: kind.optional,
+            one_of: &[],
+            summary: None,
         })
         .collect()
 }
 
-fn fault_kinds() -> Kinds {
+fn fault_kinds() -> Vec<Kind> {
     FAULT_KINDS
         .iter()
-        .map(|kind| {
-            let summary = Some(kind.summary.to_string());
-            (
-                kind.name,
-                kind.required.to_vec(),
-                kind.optional.to_vec(),
-                summary,
-            )
+        .map(|kind| Kind {
+            name: kind.name,
+            required: kind.required,
+            optional: kind.optional,
+            one_of: kind.one_of,
+            summary: Some(kind.summary),
         })
         .collect()
 }
 
-/// `if kind = X then` X's required fields, and no field X does not take: what `FieldCheck` checks.
-fn add_kind_rules(definitions: &mut Map<String, Value>, name: &str, kinds: Kinds) {
+/// Appends `rules` to the `allOf` of an object schema, after the rules already there.
+fn push_rules(schema: &mut Map<String, Value>, rules: impl IntoIterator<Item = Value>) {
+    let all_of = schema.entry("allOf").or_insert_with(|| json!([]));
+    all_of
+        .as_array_mut()
+        .expect("`allOf` is an array")
+        .extend(rules);
+}
+
+/// A rule across fields, with a description the reference prints under the table.
+fn rule(description: &str, rule: Value) -> Value {
+    let mut rule = rule;
+    rule["description"] = json!(description);
+    rule
+}
+
+/// `[[faults]]` rules across fields that hold whatever the kind (`faults::FaultEntry`): a counted
+/// fault has no rate or window, a trigger is a time or a phase, and `after` needs a phase.
+pub(crate) fn fault_rules(schema: &mut Schema) {
+    let refused: Map<String, Value> = NOT_WITH_CALLS
+        .iter()
+        .map(|field| (field.to_string(), Value::Bool(false)))
+        .collect();
+    let not_with_calls: Vec<String> = NOT_WITH_CALLS.iter().map(|f| format!("`{f}`")).collect();
+    let [at, phase] = [AT_OR_PHASE[0], AT_OR_PHASE[1]];
+    push_rules(
+        schema.ensure_object(),
+        [
+            rule(
+                &format!(
+                    "With `calls`, no {}: a call-counted fault fails exactly the calls it counts, at any time.",
+                    not_with_calls.join(", ")
+                ),
+                json!({ "if": { "required": ["calls"] }, "then": { "properties": refused } }),
+            ),
+            rule(
+                &format!("`{at}` or `{phase}`, not both."),
+                json!({ "not": { "required": AT_OR_PHASE } }),
+            ),
+            rule(
+                &format!("`after` only with `{phase}` (it delays the fault after the phase starts)."),
+                json!({ "dependencies": { "after": [phase] } }),
+            ),
+        ],
+    );
+}
+
+/// `[[deploy]]`: `start` and `after_previous` are alternatives (`validate::deploy_start`).
+pub(crate) fn deploy_rules(schema: &mut Schema) {
+    push_rules(
+        schema.ensure_object(),
+        [rule(
+            "`start` or `after_previous`, not both.",
+            json!({ "not": { "required": ["start", "after_previous"] } }),
+        )],
+    );
+}
+
+/// `[[expect.machines]]`: one machine, and `launched` only for a green (`facts::machine`).
+pub(crate) fn machine_expect_rules(schema: &mut Schema) {
+    push_rules(
+        schema.ensure_object(),
+        [
+            rule(
+                "One machine: `green:*` names several.",
+                json!({ "properties": { "machine": { "not": { "pattern": r"\*" } } } }),
+            ),
+            rule(
+                "`launched` only for a green: the initial fleet was not launched by a deploy.",
+                json!({
+                    "if": {
+                        "properties": { "machine": { "pattern": r"^\s*blue:" } },
+                        "required": ["machine"]
+                    },
+                    "then": { "properties": { "launched": false } }
+                }),
+            ),
+        ],
+    );
+}
+
+/// `if kind = X then` X's required fields, one of its `one_of` fields, and no field X does not
+/// take: what `FieldCheck` and the kind's builder check. Appended to the definition's `allOf`,
+/// after its rules across fields.
+fn add_kind_rules(definitions: &mut Map<String, Value>, name: &str, kinds: Vec<Kind>) {
     let definition = definitions
         .get_mut(name)
         .and_then(Value::as_object_mut)
@@ -139,30 +222,39 @@ fn add_kind_rules(definitions: &mut Map<String, Value>, name: &str, kinds: Kinds
         .collect();
     let rules: Vec<Value> = kinds
         .iter()
-        .map(|(kind, required, optional, _)| {
+        .map(|kind| {
             let refused: Map<String, Value> = fields
                 .iter()
                 .filter(|field| {
                     *field != "kind"
-                        && !required.contains(&field.as_str())
-                        && !optional.contains(&field.as_str())
+                        && !kind.required.contains(&field.as_str())
+                        && !kind.optional.contains(&field.as_str())
                 })
                 .map(|field| (field.clone(), Value::Bool(false)))
                 .collect();
+            let mut then = json!({ "required": kind.required, "properties": refused });
+            if !kind.one_of.is_empty() {
+                let choices: Vec<Value> = kind
+                    .one_of
+                    .iter()
+                    .map(|field| json!({ "required": [field] }))
+                    .collect();
+                then["anyOf"] = Value::Array(choices);
+            }
             json!({
-                "if": { "properties": { "kind": { "const": kind } }, "required": ["kind"] },
-                "then": { "required": required, "properties": refused }
+                "if": { "properties": { "kind": { "const": kind.name } }, "required": ["kind"] },
+                "then": then
             })
         })
         .collect();
-    definition.insert("allOf".to_string(), Value::Array(rules));
+    push_rules(definition, rules);
     let kind = &mut definition["properties"]["kind"];
-    kind["enum"] = json!(kinds.iter().map(|(kind, ..)| *kind).collect::<Vec<_>>());
-    if kinds.iter().any(|(.., summary)| summary.is_some()) {
+    kind["enum"] = json!(kinds.iter().map(|kind| kind.name).collect::<Vec<_>>());
+    if kinds.iter().any(|kind| kind.summary.is_some()) {
         // One description per word, for editors that show them while completing.
         kind["x-enumDescriptions"] = json!(kinds
             .iter()
-            .map(|(.., summary)| summary.clone().unwrap_or_default())
+            .map(|kind| kind.summary.unwrap_or_default())
             .collect::<Vec<_>>());
     }
 }

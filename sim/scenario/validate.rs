@@ -17,7 +17,6 @@ use super::values::*;
 use crate::api::{CheckConfig, CheckKind, MachineState};
 use crate::check::{Bounds, Invariant};
 use crate::deploy::{DeployOutcome, DeployParams, StrategyName};
-use crate::engine::random::Distribution;
 
 /// The largest `count` of one `[[fleet]]` entry (`ranges::GROUP_COUNT_MAX`).
 pub const MAX_GROUP_COUNT: i64 = super::ranges::GROUP_COUNT_MAX;
@@ -235,7 +234,7 @@ fn service(
     )?;
     let port = u16::try_from(port).expect("in range");
     let protocol = match raw.protocol.as_ref() {
-        None => "tcp".to_string(),
+        None => RawService::PROTOCOL_DEFAULT.to_string(),
         Some(text) if matches!(text.get_ref().as_str(), "tcp" | "udp") => text.get_ref().clone(),
         Some(text) => {
             let message = format!("unknown protocol `{}` (known: tcp, udp)", text.get_ref());
@@ -290,16 +289,15 @@ fn check(src: &Source, field: &str, raw: &RawCheck) -> Checked<CheckConfig> {
 }
 
 fn check_kind(src: &Source, field: &str, raw: Option<&Text>) -> Checked<CheckKind> {
-    match raw {
-        None => Ok(CheckKind::Http),
-        Some(text) => match text.get_ref().as_str() {
-            "http" => Ok(CheckKind::Http),
-            "tcp" => Ok(CheckKind::Tcp),
-            other => {
-                let message = format!("unknown check kind `{other}` (known: http, tcp)");
-                Err(src.error(&text.span(), format!("{field}.kind"), message))
-            }
-        },
+    let word = raw.map_or(RawCheck::KIND_DEFAULT, |text| text.get_ref().as_str());
+    match word {
+        "http" => Ok(CheckKind::Http),
+        "tcp" => Ok(CheckKind::Tcp),
+        other => {
+            let message = format!("unknown check kind `{other}` (known: http, tcp)");
+            let span = raw.map_or(0..0, Spanned::span);
+            Err(src.error(&span, format!("{field}.kind"), message))
+        }
     }
 }
 
@@ -329,14 +327,6 @@ fn check_timing(
     })
 }
 
-fn lognormal(median_ms: u64, p99_ms: u64, max_ms: u64) -> Distribution {
-    Distribution::lognormal(
-        Duration::from_millis(median_ms),
-        Duration::from_millis(p99_ms),
-        Some(Duration::from_millis(max_ms)),
-    )
-}
-
 fn machine(src: &Source, raw: Option<&RawMachine>) -> Checked<MachineBehaviour> {
     let pick = |get: fn(&RawMachine) -> Option<&SpannedDistribution>| raw.and_then(get);
     Ok(MachineBehaviour {
@@ -344,31 +334,31 @@ fn machine(src: &Source, raw: Option<&RawMachine>) -> Checked<MachineBehaviour> 
             src,
             "machine.boot_time",
             pick(|m| m.boot_time.as_ref()),
-            lognormal(1_500, 4_000, 10_000),
+            RawMachine::BOOT_TIME_DEFAULT.distribution(),
         )?,
         app_ready_time: distribution_or(
             src,
             "machine.app_ready_time",
             pick(|m| m.app_ready_time.as_ref()),
-            lognormal(2_000, 6_000, 15_000),
+            RawMachine::APP_READY_TIME_DEFAULT.distribution(),
         )?,
         stop_time: distribution_or(
             src,
             "machine.stop_time",
             pick(|m| m.stop_time.as_ref()),
-            lognormal(1_000, 3_000, 10_000),
+            RawMachine::STOP_TIME_DEFAULT.distribution(),
         )?,
         kill_timeout: duration_or(
             src,
             "machine.kill_timeout",
             raw.and_then(|m| m.kill_timeout.as_ref()),
-            Duration::from_secs(5),
+            RawMachine::KILL_TIMEOUT_DEFAULT,
         )?,
         destroy_time: distribution_or(
             src,
             "machine.destroy_time",
             pick(|m| m.destroy_time.as_ref()),
-            Distribution::Constant(Duration::from_millis(500)),
+            RawMachine::DESTROY_TIME_DEFAULT.distribution(),
         )?,
     })
 }
@@ -396,13 +386,13 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
         region: region(src, &format!("{field}.region"), &raw.region)?,
         process_group: match raw.process_group.as_ref() {
             Some(text) => non_empty(src, &format!("{field}.process_group"), text)?,
-            None => "app".to_string(),
+            None => RawFleet::PROCESS_GROUP_DEFAULT.to_string(),
         },
         count: u32::try_from(count).unwrap_or(u32::MAX),
         state: raw
             .state
             .as_ref()
-            .map_or(Ok(MachineState::Started), |text| {
+            .map_or(Ok(RawFleet::STATE_DEFAULT), |text| {
                 initial_state(src, &format!("{field}.state"), text)
             })?,
         image: raw
@@ -411,9 +401,9 @@ fn fleet_group(src: &Source, field: &str, raw: &RawFleet) -> Checked<FleetGroup>
             .map(|text| non_empty(src, &format!("{field}.image"), text))
             .transpose()?,
         metadata: raw.metadata.clone(),
-        checks: raw.checks.unwrap_or(true),
-        detached: raw.detached.unwrap_or(false),
-        autostop: raw.autostop.unwrap_or(false),
+        checks: raw.checks.unwrap_or(RawFleet::CHECKS_DEFAULT),
+        detached: raw.detached.unwrap_or(RawFleet::DETACHED_DEFAULT),
+        autostop: raw.autostop.unwrap_or(RawFleet::AUTOSTOP_DEFAULT),
     })
 }
 
@@ -459,7 +449,6 @@ fn check_machine_limit(src: &Source, raw: &Spanned<Vec<RawFleet>>, limit: u32) -
 }
 
 fn api(src: &Source, raw: Option<&RawApi>) -> Checked<ApiBehaviour> {
-    let default_latency = lognormal(25, 150, 1_000);
     let mut operation_latency = BTreeMap::new();
     for (name, operation) in raw.map(|api| &api.operations).into_iter().flatten() {
         let field = format!("api.operations.{name}");
@@ -480,20 +469,20 @@ fn api(src: &Source, raw: Option<&RawApi>) -> Checked<ApiBehaviour> {
             src,
             "api.latency",
             raw.and_then(|api| api.latency.as_ref()),
-            default_latency,
+            RawApi::LATENCY_DEFAULT.distribution(),
         )?,
         operation_latency,
         list_lag: duration_or(
             src,
             "api.list_lag",
             raw.and_then(|api| api.list_lag.as_ref()),
-            Duration::from_millis(500),
+            RawApi::LIST_LAG_DEFAULT,
         )?,
         wait_timeout_max: positive_duration_or(
             src,
             "api.wait_timeout_max",
             raw.and_then(|api| api.wait_timeout_max.as_ref()),
-            Duration::from_secs(60),
+            RawApi::WAIT_TIMEOUT_MAX_DEFAULT,
         )?,
     })
 }
@@ -514,7 +503,7 @@ fn proxy(
             src,
             "proxy.propagation",
             raw.and_then(|proxy| proxy.propagation.as_ref()),
-            lognormal(1_000, 5_000, 9_000),
+            RawProxy::PROPAGATION_DEFAULT.distribution(),
         )?,
         connect_retries: match raw.and_then(|proxy| proxy.connect_retries.as_ref()) {
             Some(value) => {
@@ -526,19 +515,19 @@ fn proxy(
                 )?;
                 u32::try_from(retries).unwrap_or(0)
             }
-            None => 3,
+            None => RawProxy::CONNECT_RETRIES_DEFAULT,
         },
         retry_delay: duration_or(
             src,
             "proxy.retry_delay",
             raw.and_then(|proxy| proxy.retry_delay.as_ref()),
-            Duration::from_millis(10),
+            RawProxy::RETRY_DELAY_DEFAULT,
         )?,
         hold_timeout: duration_or(
             src,
             "proxy.hold_timeout",
             raw.and_then(|proxy| proxy.hold_timeout.as_ref()),
-            Duration::from_secs(5),
+            RawProxy::HOLD_TIMEOUT_DEFAULT,
         )?,
     })
 }
@@ -596,7 +585,7 @@ fn traffic(src: &Source, raw: Option<&RawTraffic>, proxies: &[String]) -> Checke
             src,
             "traffic.service_time",
             raw.and_then(|traffic| traffic.service_time.as_ref()),
-            lognormal(20, 150, 2_000),
+            RawTraffic::SERVICE_TIME_DEFAULT.distribution(),
         )?,
         regions,
     })
@@ -694,7 +683,7 @@ fn deploy(
                 value,
                 -ranges::CLOCK_SKEW_SECONDS_MAX..=ranges::CLOCK_SKEW_SECONDS_MAX,
             )?,
-            None => 0,
+            None => RawDeploy::CLOCK_SKEW_SECONDS_DEFAULT,
         },
         expect_outcome: raw
             .expect_outcome
@@ -708,7 +697,7 @@ fn deploy(
 
 fn strategy(src: &Source, field: &str, raw: Option<&Text>) -> Checked<StrategyName> {
     match raw {
-        None => Ok(StrategyName::ALL[0]),
+        None => Ok(RawDeploy::STRATEGY_DEFAULT),
         Some(text) => StrategyName::from_str(text.get_ref())
             .map_err(|message| src.error(&text.span(), format!("{field}.strategy"), message)),
     }
@@ -742,8 +731,10 @@ fn deploy_start(
             after,
             (time_limit, never),
         )?)),
-        (None, None) if index == 0 => Ok(DeployStart::At(Duration::from_secs(5))),
-        (None, None) => Ok(DeployStart::AfterPrevious(Duration::from_secs(10))),
+        (None, None) if index == 0 => Ok(DeployStart::At(RawDeploy::START_DEFAULT)),
+        (None, None) => Ok(DeployStart::AfterPrevious(
+            RawDeploy::AFTER_PREVIOUS_DEFAULT,
+        )),
     }
 }
 
@@ -809,7 +800,7 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             value,
             1..=ranges::MACHINE_LIMIT_MAX,
         )?,
-        None => 10_000,
+        None => i64::from(RawRun::MACHINE_LIMIT_DEFAULT),
     };
     Ok(RunSpec {
         seed: seed(src, raw.and_then(|run| run.seed.as_ref()))?,
@@ -817,19 +808,19 @@ fn run(src: &Source, raw: Option<&RawRun>) -> Checked<RunSpec> {
             src,
             "run.time_limit",
             raw.and_then(|run| run.time_limit.as_ref()),
-            Duration::from_secs(2 * 3600),
+            RawRun::TIME_LIMIT_DEFAULT,
         )?,
         event_limit: match raw.and_then(|run| run.event_limit.as_ref()) {
             Some(value) => integer_in(src, "run.event_limit", value, 1..=ranges::EVENT_LIMIT_MAX)?
                 .unsigned_abs(),
-            None => 50_000_000,
+            None => RawRun::EVENT_LIMIT_DEFAULT,
         },
         machine_limit: u32::try_from(machine_limit).unwrap_or(u32::MAX),
         settle: duration_or(
             src,
             "run.settle",
             raw.and_then(|run| run.settle.as_ref()),
-            Duration::from_secs(30),
+            RawRun::SETTLE_DEFAULT,
         )?,
         deploy_time_bound: optional_duration(
             src,
@@ -872,7 +863,9 @@ fn bounds(src: &Source, raw: Option<&RawBounds>) -> Checked<Bounds> {
 
 /// `[run] seed` (default 1), at most `ranges::SEED_MAX`.
 fn seed(src: &Source, raw: Option<&Spanned<u64>>) -> Checked<u64> {
-    let Some(value) = raw else { return Ok(1) };
+    let Some(value) = raw else {
+        return Ok(RawRun::SEED_DEFAULT);
+    };
     let seed = *value.get_ref();
     if seed > ranges::SEED_MAX {
         let message = format!(

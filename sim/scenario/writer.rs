@@ -1,39 +1,34 @@
-//! The scenario writer: a validated [`Scenario`] back to scenario-file TOML.
+//! The scenario writer: a validated [`Scenario`] back to scenario-file TOML, through serde.
 //!
-//! `parse(path, &to_toml(&scenario))` gives back `scenario` (but for `path`): every field is
-//! written explicitly, defaults included, and durations exactly (in the largest unit that divides
-//! them: "2h", "90s", "1500ms", "123456us", "7ns"). The fuzzer uses it to save failing cases as
-//! files that `fleetsim run` replays.
+//! The model goes back into the raw types of `raw` (the one description of the format), which
+//! serde writes; a new field is added to its raw type and to the conversion below, nowhere else.
+//! `parse(path, &to_toml(&scenario))` gives back `scenario` (but for `path`).
+//!
+//! Every value the run uses is written, defaults included, so that a saved fuzz case or a tuned
+//! scenario replays the same run even under a build whose defaults changed, and a reader sees
+//! every number without a lookup. What the model leaves unset (a deploy's `max_concurrent`, the
+//! retry budgets, a fault's `duration`) stays unset: there the strategy or the run decides.
+//! Durations are written exactly, in the largest unit that divides them ("2h", "90s",
+//! "1500ms", "123456us", "7ns").
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use toml_edit::visit_mut::{self, VisitMut};
+
 use super::model::*;
-use crate::api::CheckKind;
+use super::raw::*;
+use crate::api::{CheckConfig, CheckKind, ServiceConfig};
+use crate::deploy::behaviour::BluegreenSettings;
 use crate::engine::random::Distribution;
 
 /// The scenario as a scenario file.
 pub fn to_toml(scenario: &Scenario) -> String {
-    let mut out = String::new();
-    header(&mut out, scenario);
-    app(&mut out, &scenario.app);
-    machine(&mut out, &scenario.machine);
-    for group in &scenario.fleet {
-        fleet_group(&mut out, group);
-    }
-    api(&mut out, &scenario.api);
-    proxy(&mut out, &scenario.proxy);
-    traffic(&mut out, &scenario.traffic);
-    for (index, deploy) in scenario.deploys.iter().enumerate() {
-        self::deploy(&mut out, index, deploy);
-    }
-    for fault in &scenario.faults {
-        self::fault(&mut out, fault);
-    }
-    run(&mut out, &scenario.run);
-    bounds(&mut out, &scenario.check);
-    expect(&mut out, &scenario.expect);
-    out
+    let raw = raw_file(scenario);
+    let mut document = toml_edit::ser::to_document(&raw)
+        .unwrap_or_else(|error| panic!("a scenario serialises to TOML: {error}"));
+    Layout::default().visit_document_mut(&mut document);
+    document.to_string()
 }
 
 /// A duration in the syntax scenario files use, exact to the nanosecond.
@@ -57,78 +52,6 @@ pub fn duration(value: Duration) -> String {
     format!("{nanos}ns")
 }
 
-/// A TOML basic string, quoted and escaped.
-pub fn string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A TOML float that reads back as the same `f64` (Rust's shortest round-trip form, always with a
-/// decimal point or an exponent).
-fn float(value: f64) -> String {
-    let text = format!("{value:?}");
-    if text.contains(['.', 'e', 'E']) || !value.is_finite() {
-        text
-    } else {
-        format!("{text}.0")
-    }
-}
-
-fn quoted_duration(value: Duration) -> String {
-    string(&duration(value))
-}
-
-/// A distribution inline table.
-pub fn distribution(value: &Distribution) -> String {
-    match value {
-        Distribution::Constant(value) => {
-            format!(
-                "{{ kind = \"constant\", value = {} }}",
-                quoted_duration(*value)
-            )
-        }
-        Distribution::Uniform { min, max } => format!(
-            "{{ kind = \"uniform\", min = {}, max = {} }}",
-            quoted_duration(*min),
-            quoted_duration(*max)
-        ),
-        Distribution::LogNormal {
-            median, p99, max, ..
-        } => format!(
-            "{{ kind = \"lognormal\", median = {}, p99 = {}{} }}",
-            quoted_duration(*median),
-            quoted_duration(*p99),
-            clamp(*max)
-        ),
-        Distribution::Exponential { mean, max } => format!(
-            "{{ kind = \"exponential\", mean = {}{} }}",
-            quoted_duration(*mean),
-            clamp(*max)
-        ),
-    }
-}
-
-fn clamp(max: Option<Duration>) -> String {
-    max.map_or(String::new(), |max| {
-        format!(", max = {}", quoted_duration(max))
-    })
-}
-
 /// A machine target as fault fields write it.
 pub fn target(value: MachineTarget) -> String {
     match value {
@@ -138,552 +61,603 @@ pub fn target(value: MachineTarget) -> String {
     }
 }
 
-fn line(out: &mut String, key: &str, value: impl AsRef<str>) {
-    let _ = writeln!(out, "{key} = {}", value.as_ref());
+// ---- layout ----
+
+/// The tables keyed by a name whose entries get a header (`[api.operations.create]`,
+/// `[expect.strategies."bluegreen@2024-04"]`) rather than an inline value.
+const KEYED_TABLES: [&str; 2] = ["api.operations", "expect.strategies"];
+
+/// serde gives every table inline; this gives the file its usual shape. Sections and arrays of
+/// tables get headers (`[machine]`, `[[fleet]]`, `[[app.services.checks]]`), as do the entries of
+/// the `KEYED_TABLES`; everything else is a value on one line (distributions, `metadata`, counts,
+/// `calls`). Each `[[deploy]]` is preceded by a comment with its index, which faults refer to.
+#[derive(Default)]
+struct Layout {
+    path: Vec<String>,
 }
 
-fn list<T>(values: &[T], item: impl Fn(&T) -> String) -> String {
-    let items: Vec<String> = values.iter().map(item).collect();
-    format!("[{}]", items.join(", "))
-}
-
-fn header(out: &mut String, scenario: &Scenario) {
-    out.push_str("[scenario]\n");
-    line(out, "name", string(&scenario.name));
-    line(out, "description", string(&scenario.description));
-}
-
-fn app(out: &mut String, app: &AppSpec) {
-    out.push_str("\n[app]\n");
-    line(out, "name", string(&app.name));
-    line(out, "image", string(&app.image));
-    for check in &app.checks {
-        out.push_str("\n[[app.checks]]\n");
-        line(out, "name", string(&check.name));
-        check_fields(out, check);
-    }
-    services(out, &app.services);
-}
-
-fn services(out: &mut String, services: &[crate::api::ServiceConfig]) {
-    for service in services {
-        out.push_str("\n[[app.services]]\n");
-        line(out, "internal_port", service.internal_port.to_string());
-        line(out, "protocol", string(&service.protocol));
-        for check in &service.checks {
-            out.push_str("\n[[app.services.checks]]\n");
-            check_fields(out, check);
+impl VisitMut for Layout {
+    fn visit_table_like_kv_mut(&mut self, key: toml_edit::KeyMut<'_>, node: &mut toml_edit::Item) {
+        self.path.push(key.get().to_string());
+        let path = self.path.join(".");
+        let parent = self.path[..self.path.len() - 1].join(".");
+        let array_of_tables = node.as_array().is_some_and(|array| {
+            !array.is_empty() && array.iter().all(|item| item.is_inline_table())
+        });
+        if self.path.len() == 1
+            || array_of_tables
+            || KEYED_TABLES.contains(&path.as_str())
+            || KEYED_TABLES.contains(&parent.as_str())
+        {
+            make_header(node);
         }
+        if let Some(table) = node.as_table_mut() {
+            // A table with nothing but tables in it (`[api.operations]`, an `[expect]` with only
+            // `strategies`) needs no header of its own: its tables' headers name it.
+            table.set_implicit(true);
+        }
+        if path == "deploy" {
+            if let Some(deploys) = node.as_array_of_tables_mut() {
+                for (index, deploy) in deploys.iter_mut().enumerate() {
+                    deploy
+                        .decor_mut()
+                        .set_prefix(format!("\n# deploy[{index}]\n"));
+                }
+            }
+        }
+        visit_mut::visit_table_like_kv_mut(self, key, node);
+        self.path.pop();
+    }
+
+    fn visit_value_mut(&mut self, _: &mut toml_edit::Value) {
+        // A value stays as serde wrote it, inline tables included.
     }
 }
 
-fn check_fields(out: &mut String, check: &crate::api::CheckConfig) {
-    let kind = match check.kind {
+/// An inline table becomes a table with a header; an array of inline tables an array of tables.
+fn make_header(node: &mut toml_edit::Item) {
+    let item = std::mem::take(node);
+    let item = match item.into_table() {
+        Ok(table) => toml_edit::Item::Table(table),
+        Err(item) => item,
+    };
+    *node = match item.into_array_of_tables() {
+        Ok(tables) => toml_edit::Item::ArrayOfTables(tables),
+        Err(item) => item,
+    };
+}
+
+// ---- the model back to the raw types ----
+
+/// A value with no position in any file.
+fn value<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+fn text(value: impl Into<String>) -> Text {
+    self::value(value.into())
+}
+
+fn duration_text(value: Duration) -> Text {
+    text(duration(value))
+}
+
+fn optional_duration(value: Option<Duration>) -> Option<Text> {
+    value.map(duration_text)
+}
+
+fn integer(value: impl TryInto<i64>) -> Spanned<i64> {
+    self::value(
+        value
+            .try_into()
+            .unwrap_or_else(|_| panic!("a validated count fits in i64")),
+    )
+}
+
+fn raw_file(scenario: &Scenario) -> RawFile {
+    RawFile {
+        scenario: RawHeader {
+            name: text(&scenario.name),
+            description: Some(scenario.description.clone()).filter(|text| !text.is_empty()),
+        },
+        app: app(&scenario.app),
+        machine: Some(machine(&scenario.machine)),
+        fleet: value(scenario.fleet.iter().map(fleet_group).collect()),
+        api: Some(api(&scenario.api)),
+        proxy: Some(proxy(&scenario.proxy)),
+        traffic: Some(traffic(&scenario.traffic)),
+        deploy: value(scenario.deploys.iter().map(deploy).collect()),
+        faults: scenario
+            .faults
+            .iter()
+            .map(|spec| value(fault(spec)))
+            .collect(),
+        run: Some(run(&scenario.run)),
+        check: Some(RawBounds {
+            mixing_bound: Some(duration_text(scenario.check.mixing_bound)),
+            explosion_factor: Some(value(scenario.check.explosion_factor)),
+        }),
+        expect: Some(expect(&scenario.expect)),
+    }
+}
+
+fn distribution(value: &Distribution) -> SpannedDistribution {
+    self::value(raw_distribution(value))
+}
+
+/// A distribution as its inline table (also how the schema shows a default).
+pub(crate) fn raw_distribution(value: &Distribution) -> RawDistribution {
+    match value {
+        Distribution::Constant(constant) => RawDistribution {
+            kind: text("constant"),
+            value: Some(duration_text(*constant)),
+            ..RawDistribution::default()
+        },
+        Distribution::Uniform { min, max } => RawDistribution {
+            kind: text("uniform"),
+            min: Some(duration_text(*min)),
+            max: Some(duration_text(*max)),
+            ..RawDistribution::default()
+        },
+        Distribution::LogNormal {
+            median, p99, max, ..
+        } => RawDistribution {
+            kind: text("lognormal"),
+            median: Some(duration_text(*median)),
+            p99: Some(duration_text(*p99)),
+            max: optional_duration(*max),
+            ..RawDistribution::default()
+        },
+        Distribution::Exponential { mean, max } => RawDistribution {
+            kind: text("exponential"),
+            mean: Some(duration_text(*mean)),
+            max: optional_duration(*max),
+            ..RawDistribution::default()
+        },
+    }
+}
+
+fn check_kind(kind: CheckKind) -> Text {
+    text(match kind {
         CheckKind::Http => "http",
         CheckKind::Tcp => "tcp",
-    };
-    line(out, "kind", string(kind));
-    for (key, value) in [
-        ("interval", check.interval),
-        ("grace_period", check.grace_period),
-        ("timeout", check.timeout),
-    ] {
-        if let Some(value) = value {
-            line(out, key, quoted_duration(value));
-        }
+    })
+}
+
+fn app(app: &AppSpec) -> RawApp {
+    RawApp {
+        name: text(&app.name),
+        image: text(&app.image),
+        checks: app.checks.iter().map(check).collect(),
+        services: app
+            .services
+            .iter()
+            .map(|item| value(service(item)))
+            .collect(),
     }
 }
 
-fn machine(out: &mut String, machine: &MachineBehaviour) {
-    out.push_str("\n[machine]\n");
-    line(out, "boot_time", distribution(&machine.boot_time));
-    line(out, "app_ready_time", distribution(&machine.app_ready_time));
-    line(out, "stop_time", distribution(&machine.stop_time));
-    line(out, "kill_timeout", quoted_duration(machine.kill_timeout));
-    line(out, "destroy_time", distribution(&machine.destroy_time));
+fn check(check: &CheckConfig) -> RawCheck {
+    RawCheck {
+        name: text(&check.name),
+        kind: Some(check_kind(check.kind)),
+        interval: optional_duration(check.interval),
+        grace_period: optional_duration(check.grace_period),
+        timeout: optional_duration(check.timeout),
+    }
 }
 
-fn fleet_group(out: &mut String, group: &FleetGroup) {
-    out.push_str("\n[[fleet]]\n");
-    line(out, "region", string(&group.region));
-    line(out, "process_group", string(&group.process_group));
-    line(out, "count", group.count.to_string());
-    line(out, "state", string(group.state.as_str()));
-    if let Some(image) = &group.image {
-        line(out, "image", string(image));
-    }
-    let metadata: Vec<String> = group
-        .metadata
+/// A service's checks are named by the platform, so only their settings are written.
+fn service(service: &ServiceConfig) -> RawService {
+    let checks = service
+        .checks
         .iter()
-        .map(|(key, value)| format!("{} = {}", string(key), string(value)))
+        .map(|check| RawServiceCheck {
+            kind: Some(check_kind(check.kind)),
+            interval: optional_duration(check.interval),
+            grace_period: optional_duration(check.grace_period),
+            timeout: optional_duration(check.timeout),
+        })
         .collect();
-    if !metadata.is_empty() {
-        line(out, "metadata", format!("{{ {} }}", metadata.join(", ")));
-    }
-    line(out, "checks", group.checks.to_string());
-    line(out, "detached", group.detached.to_string());
-    line(out, "autostop", group.autostop.to_string());
-}
-
-fn api(out: &mut String, api: &ApiBehaviour) {
-    out.push_str("\n[api]\n");
-    line(out, "latency", distribution(&api.latency));
-    line(out, "list_lag", quoted_duration(api.list_lag));
-    line(
-        out,
-        "wait_timeout_max",
-        quoted_duration(api.wait_timeout_max),
-    );
-    for (operation, latency) in &api.operation_latency {
-        let _ = writeln!(out, "\n[api.operations.{}]", string(operation.as_str()));
-        line(out, "latency", distribution(latency));
+    RawService {
+        internal_port: integer(service.internal_port),
+        protocol: Some(text(&service.protocol)),
+        checks,
     }
 }
 
-fn proxy(out: &mut String, proxy: &ProxyBehaviour) {
-    out.push_str("\n[proxy]\n");
-    line(
-        out,
-        "regions",
-        list(&proxy.regions, |region| string(region)),
-    );
-    line(out, "propagation", distribution(&proxy.propagation));
-    line(out, "connect_retries", proxy.connect_retries.to_string());
-    line(out, "retry_delay", quoted_duration(proxy.retry_delay));
-    line(out, "hold_timeout", quoted_duration(proxy.hold_timeout));
-}
-
-fn traffic(out: &mut String, traffic: &TrafficSpec) {
-    out.push_str("\n[traffic]\n");
-    line(out, "service_time", distribution(&traffic.service_time));
-    for region in &traffic.regions {
-        out.push_str("\n[[traffic.regions]]\n");
-        line(out, "region", string(&region.region));
-        line(out, "rate", float(region.rate_per_second));
+fn machine(machine: &MachineBehaviour) -> RawMachine {
+    RawMachine {
+        boot_time: Some(distribution(&machine.boot_time)),
+        app_ready_time: Some(distribution(&machine.app_ready_time)),
+        stop_time: Some(distribution(&machine.stop_time)),
+        kill_timeout: Some(duration_text(machine.kill_timeout)),
+        destroy_time: Some(distribution(&machine.destroy_time)),
     }
 }
 
-fn deploy(out: &mut String, index: usize, deploy: &DeploySpec) {
-    let _ = writeln!(out, "\n# deploy[{index}]\n[[deploy]]");
-    line(out, "strategy", string(deploy.strategy.as_str()));
-    line(out, "image", string(&deploy.image));
-    match deploy.start {
-        DeployStart::At(at) => line(out, "start", quoted_duration(at)),
-        DeployStart::AfterPrevious(gap) => line(out, "after_previous", quoted_duration(gap)),
+fn fleet_group(group: &FleetGroup) -> RawFleet {
+    RawFleet {
+        region: text(&group.region),
+        process_group: Some(text(&group.process_group)),
+        count: integer(group.count),
+        state: Some(text(group.state.as_str())),
+        image: group.image.as_ref().map(text),
+        metadata: group.metadata.clone(),
+        checks: Some(group.checks),
+        detached: Some(group.detached),
+        autostop: Some(group.autostop),
     }
-    line(out, "wait_timeout", quoted_duration(deploy.wait_timeout));
-    line(out, "lease_ttl", quoted_duration(deploy.lease_ttl));
-    if let Some(max_concurrent) = deploy.max_concurrent {
-        line(out, "max_concurrent", max_concurrent.to_string());
+}
+
+fn api(api: &ApiBehaviour) -> RawApi {
+    let operations = api
+        .operation_latency
+        .iter()
+        .map(|(operation, latency)| {
+            let latency = distribution(latency);
+            (
+                operation.as_str().to_string(),
+                value(RawOperation { latency }),
+            )
+        })
+        .collect();
+    RawApi {
+        latency: Some(distribution(&api.latency)),
+        list_lag: Some(duration_text(api.list_lag)),
+        wait_timeout_max: Some(duration_text(api.wait_timeout_max)),
+        operations,
     }
-    if let Some(max_unavailable) = deploy.max_unavailable {
-        line(out, "max_unavailable", float(max_unavailable));
+}
+
+fn proxy(proxy: &ProxyBehaviour) -> RawProxy {
+    RawProxy {
+        regions: Some(proxy.regions.iter().map(text).collect()),
+        propagation: Some(distribution(&proxy.propagation)),
+        connect_retries: Some(integer(proxy.connect_retries)),
+        retry_delay: Some(duration_text(proxy.retry_delay)),
+        hold_timeout: Some(duration_text(proxy.hold_timeout)),
     }
-    if let Some(signal) = &deploy.signal {
-        line(out, "signal", string(signal));
+}
+
+fn traffic(traffic: &TrafficSpec) -> RawTraffic {
+    let regions = traffic
+        .regions
+        .iter()
+        .map(|region| RawRegionTraffic {
+            region: text(&region.region),
+            rate: value(region.rate_per_second),
+        })
+        .collect();
+    RawTraffic {
+        service_time: Some(distribution(&traffic.service_time)),
+        regions,
     }
-    line(
-        out,
-        "clock_skew_seconds",
-        deploy.clock_skew_seconds.to_string(),
-    );
-    if let Some(outcome) = deploy.expect_outcome {
-        line(out, "expect_outcome", string(outcome.as_str()));
-    }
-    if let Some(error) = &deploy.expect_error {
-        line(out, "expect_error", string(error));
-    }
-    settings(out, &deploy.settings);
+}
+
+fn deploy(deploy: &DeploySpec) -> RawDeploy {
+    let (start, after_previous) = match deploy.start {
+        DeployStart::At(at) => (Some(duration_text(at)), None),
+        DeployStart::AfterPrevious(gap) => (None, Some(duration_text(gap))),
+    };
+    let raw = RawDeploy {
+        strategy: Some(text(deploy.strategy.as_str())),
+        image: text(&deploy.image),
+        start,
+        after_previous,
+        wait_timeout: Some(duration_text(deploy.wait_timeout)),
+        lease_ttl: Some(duration_text(deploy.lease_ttl)),
+        max_concurrent: deploy.max_concurrent.map(integer),
+        max_unavailable: deploy.max_unavailable.map(value),
+        signal: deploy.signal.as_ref().map(text),
+        clock_skew_seconds: Some(integer(deploy.clock_skew_seconds)),
+        expect_outcome: deploy.expect_outcome.map(|outcome| text(outcome.as_str())),
+        expect_error: deploy.expect_error.clone(),
+        ..RawDeploy::default()
+    };
+    with_settings(raw, &deploy.settings)
 }
 
 /// The overrides of flyctl's retry budgets and waits that are set.
-fn settings(out: &mut String, settings: &crate::deploy::behaviour::BluegreenSettings) {
-    let counts = [
-        ("launch_attempts", settings.launch_attempts),
-        ("checkpoint_attempts", settings.checkpoint_attempts),
-        ("teardown_attempts", settings.teardown_attempts),
-        ("image_refetch_attempts", settings.image_refetch_attempts),
-        ("uncordon_attempts", settings.uncordon_attempts),
-    ];
-    for (key, value) in counts {
-        if let Some(value) = value {
-            line(out, key, value.to_string());
-        }
-    }
-    let durations = [
-        ("launch_backoff", settings.launch_backoff),
-        ("launch_lookup_delay", settings.launch_lookup_delay),
-        ("checkpoint_backoff", settings.checkpoint_backoff),
-        ("teardown_backoff", settings.teardown_backoff),
-        ("image_refetch_backoff", settings.image_refetch_backoff),
-        ("uncordon_backoff", settings.uncordon_backoff),
-        ("wait_before_cordon", settings.wait_before_cordon),
-        ("wait_before_stop", settings.wait_before_stop),
-        ("stop_wait_timeout", settings.stop_wait_timeout),
-        ("health_timeout", settings.health_timeout),
-    ];
-    for (key, value) in durations {
-        optional_duration(out, key, value);
+fn with_settings(raw: RawDeploy, settings: &BluegreenSettings) -> RawDeploy {
+    RawDeploy {
+        launch_attempts: settings.launch_attempts.map(integer),
+        launch_backoff: optional_duration(settings.launch_backoff),
+        launch_lookup_delay: optional_duration(settings.launch_lookup_delay),
+        checkpoint_attempts: settings.checkpoint_attempts.map(integer),
+        checkpoint_backoff: optional_duration(settings.checkpoint_backoff),
+        teardown_attempts: settings.teardown_attempts.map(integer),
+        teardown_backoff: optional_duration(settings.teardown_backoff),
+        image_refetch_attempts: settings.image_refetch_attempts.map(integer),
+        image_refetch_backoff: optional_duration(settings.image_refetch_backoff),
+        uncordon_attempts: settings.uncordon_attempts.map(integer),
+        uncordon_backoff: optional_duration(settings.uncordon_backoff),
+        wait_before_cordon: optional_duration(settings.wait_before_cordon),
+        wait_before_stop: optional_duration(settings.wait_before_stop),
+        stop_wait_timeout: optional_duration(settings.stop_wait_timeout),
+        health_timeout: optional_duration(settings.health_timeout),
+        ..raw
     }
 }
 
-fn window(out: &mut String, window: &Window) {
-    line(out, "start", quoted_duration(window.start));
-    if let Some(duration) = window.duration {
-        line(out, "duration", quoted_duration(duration));
+fn run(run: &RunSpec) -> RawRun {
+    RawRun {
+        seed: Some(value(run.seed)),
+        time_limit: Some(duration_text(run.time_limit)),
+        event_limit: Some(integer(run.event_limit)),
+        machine_limit: Some(integer(run.machine_limit)),
+        settle: Some(duration_text(run.settle)),
+        deploy_time_bound: optional_duration(run.deploy_time_bound),
     }
 }
 
-/// `status`: the HTTP status, or `"none"` for a transport error.
-fn status_value(status: Option<u16>) -> String {
-    status.map_or_else(|| string("none"), |status| status.to_string())
+// ---- faults ----
+
+/// A fault's `status`: the HTTP status, or `"none"` for a transport error.
+fn status(status: Option<u16>) -> Option<Spanned<RawStatus>> {
+    Some(value(match status {
+        Some(code) => RawStatus::Code(i64::from(code)),
+        None => RawStatus::Word("none".to_string()),
+    }))
 }
 
-/// A fault that fails calls at `rate` in a window, or exactly the `calls` it counts.
-fn rate_window_or_calls(out: &mut String, rate: f64, when: &Window, calls: Option<CallRange>) {
+fn machine_text(which: MachineTarget) -> Text {
+    text(target(which))
+}
+
+fn operation_text(operation: Operation) -> Text {
+    text(operation.as_str())
+}
+
+/// A fault's window: `start`, and `duration` when it ends before the run does.
+fn set_window(raw: &mut RawFault, window: &Window) {
+    raw.start = Some(duration_text(window.start));
+    raw.duration = optional_duration(window.duration);
+}
+
+/// The counted `calls`, or else `rate` (if the kind has one) in a window.
+fn set_rate_or_calls(
+    raw: &mut RawFault,
+    rate: Option<f64>,
+    window: &Window,
+    calls: Option<CallRange>,
+) {
     match calls {
-        Some(calls) => line(out, "calls", string(&calls.to_string())),
+        Some(calls) => raw.calls = Some(text(calls.to_string())),
         None => {
-            line(out, "rate", float(rate));
-            window(out, when);
+            raw.rate = rate.map(value);
+            set_window(raw, window);
         }
     }
 }
 
-fn trigger(out: &mut String, trigger: &Trigger) {
+fn set_trigger(raw: &mut RawFault, trigger: &Trigger) {
     match trigger {
-        Trigger::At(at) => line(out, "at", quoted_duration(*at)),
+        Trigger::At(at) => raw.at = Some(duration_text(*at)),
         Trigger::Phase { phase, after } => {
-            line(out, "phase", string(phase.as_str()));
-            line(out, "after", quoted_duration(*after));
+            raw.phase = Some(text(phase.as_str()));
+            raw.after = Some(duration_text(*after));
         }
     }
 }
 
-fn fault(out: &mut String, fault: &FaultSpec) {
-    out.push_str("\n[[faults]]\n");
-    match fault {
+fn fault(spec: &FaultSpec) -> RawFault {
+    let mut raw = RawFault {
+        kind: text(crate::faults::kind_name(spec)),
+        ..RawFault::default()
+    };
+    match spec {
         FaultSpec::ApiError {
             operation,
             rate,
-            status,
-            window: when,
+            status: code,
+            window,
+            deploy,
+            machine,
+            calls,
+        }
+        | FaultSpec::ApiAmbiguous {
+            operation,
+            rate,
+            status: code,
+            window,
             deploy,
             machine,
             calls,
         } => {
-            line(out, "kind", string("api-error"));
-            if let Some(operation) = operation {
-                line(out, "operation", string(operation.as_str()));
-            }
-            line(out, "status", status_value(*status));
-            rate_window_or_calls(out, *rate, when, *calls);
-            if let Some(deploy) = deploy {
-                line(out, "deploy", deploy.to_string());
-            }
-            if let Some(machine) = machine {
-                line(out, "machine", string(&target(*machine)));
-            }
+            raw.operation = operation.map(operation_text);
+            raw.status = status(*code);
+            raw.deploy = deploy.map(integer);
+            raw.machine = machine.map(machine_text);
+            set_rate_or_calls(&mut raw, Some(*rate), window, *calls);
         }
-        FaultSpec::PropagationTail {
-            probability,
-            delay,
-            window: when,
-        } => {
-            line(out, "kind", string("propagation-tail"));
-            line(out, "probability", float(*probability));
-            line(out, "delay", distribution(delay));
-            window(out, when);
-        }
-        FaultSpec::MachineCrash { target: which, at } => {
-            line(out, "kind", string("machine-crash"));
-            line(out, "machine", string(&target(*which)));
-            line(out, "at", quoted_duration(*at));
-        }
-        FaultSpec::Unhealthy { target: which } => {
-            line(out, "kind", string("unhealthy"));
-            line(out, "machine", string(&target(*which)));
-        }
-        FaultSpec::LeaseHeld {
-            target: which,
-            owner,
-            ttl,
-        } => {
-            line(out, "kind", string("lease-held"));
-            line(out, "machine", string(&target(*which)));
-            line(out, "owner", string(owner));
-            line(out, "ttl", quoted_duration(*ttl));
-        }
-        FaultSpec::DeployerKill {
+        FaultSpec::ApiPartition {
             deploy,
-            trigger: when,
-        } => {
-            line(out, "kind", string("deployer-kill"));
-            line(out, "deploy", deploy.to_string());
-            trigger(out, when);
-        }
-        FaultSpec::DeployerAbort {
-            deploy,
-            trigger: when,
-        } => {
-            line(out, "kind", string("deployer-abort"));
-            line(out, "deploy", deploy.to_string());
-            trigger(out, when);
-        }
-        FaultSpec::CapacityError {
-            deploy,
-            after_creates,
-            status,
-        } => {
-            line(out, "kind", string("capacity-error"));
-            if let Some(deploy) = deploy {
-                line(out, "deploy", deploy.to_string());
-            }
-            line(out, "after_creates", after_creates.to_string());
-            line(out, "status", status.to_string());
-        }
-        FaultSpec::StopHangs {
-            target: which,
-            duration,
-        } => {
-            line(out, "kind", string("stop-hangs"));
-            line(out, "machine", string(&target(*which)));
-            optional_duration(out, "duration", *duration);
-        }
-        _ => catalogue_fault(out, fault),
-    }
-}
-
-fn optional_duration(out: &mut String, key: &str, value: Option<std::time::Duration>) {
-    if let Some(value) = value {
-        line(out, key, quoted_duration(value));
-    }
-}
-
-fn optional_deploy(out: &mut String, deploy: Option<u32>) {
-    if let Some(deploy) = deploy {
-        line(out, "deploy", deploy.to_string());
-    }
-}
-
-fn optional_operation(out: &mut String, operation: Option<crate::api::Operation>) {
-    if let Some(operation) = operation {
-        line(out, "operation", string(operation.as_str()));
-    }
-}
-
-fn machine_target(out: &mut String, which: MachineTarget) {
-    line(out, "machine", string(&target(which)));
-}
-
-/// The faults of the rest of the catalogue (F2–F11, F14); `kind` comes from `faults::kind_name`.
-fn catalogue_fault(out: &mut String, fault: &FaultSpec) {
-    line(out, "kind", string(crate::faults::kind_name(fault)));
-    match fault {
-        FaultSpec::ApiAmbiguous {
+            window,
             operation,
-            rate,
-            status,
-            window: when,
-            deploy,
-            machine: which,
             calls,
         } => {
-            optional_operation(out, *operation);
-            line(out, "status", status_value(*status));
-            rate_window_or_calls(out, *rate, when, *calls);
-            optional_deploy(out, *deploy);
-            if let Some(which) = which {
-                machine_target(out, *which);
-            }
+            raw.operation = operation.map(operation_text);
+            raw.deploy = deploy.map(integer);
+            set_rate_or_calls(&mut raw, None, window, *calls);
         }
         FaultSpec::ApiSlow {
             operation,
             extra,
-            window: when,
+            window,
             deploy,
         } => {
-            optional_operation(out, *operation);
-            line(out, "extra", distribution(extra));
-            window(out, when);
-            optional_deploy(out, *deploy);
+            raw.operation = operation.map(operation_text);
+            raw.extra = Some(distribution(extra));
+            raw.deploy = deploy.map(integer);
+            set_window(&mut raw, window);
         }
-        FaultSpec::ApiPartition {
+        FaultSpec::PropagationTail {
+            probability,
+            delay,
+            window,
+        } => {
+            raw.probability = Some(value(*probability));
+            raw.delay = Some(distribution(delay));
+            set_window(&mut raw, window);
+        }
+        FaultSpec::StaleList { lag, window } => {
+            raw.lag = Some(duration_text(*lag));
+            set_window(&mut raw, window);
+        }
+        FaultSpec::ProxyStale { region, window } => {
+            raw.region = Some(text(region));
+            set_window(&mut raw, window);
+        }
+        FaultSpec::CapacityError {
             deploy,
-            window: when,
-            operation,
-            calls,
+            after_creates,
+            status: code,
         } => {
-            optional_deploy(out, *deploy);
-            optional_operation(out, *operation);
-            match calls {
-                Some(calls) => line(out, "calls", string(&calls.to_string())),
-                None => window(out, when),
-            }
+            raw.deploy = deploy.map(integer);
+            raw.after_creates = Some(integer(*after_creates));
+            raw.status = status(Some(*code));
         }
-        FaultSpec::StaleList { lag, window: when } => {
-            line(out, "lag", quoted_duration(*lag));
-            window(out, when);
-        }
-        FaultSpec::EmptyImageRef {
-            target: which,
-            window: when,
-        }
-        | FaultSpec::HostNotOk {
-            target: which,
-            window: when,
-            ..
-        } => {
-            machine_target(out, *which);
-            window(out, when);
+        FaultSpec::OrgLimit { deploy } => raw.deploy = deploy.map(integer),
+        FaultSpec::DeployerKill { deploy, trigger }
+        | FaultSpec::DeployerAbort { deploy, trigger } => {
+            raw.deploy = Some(integer(*deploy));
+            set_trigger(&mut raw, trigger);
         }
         FaultSpec::DeployerStall {
             deploy,
-            trigger: when,
+            trigger,
             duration,
         } => {
-            line(out, "deploy", deploy.to_string());
-            trigger(out, when);
-            line(out, "duration", quoted_duration(*duration));
+            raw.deploy = Some(integer(*deploy));
+            raw.duration = Some(duration_text(*duration));
+            set_trigger(&mut raw, trigger);
         }
-        FaultSpec::SlowBoot {
-            target: which,
-            delay,
-        } => {
-            machine_target(out, *which);
-            line(out, "delay", distribution(delay));
+        _ => set_machine_fault(&mut raw, spec),
+    }
+    raw
+}
+
+/// The faults aimed at one machine (`machine`), with what else their kind takes.
+fn set_machine_fault(raw: &mut RawFault, spec: &FaultSpec) {
+    let which = match spec {
+        FaultSpec::MachineCrash { target, at } | FaultSpec::ManualDestroy { target, at } => {
+            raw.at = Some(duration_text(*at));
+            target
         }
-        FaultSpec::BootFailure { target: which } => machine_target(out, *which),
-        FaultSpec::CrashLoop {
-            target: which,
-            period,
-        } => {
-            machine_target(out, *which);
-            line(out, "period", quoted_duration(*period));
+        FaultSpec::Unhealthy { target } | FaultSpec::BootFailure { target } => target,
+        FaultSpec::LeaseHeld { target, owner, ttl } => {
+            raw.owner = Some(text(owner));
+            raw.ttl = Some(duration_text(*ttl));
+            target
         }
-        FaultSpec::OrgLimit { deploy } => optional_deploy(out, *deploy),
+        FaultSpec::StopHangs { target, duration } => {
+            raw.duration = optional_duration(*duration);
+            target
+        }
+        FaultSpec::EmptyImageRef { target, window }
+        | FaultSpec::HostNotOk { target, window, .. } => {
+            set_window(raw, window);
+            target
+        }
+        FaultSpec::SlowBoot { target, delay } => {
+            raw.delay = Some(distribution(delay));
+            target
+        }
+        FaultSpec::CrashLoop { target, period } => {
+            raw.period = Some(duration_text(*period));
+            target
+        }
         FaultSpec::ChecksFail {
-            target: which,
-            trigger: when,
+            target,
+            trigger,
             duration,
         } => {
-            machine_target(out, *which);
-            trigger(out, when);
-            optional_duration(out, "duration", *duration);
+            raw.duration = optional_duration(*duration);
+            set_trigger(raw, trigger);
+            target
         }
         FaultSpec::ChecksFlap {
-            target: which,
+            target,
             period,
-            window: when,
+            window,
         } => {
-            machine_target(out, *which);
-            line(out, "period", quoted_duration(*period));
-            window(out, when);
+            raw.period = Some(duration_text(*period));
+            set_window(raw, window);
+            target
         }
-        FaultSpec::ProxyStale {
-            region,
-            window: when,
-        } => {
-            line(out, "region", string(region));
-            window(out, when);
-        }
-        FaultSpec::ManualDestroy { target: which, at } => {
-            machine_target(out, *which);
-            line(out, "at", quoted_duration(*at));
-        }
-        _ => unreachable!("the first nine kinds are written by `fault`"),
-    }
+        _ => unreachable!("`fault` writes the kinds that name no single machine"),
+    };
+    raw.machine = Some(machine_text(*which));
 }
 
-fn run(out: &mut String, run: &RunSpec) {
-    out.push_str("\n[run]\n");
-    line(out, "seed", run.seed.to_string());
-    line(out, "time_limit", quoted_duration(run.time_limit));
-    line(out, "event_limit", run.event_limit.to_string());
-    line(out, "machine_limit", run.machine_limit.to_string());
-    line(out, "settle", quoted_duration(run.settle));
-    if let Some(bound) = run.deploy_time_bound {
-        line(out, "deploy_time_bound", quoted_duration(bound));
-    }
+// ---- expectations ----
+
+fn invariants(values: &[crate::check::Invariant]) -> Vec<Text> {
+    values
+        .iter()
+        .map(|invariant| text(invariant.as_str()))
+        .collect()
 }
 
-fn bounds(out: &mut String, bounds: &crate::check::Bounds) {
-    out.push_str("\n[check]\n");
-    line(out, "mixing_bound", quoted_duration(bounds.mixing_bound));
-    line(out, "explosion_factor", float(bounds.explosion_factor));
+/// `calls.<operation> = n` or `{ min = a, max = b }`.
+fn calls(calls: &BTreeMap<Operation, CountRange>) -> BTreeMap<String, Spanned<RawCount>> {
+    calls
+        .iter()
+        .map(|(operation, range)| {
+            let count = match range.max {
+                Some(max) if max == range.min => RawCount::Exactly(i64::from(max)),
+                max => RawCount::Between {
+                    min: Some(i64::from(range.min)),
+                    max: max.map(i64::from),
+                },
+            };
+            (operation.as_str().to_string(), value(count))
+        })
+        .collect()
 }
 
-/// `calls.<operation> = n` or `{ min = a, max = b }` lines.
-fn calls(out: &mut String, calls: &std::collections::BTreeMap<crate::api::Operation, CountRange>) {
-    for (operation, range) in calls {
-        let value = match range.max {
-            Some(max) if max == range.min => max.to_string(),
-            Some(max) => format!("{{ min = {}, max = {max} }}", range.min),
-            None => format!("{{ min = {} }}", range.min),
-        };
-        line(out, &format!("calls.{}", operation.as_str()), value);
-    }
-}
-
-fn invariants(values: &[crate::check::Invariant]) -> String {
-    list(values, |invariant| string(invariant.as_str()))
-}
-
-fn expect(out: &mut String, expect: &Expectations) {
-    out.push_str("\n[expect]\n");
-    if expect.hold_explicit {
-        line(out, "hold", invariants(&expect.hold));
-    }
-    line(out, "violate", invariants(&expect.violate));
-    if !expect.output_contains.is_empty() {
-        line(
-            out,
-            "output_contains",
-            list(&expect.output_contains, |text| string(text)),
-        );
-    }
-    if !expect.output_not_contains.is_empty() {
-        line(
-            out,
-            "output_not_contains",
-            list(&expect.output_not_contains, |text| string(text)),
-        );
-    }
-    if let Some(status) = expect.exit_status {
-        line(out, "exit_status", status.to_string());
-    }
-    calls(out, &expect.calls);
-    for entry in &expect.machines {
-        out.push_str("\n[[expect.machines]]\n");
-        line(out, "machine", string(&target(entry.target)));
-        calls(out, &entry.calls);
-        if let Some(launched) = entry.launched {
-            line(out, "launched", string(launched.as_str()));
-        }
-        if let Some(kill) = entry.destroy_kill {
-            line(out, "destroy_kill", kill.to_string());
-        }
-        if let Some(nonce) = entry.destroy_nonce {
-            line(out, "destroy_nonce", nonce.to_string());
-        }
-        if let Some(state) = entry.state {
-            line(out, "state", string(state.as_str()));
-        }
-    }
-    for (strategy, entry) in &expect.by_strategy {
-        let _ = writeln!(out, "\n[expect.strategies.{}]", string(strategy.as_str()));
-        if entry.hold_explicit {
-            line(out, "hold", invariants(&entry.hold));
-        }
-        line(out, "violate", invariants(&entry.violate));
-        if !entry.outcomes.is_empty() {
-            let outcomes = list(&entry.outcomes, |outcome| {
-                string(outcome.map_or("any", |outcome| outcome.as_str()))
-            });
-            line(out, "outcomes", outcomes);
-        }
-        if let Some(status) = entry.exit_status {
-            line(out, "exit_status", status.to_string());
-        }
+fn expect(expect: &Expectations) -> RawExpect {
+    let machines = expect
+        .machines
+        .iter()
+        .map(|entry| {
+            value(RawMachineExpect {
+                machine: text(target(entry.target)),
+                calls: calls(&entry.calls),
+                launched: entry.launched.map(|launched| text(launched.as_str())),
+                destroy_kill: entry.destroy_kill,
+                destroy_nonce: entry.destroy_nonce,
+                state: entry.state.map(|state| text(state.as_str())),
+            })
+        })
+        .collect();
+    let strategies = expect
+        .by_strategy
+        .iter()
+        .map(|(strategy, entry)| {
+            let outcomes = entry
+                .outcomes
+                .iter()
+                .map(|outcome| text(outcome.map_or("any", |outcome| outcome.as_str())))
+                .collect::<Vec<_>>();
+            let raw = RawStrategyExpect {
+                hold: entry.hold_explicit.then(|| invariants(&entry.hold)),
+                violate: invariants(&entry.violate),
+                outcomes: Some(value(outcomes)).filter(|outcomes| !outcomes.get_ref().is_empty()),
+                exit_status: entry.exit_status.map(integer),
+            };
+            (strategy.as_str().to_string(), value(raw))
+        })
+        .collect();
+    RawExpect {
+        hold: expect.hold_explicit.then(|| invariants(&expect.hold)),
+        violate: invariants(&expect.violate),
+        output_contains: expect.output_contains.clone(),
+        output_not_contains: expect.output_not_contains.clone(),
+        exit_status: expect.exit_status.map(integer),
+        calls: calls(&expect.calls),
+        machines,
+        strategies,
     }
 }

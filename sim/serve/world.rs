@@ -229,7 +229,8 @@ fn deployer_done(run: &ExternalRun, outcome: DeployOutcome) {
         greens,
         hanging: Vec::new(),
     };
-    world.deploy_finished(CLIENT, report);
+    drop(world);
+    run.deploy_finished(CLIENT, report);
 }
 
 fn status(run: &ExternalRun, scenario: &Scenario, speed: f64, in_flight: usize) -> Status {
@@ -246,8 +247,8 @@ fn status(run: &ExternalRun, scenario: &Scenario, speed: f64, in_flight: usize) 
             created_by_deployer: machine.created_by == Some(CLIENT),
         })
         .collect();
-    let violations = world
-        .checks
+    let violations = run
+        .checkers()
         .violated_so_far()
         .map(|(invariant, violation)| StatusViolation {
             invariant: invariant.as_str().to_string(),

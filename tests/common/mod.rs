@@ -271,3 +271,154 @@ count = 2
 [[deploy]]
 image = "web:v2"
 "#;
+
+/// One `[[faults]]` entry of every kind, each field a kind takes used at least once (a rate and
+/// a call count, a time and a phase as the trigger).
+pub const EVERY_FAULT: &str = r#"
+[[faults]]
+kind = "api-error"
+operation = "launch"
+rate = 0.25
+status = "none"
+start = "1s"
+duration = "2s"
+deploy = 0
+machine = "blue:1"
+
+[[faults]]
+kind = "api-error"
+calls = "2..4"
+status = 429
+
+[[faults]]
+kind = "propagation-tail"
+probability = 0.5
+delay = { kind = "uniform", min = "1s", max = "2s" }
+start = "3s"
+
+[[faults]]
+kind = "machine-crash"
+machine = "green:0"
+at = "20s"
+
+[[faults]]
+kind = "unhealthy"
+machine = "deploy[0].green:*"
+
+[[faults]]
+kind = "lease-held"
+machine = "blue:0"
+owner = "someone"
+ttl = "1m"
+
+[[faults]]
+kind = "deployer-kill"
+deploy = 0
+phase = "stop-blues"
+after = "1500ms"
+
+[[faults]]
+kind = "deployer-abort"
+at = "30s"
+
+[[faults]]
+kind = "capacity-error"
+after_creates = 1
+status = 409
+deploy = 0
+
+[[faults]]
+kind = "stop-hangs"
+machine = "blue:1"
+duration = "1m"
+
+[[faults]]
+kind = "api-ambiguous"
+rate = 1.0
+status = 408
+
+[[faults]]
+kind = "api-ambiguous"
+calls = "3.."
+operation = "stop"
+
+[[faults]]
+kind = "api-slow"
+extra = { kind = "exponential", mean = "100ms", max = "1s" }
+operation = "wait"
+deploy = 0
+start = "5s"
+duration = "10s"
+
+[[faults]]
+kind = "api-partition"
+deploy = 0
+start = "7s"
+
+[[faults]]
+kind = "api-partition"
+operation = "set-metadata"
+calls = "1"
+
+[[faults]]
+kind = "stale-list"
+lag = "3s"
+
+[[faults]]
+kind = "empty-image-ref"
+machine = "blue:0"
+duration = "1h"
+
+[[faults]]
+kind = "host-unreachable"
+machine = "blue:1"
+
+[[faults]]
+kind = "host-unknown"
+machine = "blue:0"
+start = "1s"
+
+[[faults]]
+kind = "deployer-stall"
+duration = "20s"
+at = "12s"
+
+[[faults]]
+kind = "slow-boot"
+machine = "green:1"
+delay = { kind = "constant", value = "7s" }
+
+[[faults]]
+kind = "boot-failure"
+machine = "green:0"
+
+[[faults]]
+kind = "crash-loop"
+machine = "blue:0"
+period = "45s"
+
+[[faults]]
+kind = "org-limit"
+
+[[faults]]
+kind = "checks-fail"
+machine = "green:1"
+phase = "wait-healthy"
+duration = "5s"
+
+[[faults]]
+kind = "checks-flap"
+machine = "blue:1"
+period = "2s"
+start = "4s"
+
+[[faults]]
+kind = "proxy-stale"
+region = "iad"
+duration = "30s"
+
+[[faults]]
+kind = "manual-destroy"
+machine = "blue:0"
+at = "9s"
+"#;

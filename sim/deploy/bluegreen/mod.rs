@@ -28,12 +28,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::api::{LaunchInput, Machine, MachineId, MachinesApi, Marker, Phase, Runtime};
-use crate::check::{Invariant, InvariantSet};
 use crate::deploy::behaviour::{Behaviour, CheckpointMode};
 use crate::deploy::errors::{DeployError, Sentinel};
 use crate::deploy::lease::LeasedMachine;
 use crate::deploy::wait::sleep_abortable;
 use crate::deploy::DeployParams;
+use crate::observe::{Invariant, InvariantSet};
 
 pub use rollback::RollbackAction;
 
@@ -316,7 +316,7 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
     }
 }
 
-/// `FormattedMachineId`: "<id> [<group>]", or the bare ID when the group metadata is missing.
+/// `FormattedMachineId`: `"<id> [<group>]"`, or the bare ID when the group metadata is missing.
 pub fn formatted_id(machine: &Machine) -> String {
     match machine.metadata(crate::api::METADATA_PROCESS_GROUP) {
         Some(group) if !group.is_empty() => format!("{} [{group}]", machine.id),

@@ -5,10 +5,10 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
-use crate::check::{Invariant, InvariantSet};
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool;
 use crate::deploy::rivals::rolling;
+use crate::observe::{Invariant, InvariantSet};
 
 /// The invariants canary answers for: rolling's, and `idempotent-create` (it launches one canary
 /// per process group, never more machines than it had).

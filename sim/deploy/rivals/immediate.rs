@@ -5,9 +5,9 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
-use crate::check::InvariantSet;
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool;
+use crate::observe::InvariantSet;
 
 /// The invariants immediate answers for: those of every strategy. It updates every machine at
 /// once, with no limit on how many are down (so not `max-unavailable`).

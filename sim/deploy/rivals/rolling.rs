@@ -5,9 +5,9 @@ use std::rc::Rc;
 
 use super::{Rival, UpdateEntry};
 use crate::api::{MachinesApi, Marker, Phase, Runtime};
-use crate::check::{Invariant, InvariantSet};
 use crate::deploy::errors::DeployError;
 use crate::deploy::pool::run_pool_cancel_on_error;
+use crate::observe::{Invariant, InvariantSet};
 
 /// The invariants rolling answers for: those of every strategy, and `max-unavailable` (it updates
 /// machines in place). It never cordons, uncordons, rolls back or launches, so the invariants about

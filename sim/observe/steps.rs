@@ -1,10 +1,10 @@
 //! The trace vocabulary: every observable step of the simulated world, in a compact form (integer
 //! indexes, rendered to names on demand).
 
+use super::facts::DeployOutcome;
+use crate::api::Operation;
 use crate::api::{MachineState, Phase};
-use crate::deploy::DeployOutcome;
 use crate::engine::trace::{put_str, put_u32, put_u8, Encode, Encoder};
-use crate::scenario::Operation;
 
 /// Index of a machine in the platform's table (creation order).
 pub type MachineIndex = u32;
