@@ -109,6 +109,14 @@ impl DistributionDefault {
         }
     }
 
+    /// As a scenario file writes it (an inline table), for `fleetsim init`'s comments.
+    pub fn toml(self) -> String {
+        let raw = super::writer::raw_distribution(&self.distribution());
+        serde::Serialize::serialize(&raw, toml_edit::ser::ValueSerializer::new())
+            .expect("a distribution serialises to TOML")
+            .to_string()
+    }
+
     /// As the schema and the reference write it (an inline table).
     pub fn json(self) -> serde_json::Value {
         serde_json::to_value(super::writer::raw_distribution(&self.distribution()))

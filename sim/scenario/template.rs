@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::ranges;
-use crate::deploy::StrategyName;
+use super::raw::{RawCheck, RawFleet, RawProxy, RawRun, RawTraffic};
+use super::writer::duration;
+use crate::deploy::{DeployParams, StrategyName};
 
 /// What `fleetsim init` writes: the fleet spread over `regions`, one deploy with `strategy`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,12 +97,15 @@ image = "registry.fly.io/web:v1"
 # A health check every machine has. A new machine takes traffic only once it passes.
 [[app.checks]]
 name = "alive"
-kind = "http"          # http (default) or tcp
-interval = "10s"       # default 15s
-grace_period = "5s"    # default 0s
+kind = "http"          # http or tcp (default {kind})
+interval = "10s"       # default {interval}
+grace_period = "5s"    # default {grace_period}
 "#,
             machines = self.machines,
             regions = self.regions.join(", "),
+            kind = RawCheck::KIND_DEFAULT,
+            interval = duration(RawCheck::INTERVAL_DEFAULT),
+            grace_period = duration(RawCheck::GRACE_PERIOD_DEFAULT),
         );
     }
 
@@ -120,7 +125,8 @@ grace_period = "5s"    # default 0s
             if index == 0 {
                 let _ = writeln!(
                     out,
-                    "state = \"started\"      # (default) started | stopped | suspended | created"
+                    "state = \"{}\"      # (default) started | stopped | suspended | created",
+                    RawFleet::STATE_DEFAULT.as_str()
                 );
             }
             out.push('\n');
@@ -133,12 +139,15 @@ grace_period = "5s"    # default 0s
             r#"# How late each region's edge proxy learns that a machine started, was cordoned or is
 # gone: the delay behind most deploy downtime. Always give a lognormal a `max`.
 [proxy]
-propagation = {{ kind = "lognormal", median = "1s", p99 = "5s", max = "9s" }}   # (default)
-hold_timeout = "5s"    # (default) how long a request waits for a routable machine
+propagation = {propagation}   # (default)
+hold_timeout = "{hold_timeout}"    # (default) how long a request waits for a routable machine
 
 # Requests per second arriving in each region (Poisson); every one is routed and counted.
 [traffic]
-service_time = {{ kind = "lognormal", median = "20ms", p99 = "150ms", max = "2s" }}   # (default)"#
+service_time = {service_time}   # (default)"#,
+            propagation = RawProxy::PROPAGATION_DEFAULT.toml(),
+            hold_timeout = duration(RawProxy::HOLD_TIMEOUT_DEFAULT),
+            service_time = RawTraffic::SERVICE_TIME_DEFAULT.toml(),
         );
         for region in &self.regions {
             let _ = writeln!(
@@ -158,7 +167,7 @@ service_time = {{ kind = "lognormal", median = "20ms", p99 = "150ms", max = "2s"
 strategy = "{}"
 image = "registry.fly.io/web:v2"
 start = "10s"                    # since the run's start
-wait_timeout = "5m"              # (default) flyctl's --wait-timeout
+wait_timeout = "{wait_timeout}"              # (default) flyctl's --wait-timeout
 expect_outcome = "{outcome}"
 
 # Faults: add [[faults]] entries here (`fleetsim faults` lists the kinds and their fields), e.g.
@@ -168,10 +177,14 @@ expect_outcome = "{outcome}"
 # at = "20s"
 
 [run]
-seed = 1                         # (default) `--seed` overrides it
-time_limit = "1h"                # the run stops here and says so (default 2h)
-settle = "30s"                   # (default) traffic after the last deploy ends"#,
-            self.strategy.as_str()
+seed = {seed}                         # (default) `--seed` overrides it
+time_limit = "1h"                # the run stops here and says so (default {time_limit})
+settle = "{settle}"                   # (default) traffic after the last deploy ends"#,
+            self.strategy.as_str(),
+            wait_timeout = duration(DeployParams::DEFAULT_WAIT_TIMEOUT),
+            seed = RawRun::SEED_DEFAULT,
+            time_limit = duration(RawRun::TIME_LIMIT_DEFAULT),
+            settle = duration(RawRun::SETTLE_DEFAULT),
         );
     }
 
