@@ -218,6 +218,57 @@ mod tests {
         assert_eq!(leftover_kind(&updated, &deploys), None);
     }
 
+    // Guards the two ways a deploy replaces its blues and keeps its greens, each on its own: it
+    // passed its point of no return (and failed after it), or it succeeded without one (an
+    // in-place strategy). A deploy that did neither, like one that failed before it, does not.
+    #[test]
+    fn point_of_no_return_or_success_each_decide_leftovers() {
+        let failed_after_point = DeployFacts {
+            point_of_no_return: true,
+            outcome: Some(DeployOutcome::Failed),
+            ..DeployFacts::default()
+        };
+        let succeeded_without_point = DeployFacts {
+            outcome: Some(DeployOutcome::Succeeded),
+            ..DeployFacts::default()
+        };
+        let failed_before_point = DeployFacts {
+            outcome: Some(DeployOutcome::Failed),
+            ..DeployFacts::default()
+        };
+        let deploys = vec![
+            failed_after_point,
+            succeeded_without_point,
+            failed_before_point,
+        ];
+        for (deploy, replaced) in [(0, true), (1, true), (2, false)] {
+            let blue = MachineTrack {
+                alive: true,
+                last_blue_of: Some(deploy),
+                ..MachineTrack::default()
+            };
+            let expected = replaced.then_some("hanging blue");
+            assert_eq!(leftover_kind(&blue, &deploys), expected, "deploy {deploy}");
+            let green = MachineTrack {
+                alive: true,
+                created_by: Some(deploy),
+                recorded_by: Some(deploy),
+                ..MachineTrack::default()
+            };
+            let expected =
+                (!replaced).then_some("green of a deploy that neither finished nor rolled it back");
+            assert_eq!(leftover_kind(&green, &deploys), expected, "deploy {deploy}");
+        }
+        // A destroyed machine is never a leftover, whatever it was.
+        let gone = MachineTrack {
+            alive: false,
+            created_by: Some(2),
+            last_blue_of: Some(0),
+            ..MachineTrack::default()
+        };
+        assert_eq!(leftover_kind(&gone, &deploys), None);
+    }
+
     // Guards the drain-order rules: which states count as running, and that a requested stop
     // makes destroying a blue legal whatever its state.
     #[test]

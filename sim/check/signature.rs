@@ -221,6 +221,49 @@ mod tests {
         }
     }
 
+    // Guards the order of ties at one step: built-in invariants in the order judged, then the
+    // checkers of one's own in the order reported, after every built-in one.
+    #[test]
+    fn a_checker_of_ones_own_follows_the_built_in_invariants_at_the_same_step() {
+        let custom = |name: &str| Verdict {
+            invariant: name.to_string(),
+            ..verdict(Invariant::DrainOrder, 5, Action::Platform, Phase::MarkReady)
+        };
+        let verdicts = vec![
+            custom("region-served"),
+            custom("region-drained"),
+            verdict(
+                Invariant::RollbackSparesBlue,
+                5,
+                Action::Call(Operation::Destroy),
+                Phase::Rollback,
+            ),
+            verdict(
+                Invariant::GreenKeptAfterSwitch,
+                5,
+                Action::Call(Operation::Destroy),
+                Phase::Rollback,
+            ),
+        ];
+        let judged = [
+            Invariant::GreenKeptAfterSwitch,
+            Invariant::RollbackSparesBlue,
+        ];
+        let all: Vec<String> = Signature::all_of(&verdicts, None, &judged)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            all,
+            [
+                "green-kept-after-switch/destroy/rollback",
+                "rollback-spares-blue/destroy/rollback",
+                "region-served/platform/mark-ready",
+                "region-drained/platform/mark-ready",
+            ]
+        );
+    }
+
     // Guards the choice of the first violation: the earliest judged one, unjudged ones ignored.
     #[test]
     fn the_earliest_judged_violation_signs_the_run() {
