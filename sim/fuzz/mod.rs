@@ -45,7 +45,7 @@ pub const SAFETY: [Invariant; 5] = [
 ///
 /// - `no-downtime`: only an outage or failed request a deployer caused counts — one that began
 ///   while a deployer's mutation was applied, or when a proxy learned that a machine a deployer
-///   cordoned or stopped is gone (`check::Checkers::downtime_by_deployer`). Crashes, failing
+///   cordoned or stopped is gone (`check::Fleet::downtime_by_deployer`). Crashes, failing
 ///   checks and stale proxies alone do not.
 /// - `idempotent-create`: only the deploy's own launches count against its blues; no fault
 ///   launches a machine for it.
