@@ -1,4 +1,4 @@
-//! The 21 built-in invariants, each a [`Checker`] like a user's: it reads the [`Fleet`] after
+//! The 21 built-in invariants, each a [`Checker`] like a user's: it reads the [`super::Fleet`] after
 //! each observation it wants and keeps only the state that is its own. Grouped by what they
 //! follow: the fleet's size, routing, the order of a deploy's steps, and how deploys end.
 
