@@ -113,10 +113,6 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.blues.borrow().clone()
     }
 
-    pub fn deployment_tag(&self) -> &str {
-        &self.timestamp
-    }
-
     pub fn green_ids(&self) -> Vec<MachineId> {
         self.greens
             .borrow()
