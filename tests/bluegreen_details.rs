@@ -459,3 +459,63 @@ async fn blue_whose_get_still_has_no_image_or_a_bad_host_is_unreachable() {
         );
     }
 }
+
+/// Puts blue `index` on an unreachable host, listed without an image (fly-go's incomplete config).
+fn make_unreachable(api: &MemoryApi, index: usize) {
+    api.modify(&MemoryApi::fleet_id(index), |machine| {
+        machine.host_status = HostStatus::Unreachable;
+        machine.image_ref = ImageRef::default();
+    });
+}
+
+// Guards the image check's verdict (§3.1): an unreachable blue does not excuse two images among
+// the reachable ones; the report is printed and the deploy fails before any launch.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn unreachable_blue_does_not_hide_two_images_among_the_others() {
+    let api = fleet(4);
+    make_unreachable(&api, 4);
+    let other = "registry.fly.io/cherrypicker:deployment-01LEFT";
+    api.modify(&MemoryApi::fleet_id(2), |machine| {
+        machine.config.image = other.to_string();
+        machine.image_ref = ImageRef::parse(other);
+    });
+    let runtime = TokioRuntime::new();
+    let report = deploy(&api, &runtime).await;
+
+    assert_outcome(&report, DeployOutcome::Failed, &runtime);
+    assert!(runtime.printed("    · b0000000000004"));
+    assert!(runtime.printed_containing("Found 2 different images in your app"));
+    assert!(api.calls_of(Op::Launch).is_empty());
+}
+
+// Guards the image check's verdict (§3.1): when every blue is unreachable there is no image to
+// disagree on; the check passes with the banner and the deploy goes on to create greens.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn image_check_passes_when_every_blue_is_unreachable() {
+    let api = fleet(2);
+    make_unreachable(&api, 1);
+    make_unreachable(&api, 2);
+    let runtime = TokioRuntime::new();
+    let _ = deploy(&api, &runtime).await;
+
+    assert!(
+        runtime.printed("    · b0000000000001"),
+        "{}",
+        runtime.output()
+    );
+    assert!(
+        runtime.printed("    · b0000000000002"),
+        "{}",
+        runtime.output()
+    );
+    assert!(
+        !runtime.printed_containing("different images"),
+        "{}",
+        runtime.output()
+    );
+    assert!(
+        runtime.printed("Creating green machines"),
+        "{}",
+        runtime.output()
+    );
+}
