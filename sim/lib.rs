@@ -15,7 +15,8 @@
 //! Implement [`deploy::Strategy`] (the built-in strategies implement it too) and
 //! [`check::Checker`], and hand them to a [`sim::Simulation`]: the run judges the built-in
 //! invariants your strategy declares (the others are `n/a`) and yours, and reports yours like
-//! the built-in ones. For many seeds or a fuzz campaign, wrap them in a [`sim::Extension`]
+//! the built-in ones. The built-in invariants are checkers like yours ([`check::builtin`]): each
+//! reads the [`check::Fleet`] the run keeps for all of them and keeps only what is its own. For many seeds or a fuzz campaign, wrap them in a [`sim::Extension`]
 //! (`report::sweep::run_seed_with`, `fuzz::campaign::CampaignConfig::extension`).
 //! `examples/custom-strategy/` is a whole crate doing so.
 //!
@@ -23,10 +24,10 @@
 //! use std::rc::Rc;
 //!
 //! use fleetsim::api::{MachinesApi, Runtime};
-//! use fleetsim::check::{Checker, Status};
+//! use fleetsim::check::{Checker, Finding, Fleet, Status};
 //! use fleetsim::deploy::{DeployFuture, DeployParams, DeployReport, Strategy};
 //! use fleetsim::engine::SimTime;
-//! use fleetsim::observe::{DeployOutcome, InvariantKind, InvariantSet, Observation};
+//! use fleetsim::observe::{DeployOutcome, InvariantKind, InvariantSet, Observation, ObservationKind};
 //!
 //! /// A strategy that lists the machines and changes nothing.
 //! struct LookOnly;
@@ -66,11 +67,13 @@
 //!     fn promise(&self) -> String {
 //!         "no machine is ever destroyed".to_string()
 //!     }
-//!     fn observe(&mut self, _at: SimTime, observation: &Observation<'_>) -> Option<String> {
-//!         match observation {
-//!             Observation::MachineGone { machine, .. } => Some(format!("machine {machine} destroyed")),
-//!             _ => None,
-//!         }
+//!     fn interests(&self) -> &'static [ObservationKind] {
+//!         &[ObservationKind::MachineGone]
+//!     }
+//!     fn observe(&mut self, fleet: &Fleet, _at: SimTime, observation: &Observation<'_>) -> Option<Finding> {
+//!         let Observation::MachineGone { machine, .. } = *observation else { return None };
+//!         let region = fleet.region_of(machine);
+//!         Some(Finding::new(format!("machine #{machine} in {region} destroyed")))
 //!     }
 //! }
 //!

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::api::{CheckConfig, MachineConfig, MachineState, RestartPolicy};
-use crate::check::{Checker, Checkers, CustomCheckers, Invariant, InvariantSet, Metrics, Verdict};
+use crate::check::{Checker, Checkers, Invariant, InvariantSet, Metrics, SettledFacts, Verdict};
 use crate::deploy::{DeployParams, DeployReport, Strategy, StrategyName};
 use crate::engine::executor::{Executor, ExecutorError, ProcessId};
 use crate::engine::trace::{Fingerprint, Record, Trace};
@@ -236,10 +236,8 @@ struct Setup {
 
 struct Runner {
     world: Rc<RefCell<World>>,
-    /// The built-in invariants and metrics: one of the world's observers.
+    /// The invariants, built-in and a user's, and the metrics: the world's observer.
     checkers: Rc<RefCell<Checkers>>,
-    /// A user's invariants: another observer, after the built-in one.
-    custom_checkers: Rc<RefCell<CustomCheckers>>,
     strategies: Vec<SimStrategy>,
     /// Each deploy's report, once it ended by itself (the world keeps only its outcome).
     reports: Rc<RefCell<Vec<Option<DeployReport>>>>,
@@ -270,19 +268,10 @@ impl Runner {
             scenario.initial_machine_count(),
             scenario.proxy.regions.clone(),
             scenario.deploys.len(),
+            custom,
         )));
         let mut observers = Observers::new();
         observers.add(Rc::clone(&checkers) as Rc<RefCell<dyn Observer>>);
-        let has_custom = !custom.is_empty();
-        let custom_checkers = Rc::new(RefCell::new(CustomCheckers::new(
-            custom,
-            Rc::clone(&checkers),
-        )));
-        // Without a user's checker, no second observer to call at every observation
-        // (scripts/bench.sh: the sweep's instruction count).
-        if has_custom {
-            observers.add(Rc::clone(&custom_checkers) as Rc<RefCell<dyn Observer>>);
-        }
         let pace_promises = (0..scenario.deploys.len())
             .map(|deploy| strategies[deploy].pace(&deploy_params(&scenario, deploy as u32)))
             .collect();
@@ -297,7 +286,6 @@ impl Runner {
         Runner {
             world: Rc::new(RefCell::new(world)),
             checkers,
-            custom_checkers,
             strategies,
             reports,
             executor,
@@ -436,10 +424,13 @@ impl Runner {
         let step = world.trace.count();
         let (leases, unconverged) = world.liveness_facts();
         let mut checkers = self.checkers.borrow_mut();
-        checkers.liveness(now, step, &leases, &unconverged);
-        let (mut verdicts, metrics) = checkers.finish(now, step, applicable);
-        let custom_verdicts = self.custom_checkers.borrow_mut().finish(now, step);
-        let coverage = checkers.coverage();
+        let settled = SettledFacts {
+            leases_held: leases,
+            unconverged,
+        };
+        let (mut verdicts, custom_verdicts, metrics) =
+            checkers.finish(now, step, settled, applicable);
+        let coverage = checkers.fleet().coverage();
         let deploys = deploy_results(&world, &self.reports.borrow(), &self.strategies);
         let (mut expectations, expectations_not_applicable) = check_expectations(
             &world.scenario,
@@ -485,10 +476,10 @@ impl Runner {
                 .collect(),
             machines: machine_infos(&world),
             proxy_regions: world.scenario.proxy.regions.clone(),
-            latency_histogram: checkers.latency_histogram().clone(),
+            latency_histogram: checkers.fleet().latency_histogram().clone(),
             downtime_by_deployer: applicable
                 .contains(Invariant::NoDowntime)
-                .then(|| checkers.downtime_by_deployer())
+                .then(|| checkers.fleet().downtime_by_deployer())
                 .flatten(),
         }
     }
@@ -1251,7 +1242,7 @@ pub struct RunResult {
     #[serde(skip)]
     pub machines: Vec<MachineInfo>,
     /// The first outage or failed request a deployer caused: `no-downtime` under its
-    /// attribution rule (the fuzz property's; `check::Checkers::downtime_by_deployer`).
+    /// attribution rule (the fuzz property's; `check::Fleet::downtime_by_deployer`).
     #[serde(skip)]
     pub downtime_by_deployer: Option<crate::check::Violation>,
     /// The region of each proxy, by proxy index.

@@ -1,26 +1,25 @@
-//! Invariant checkers and metrics. Checked incrementally as the run goes (counters updated by the
-//! platform at each step, never a scan of the fleet per event): each verdict names the first
-//! violating step, its index in the trace and its virtual time.
+//! Invariants and metrics. Every invariant, built-in or a user's, is a [`Checker`]: it takes the
+//! world's observations one at a time and reads the [`Fleet`], the state the run keeps for all of
+//! them, updated once per observation (never a scan of the fleet per event). Each verdict names
+//! the first violating step, its index in the trace, its virtual time and who was acting.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
-use crate::api::{MachineState, Operation};
+use crate::api::Operation;
 use crate::engine::SimTime;
 pub use crate::observe::{Bounds, Invariant, InvariantKind, InvariantSet};
-use crate::observe::{
-    DeployOutcome, DeployStep, FailureReason, MachineIndex, Mutation, Observation, Observer,
-};
+use crate::observe::{Observation, ObservationKind, Observer};
 
-pub mod custom;
-pub mod guards;
+pub mod builtin;
+pub mod checker;
+pub mod counts;
+pub mod fleet;
 pub mod machines;
 pub mod signature;
 
-pub use custom::{Checker, CustomCheckers};
-use machines::{drain_order_breach, leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
+pub use checker::{Checker, Finding};
+pub use fleet::{Fleet, SettledFacts};
 pub use signature::{Action, Cause, Signature};
 
 /// The first step that broke an invariant.
@@ -189,908 +188,168 @@ impl Intervals {
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct DeployTrack {
-    first_blue_mutation: Option<(SimTime, u64, String)>,
-    first_green_destroyed: Option<(SimTime, u64, String)>,
-    started: bool,
-    ended: bool,
-}
-
-/// The checkers of one run.
+/// The checkers of one run — the built-in invariants, then a user's — over the one [`Fleet`]
+/// they all read, and the first violation of each. It is the world's observer: each observation
+/// updates the fleet, then goes to the checkers that want its kind.
 pub struct Checkers {
-    /// The region of each proxy, by proxy index.
-    proxy_regions: Vec<String>,
-    /// The user's bounds of `bounded-mixing` and `no-machine-explosion`.
-    bounds: Bounds,
-    violations: [Option<Violation>; Invariant::ALL.len()],
-    /// The deployer mutation the platform is applying right now (deploy, machine, mutation), if
-    /// any: what a fall of the routable count to zero is attributed to.
-    applying: Option<(u32, MachineIndex, Mutation)>,
-    /// A deploy step other than a mutation being taken right now (a launch, a call sent, the
-    /// deploy's end), or the end of the run: the cause of what breaks meanwhile.
-    acting: Option<(Option<u32>, Action)>,
-    /// Per deploy: the phase it last entered.
-    phase_of: Vec<Option<crate::api::Phase>>,
-    guards: guards::Guards,
-    initial_machines: u32,
-    alive: u32,
-    alive_peak: u32,
-    /// Alive machines integrated over time (µs), up to `alive_since`.
-    alive_micros: u128,
-    alive_since: SimTime,
-    alive_by_image: BTreeMap<String, u32>,
-    routable: u32,
-    app_served: bool,
-    /// Per proxy: serving now, and whether it ever served.
-    proxy_serving: Vec<(bool, bool)>,
-    proxies_down: u32,
-    outage_since: Option<SimTime>,
-    /// Closed outage windows, in time order.
-    outages: Vec<(SimTime, SimTime)>,
-    outage_longest: Duration,
-    /// Lifetimes of the requests that failed.
-    failing: Intervals,
-    requests_ok: u64,
-    requests_retried: u64,
-    failures: BTreeMap<FailureReason, u64>,
-    latency_micros: Histogram<u64>,
-    deploys: Vec<DeployTrack>,
-    deploy_durations: Vec<Option<Duration>>,
-    deploy_started_at: Vec<Option<SimTime>>,
-    machines: Vec<MachineTrack>,
-    facts: Vec<DeployFacts>,
-    drain: DrainMargin,
-    leftovers: u32,
-    /// The first outage or failed request the deployer caused (the attributed form of
-    /// `no-downtime` the fuzz property judges; see [`Checkers::downtime_by_deployer`]).
-    downtime_by_deployer: Option<Violation>,
-    /// The machine a proxy just learned is no longer routable, while that news is applied.
-    view_loss: Option<MachineIndex>,
+    fleet: Fleet,
+    checkers: Vec<Box<dyn Checker>>,
+    /// Per observation kind: the checkers that want it, in registration order.
+    wanted_by: Vec<Vec<usize>>,
+    /// Per checker: its first violation.
+    violations: Vec<Option<Violation>>,
 }
 
-/// The built-in invariants and metrics consume the world's observations like any other
-/// observer; each observation is dispatched to the counters it updates.
-impl Observer for Checkers {
-    fn observe(&mut self, now: SimTime, step: u64, observation: &Observation<'_>) {
-        match *observation {
-            Observation::MachineCreated {
-                machine,
-                image,
-                by,
-                shape,
-                ..
-            } => {
-                self.machine_created(now, step, machine, image, by);
-                self.machine_shape(machine, shape.clone());
-            }
-            Observation::MachineGone { machine, image } => {
-                self.machine_gone(now, step, machine, image)
-            }
-            Observation::MachineImageChanged {
-                machine,
-                old_image,
-                new_image,
-                routable,
-            } => self.machine_image_changed(machine, old_image, new_image, routable),
-            Observation::PlatformRoutable { machine, routable } => {
-                self.platform_routable(now, step, machine, routable)
-            }
-            Observation::MachineBack { machine } => self.machine_back(machine),
-            Observation::MachineProven { machine } => self.machine_proven(machine),
-            Observation::GreenBoots { machine } => self.green_boots(machine),
-            Observation::MachineRetired { machine } => self.machine_retired(now, machine),
-            Observation::MutationApplying {
-                deploy,
-                machine,
-                mutation,
-            } => self.mutation_applying(deploy, machine, mutation),
-            Observation::MutationApplied => self.mutation_applied(),
-            Observation::MutationWithLapsedLease { deploy, machine } => {
-                self.lease_lapsed_mutation(now, step, deploy, machine)
-            }
-            Observation::DeployMutation {
-                deploy,
-                machine,
-                state,
-                mutation,
-            } => self.deploy_mutation(now, step, deploy, machine, state, mutation),
-            Observation::ProxyServing { proxy, serving } => {
-                self.proxy_serving(now, step, proxy, serving)
-            }
-            Observation::ProxyView { machine, routable } => self.proxy_view(now, machine, routable),
-            Observation::ProxyViewApplied => self.proxy_view_applied(),
-            Observation::RequestDone {
-                proxy,
-                failure,
-                latency,
-                retried,
-            } => self.request_done(now, step, proxy, failure, latency, retried),
-            Observation::CallStarted { deploy, operation } => {
-                self.call_started(now, step, deploy, operation)
-            }
-            Observation::CallFinished { deploy, operation } => {
-                self.call_finished(deploy, operation)
-            }
-            Observation::DeployStarted {
-                deploy,
-                blues,
-                limits,
-            } => {
-                self.deploy_started(now, step, deploy, blues);
-                self.set_limits(deploy, limits.clone());
-            }
-            Observation::DeployStep { deploy, step } => self.deploy_step(deploy, step),
-            Observation::DeployFinished {
-                deploy,
-                outcome,
-                image,
-            } => self.deploy_finished(now, step, deploy, outcome, image),
-            Observation::DeployTimedOut { deploy } => self.deploy_timed_out(now, step, deploy),
-            Observation::DeployAborted { deploy } => self.deploy_aborted(now, deploy),
-            Observation::DeployKilled { deploy } => self.deploy_killed(now, deploy),
+/// Who acts while an observation is judged, when the observation itself says: a launch, a call
+/// sent, a deploy's end or time-out. None: the fleet's current cause.
+fn acting_in(observation: &Observation<'_>) -> Option<(Option<u32>, Action)> {
+    match *observation {
+        Observation::MachineCreated { by, .. } => Some((
+            by,
+            by.map_or(Action::Platform, |_| Action::Call(Operation::Launch)),
+        )),
+        Observation::CallStarted { deploy, operation } => {
+            Some((Some(deploy), Action::Call(operation)))
         }
+        Observation::DeployFinished { deploy, .. } => Some((Some(deploy), Action::Finish)),
+        Observation::DeployTimedOut { deploy } => Some((Some(deploy), Action::TimedOut)),
+        _ => None,
     }
 }
 
+impl Observer for Checkers {
+    fn observe(&mut self, now: SimTime, step: u64, observation: &Observation<'_>) {
+        self.fleet.observe(now, step, observation);
+        let wanted_by = &self.wanted_by[observation.kind().index()];
+        if wanted_by.is_empty() {
+            return;
+        }
+        self.fleet.acting = acting_in(observation);
+        for &index in wanted_by {
+            if let Some(finding) = self.checkers[index].observe(&self.fleet, now, observation) {
+                record(&mut self.violations[index], &self.fleet, now, step, finding);
+            }
+        }
+        self.fleet.acting = None;
+    }
+}
+
+/// Keeps the first violation only.
+fn record(
+    violation: &mut Option<Violation>,
+    fleet: &Fleet,
+    now: SimTime,
+    step: u64,
+    finding: Finding,
+) {
+    if violation.is_some() {
+        return;
+    }
+    *violation = Some(Violation {
+        time_ms: finding.at.unwrap_or(now).as_millis(),
+        step,
+        detail: finding.detail,
+        cause: finding.cause.unwrap_or_else(|| fleet.cause()),
+    });
+}
+
 impl Checkers {
-    /// `proxy_regions`: the region of each proxy, by proxy index (messages name proxies by region).
+    /// The built-in invariants under `bounds`, then `custom` (a user's own, which may not take a
+    /// built-in invariant's name). `proxy_regions`: the region of each proxy, by proxy index.
     pub fn new(
         bounds: Bounds,
         initial_machines: u32,
         proxy_regions: Vec<String>,
         deploys: usize,
+        custom: Vec<Box<dyn Checker>>,
     ) -> Checkers {
-        let proxies = proxy_regions.len();
+        for checker in &custom {
+            assert!(
+                checker.name().parse::<Invariant>().is_err(),
+                "a checker may not take a built-in invariant's name: {}",
+                checker.name()
+            );
+        }
+        let mut checkers = builtin::checkers(bounds);
+        checkers.extend(custom);
+        let mut wanted_by = vec![Vec::new(); ObservationKind::ALL.len()];
+        for (index, checker) in checkers.iter().enumerate() {
+            for kind in checker.interests() {
+                wanted_by[kind.index()].push(index);
+            }
+        }
         Checkers {
-            proxy_regions,
-            bounds,
-            violations: Default::default(),
-            applying: None,
-            acting: None,
-            phase_of: vec![None; deploys],
-            initial_machines,
-            alive: 0,
-            alive_peak: 0,
-            alive_micros: 0,
-            alive_since: SimTime::ZERO,
-            alive_by_image: BTreeMap::new(),
-            routable: 0,
-            app_served: false,
-            proxy_serving: vec![(false, false); proxies],
-            proxies_down: 0,
-            outage_since: None,
-            outages: Vec::new(),
-            outage_longest: Duration::ZERO,
-            failing: Intervals::default(),
-            requests_ok: 0,
-            requests_retried: 0,
-            failures: BTreeMap::new(),
-            // 1 µs to 1 hour at 3 significant digits: a fixed size; longer latencies saturate at 1 hour.
-            latency_micros: Histogram::new_with_bounds(1, LATENCY_MICROS_MAX, 3)
-                .expect("valid histogram bounds"),
-            deploys: vec![DeployTrack::default(); deploys],
-            deploy_durations: vec![None; deploys],
-            deploy_started_at: vec![None; deploys],
-            machines: Vec::new(),
-            facts: vec![DeployFacts::default(); deploys],
-            drain: DrainMargin::default(),
-            leftovers: 0,
-            downtime_by_deployer: None,
-            view_loss: None,
-            guards: guards::Guards::new(deploys),
+            fleet: Fleet::new(initial_machines, proxy_regions, deploys),
+            violations: vec![None; checkers.len()],
+            checkers,
+            wanted_by,
         }
     }
 
-    /// The invariants violated so far with their first violation (`fleetsim serve`'s status,
-    /// before the run's end judges the rest).
+    /// What every checker reads.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// The built-in invariants violated so far with their first violation (`fleetsim serve`'s
+    /// status, before the run's end judges the rest).
     pub fn violated_so_far(&self) -> impl Iterator<Item = (Invariant, &Violation)> {
-        Invariant::ALL.into_iter().filter_map(|invariant| {
-            self.violations[invariant.index()]
-                .as_ref()
-                .map(|violation| (invariant, violation))
-        })
+        Invariant::ALL
+            .into_iter()
+            .zip(&self.violations)
+            .filter_map(|(invariant, violation)| Some((invariant, violation.as_ref()?)))
     }
 
-    fn violate(&mut self, invariant: Invariant, now: SimTime, step: u64, detail: String) {
-        if self.violations[invariant.index()].is_some() {
-            return;
-        }
-        let cause = self.cause();
-        self.violations[invariant.index()] = Some(Violation {
-            time_ms: now.as_millis(),
-            step,
-            detail,
-            cause,
-        });
-    }
-
-    /// Who is acting now, for a violation found by another observer (a user's checker).
-    pub fn cause_now(&self) -> Cause {
-        self.cause()
-    }
-
-    /// Who is acting now: the step being taken, else the mutation being applied, else the
-    /// platform during the lowest-numbered running deploy (module `signature`).
-    fn cause(&self) -> Cause {
-        let (deploy, action) = match (self.acting, self.applying) {
-            (Some(acting), _) => acting,
-            (None, Some((deploy, _, mutation))) => {
-                (Some(deploy), Action::Call(mutation.operation()))
-            }
-            (None, None) => {
-                let running = self
-                    .deploys
-                    .iter()
-                    .position(|track| track.started && !track.ended);
-                (running.map(|deploy| deploy as u32), Action::Platform)
-            }
-        };
-        Cause {
-            deploy,
-            action,
-            phase: deploy.and_then(|deploy| self.phase_of[deploy as usize]),
-        }
-    }
-
-    /// Runs `check` with `deploy` (or the harness, when None) taking step `action`.
-    fn acting_as<T>(
-        &mut self,
-        deploy: Option<u32>,
-        action: Action,
-        check: impl FnOnce(&mut Checkers) -> T,
-    ) -> T {
-        let before = self.acting.replace((deploy, action));
-        let value = check(self);
-        self.acting = before;
-        value
-    }
-
-    pub fn machine_created(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        machine: MachineIndex,
-        image: &str,
-        by: Option<u32>,
-    ) {
-        assert_eq!(
-            slot(machine),
-            self.machines.len(),
-            "machines are created in index order"
-        );
-        self.machines.push(MachineTrack {
-            created_by: by,
-            alive: true,
-            ..MachineTrack::default()
-        });
-        self.guard_machine_created(machine, image, by);
-        let action = by.map_or(Action::Platform, |_| Action::Call(Operation::Launch));
-        self.acting_as(by, action, |checks| {
-            if let Some(deploy) = by {
-                checks.guard_launch_count(now, step, deploy);
-            }
-            checks.integrate_alive(now);
-            checks.alive += 1;
-            checks.alive_peak = checks.alive_peak.max(checks.alive);
-            *checks.alive_by_image.entry(image.to_string()).or_default() += 1;
-            let bound = checks.bounds.machines_max(checks.initial_machines);
-            if checks.alive > bound {
-                let detail = format!(
-                    "{} machines alive, more than {} × N = {bound}",
-                    checks.alive, checks.bounds.explosion_factor
-                );
-                checks.violate(Invariant::NoMachineExplosion, now, step, detail);
-            }
-        });
-    }
-
-    pub fn machine_gone(&mut self, now: SimTime, _step: u64, machine: MachineIndex, image: &str) {
-        assert!(self.alive > 0, "a machine went away that was never alive");
-        self.integrate_alive(now);
-        self.machines[slot(machine)].alive = false;
-        self.guard_machine_gone(machine);
-        self.alive -= 1;
-        let count = self
-            .alive_by_image
-            .get_mut(image)
-            .expect("every alive machine's image is counted");
-        *count -= 1;
-        if *count == 0 {
-            self.alive_by_image.remove(image);
-        }
-    }
-
-    fn integrate_alive(&mut self, now: SimTime) {
-        let elapsed = now.as_micros().saturating_sub(self.alive_since.as_micros());
-        self.alive_micros += u128::from(elapsed) * u128::from(self.alive);
-        self.alive_since = now;
-    }
-
-    pub fn machine_image_changed(
-        &mut self,
-        machine: MachineIndex,
-        old: &str,
-        new: &str,
-        routable: bool,
-    ) {
-        self.guard_image_changed(machine, new, routable);
-        if let Some(count) = self.alive_by_image.get_mut(old) {
-            *count -= 1;
-            if *count == 0 {
-                self.alive_by_image.remove(old);
-            }
-        }
-        *self.alive_by_image.entry(new.to_string()).or_default() += 1;
-    }
-
-    pub fn platform_routable(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        machine: MachineIndex,
-        routable: bool,
-    ) {
-        self.guard_routable(now, step, machine, routable);
-        if routable {
-            self.routable += 1;
-            self.app_served = true;
-            return;
-        }
-        assert!(self.routable > 0);
-        self.routable -= 1;
-        if self.routable == 0 && self.app_served {
-            let detail = "no machine is started, uncordoned and passing".to_string();
-            self.violate(Invariant::NeverAllDeleted, now, step, detail);
-            if let Some((deploy, machine, mutation)) = self.applying {
-                let detail = format!(
-                    "deploy {deploy} {} #{machine} took away the last started, uncordoned and \
-                     passing machine",
-                    mutation.as_str()
-                );
-                self.violate(Invariant::DeployerNeverDeletesAll, now, step, detail);
-            }
-        }
-    }
-
-    /// The platform starts applying a deployer's mutation: a fall of the routable count to zero
-    /// until [`Checkers::mutation_applied`] is that deployer's doing (`deployer-never-deletes-all`).
-    /// Only a fall to zero counts: when nothing was routable already, the deployer's actions do
-    /// not cause it (the platform did, e.g. failing checks or a crash).
-    pub fn mutation_applying(&mut self, deploy: u32, machine: MachineIndex, mutation: Mutation) {
-        self.applying = Some((deploy, machine, mutation));
-    }
-
-    /// The platform finished applying the current deployer call.
-    pub fn mutation_applied(&mut self) {
-        self.applying = None;
-    }
-
-    pub fn proxy_serving(&mut self, now: SimTime, step: u64, proxy: u32, serving: bool) {
-        let (current, ever) = &mut self.proxy_serving[proxy as usize];
-        *current = serving;
-        if serving {
-            let counted = *ever;
-            *ever = true;
-            if counted {
-                self.proxies_down -= 1;
-                if self.proxies_down == 0 {
-                    self.close_outage(now);
-                }
-            }
-            return;
-        }
-        assert!(*ever, "a proxy stopped serving before it served");
-        let detail = format!(
-            "proxy {} has no live routable machine",
-            self.proxy_regions[proxy as usize]
-        );
-        self.downtime(now, step, detail.clone());
-        self.proxies_down += 1;
-        if self.proxies_down == 1 {
-            self.outage_since = Some(now);
-            self.violate(Invariant::NoDowntime, now, step, detail);
-        }
-    }
-
-    /// Attribution rule of `no-downtime` in the fuzz property: an outage or a failed request
-    /// counts only when a deployer caused it — it began while a deployer's mutation was being
-    /// applied (a destroy, stop or cordon taking the last live machine a proxy knew), or when a
-    /// proxy learned that a machine a deployer cordoned or stopped is no longer routable (the
-    /// deployer moved on before the proxies knew the greens: incident 2's mechanism). An outage
-    /// from a crash, failing checks, a proxy gone stale or a machine the platform took away is
-    /// the platform's: the metrics count it, the attributed form does not.
-    fn downtime_cause(&self) -> Cause {
-        let cause = self.cause();
-        if cause.action != Action::Platform {
-            return cause;
-        }
-        let Some(machine) = self.view_loss else {
-            return cause;
-        };
-        let track = &self.machines[slot(machine)];
-        let action = match (track.stop_requested, track.cordon_requested) {
-            (true, _) => Operation::Stop,
-            (false, true) => Operation::Cordon,
-            (false, false) => return cause,
-        };
-        let Some(deploy) = track.last_blue_of else {
-            return cause;
-        };
-        Cause {
-            deploy: Some(deploy),
-            action: Action::Call(action),
-            phase: self.phase_of[deploy as usize],
-        }
-    }
-
-    fn downtime(&mut self, now: SimTime, step: u64, detail: String) {
-        if self.downtime_by_deployer.is_some() {
-            return;
-        }
-        let cause = self.downtime_cause();
-        if cause.action == Action::Platform {
-            return;
-        }
-        self.downtime_by_deployer = Some(Violation {
-            time_ms: now.as_millis(),
-            step,
-            detail,
-            cause,
-        });
-    }
-
-    /// The first outage or failed request a deployer caused (`downtime_cause`), if any.
-    pub fn downtime_by_deployer(&self) -> Option<Violation> {
-        self.downtime_by_deployer.clone()
-    }
-
-    /// A proxy finished applying what it learned about a machine.
-    pub fn proxy_view_applied(&mut self) {
-        self.view_loss = None;
-    }
-
-    fn close_outage(&mut self, now: SimTime) {
-        if let Some(since) = self.outage_since.take() {
-            self.outage_longest = self.outage_longest.max(now - since);
-            self.outages.push((since, now));
-        }
-    }
-
-    pub fn request_done(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        proxy: u32,
-        failure: Option<FailureReason>,
-        latency: Duration,
-        retried: bool,
-    ) {
-        if retried {
-            self.requests_retried += 1;
-        }
-        match failure {
-            None => {
-                self.requests_ok += 1;
-                let micros = u64::try_from(latency.as_micros())
-                    .unwrap_or(u64::MAX)
-                    .max(1);
-                self.latency_micros.saturating_record(micros);
-            }
-            Some(reason) => {
-                *self.failures.entry(reason).or_default() += 1;
-                let arrived = SimTime::from_micros(
-                    now.as_micros()
-                        .saturating_sub(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)),
-                );
-                self.failing.add(arrived, now);
-                let detail = format!(
-                    "a request at proxy {} failed: {}",
-                    self.proxy_regions[proxy as usize],
-                    reason.as_str()
-                );
-                self.downtime(now, step, detail.clone());
-                self.violate(Invariant::NoDowntime, now, step, detail);
-            }
-        }
-    }
-
-    /// `blues`: the machines alive when the deploy started that it did not create.
-    pub fn deploy_started(
-        &mut self,
-        now: SimTime,
-        _step: u64,
-        deploy: u32,
-        blues: &[MachineIndex],
-    ) {
-        self.deploys[deploy as usize].started = true;
-        self.deploy_started_at[deploy as usize] = Some(now);
-        for machine in blues {
-            self.machines[slot(*machine)].last_blue_of = Some(deploy);
-        }
-        self.guards.counts[deploy as usize].blues = blues.len() as u32;
-    }
-
-    pub fn deploy_step(&mut self, deploy: u32, step: &DeployStep) {
-        match step {
-            DeployStep::Phase(phase) => self.phase_of[deploy as usize] = Some(*phase),
-            DeployStep::RollbackStarted => self.cover("rollback-started"),
-            DeployStep::RollbackFinished { ok: false } => self.cover("rollback-failed"),
-            DeployStep::GreenRecorded(machine) => {
-                self.machines[slot(*machine)].recorded_by = Some(deploy);
-                self.guard_green_recorded(deploy, *machine);
-            }
-            DeployStep::PointOfNoReturn => {
-                self.cover("point-of-no-return-reached");
-                self.facts[deploy as usize].point_of_no_return = true;
-            }
-            _ => {}
-        }
-    }
-
-    /// A proxy's view of `machine` changed.
-    pub fn proxy_view(&mut self, now: SimTime, machine: MachineIndex, routable: bool) {
-        self.view_loss = (!routable).then_some(machine);
-        let track = &mut self.machines[slot(machine)];
-        if routable {
-            track.routing_proxies += 1;
-            return;
-        }
-        track.routing_proxies -= 1;
-        if track.routing_proxies == 0 {
-            track.forgotten_at = Some(now);
-            if let Some(retired_at) = track.retired_at {
-                self.drain.record(retired_at, now);
-            }
-        }
-    }
-
-    /// A blue stopped accepting connections after a deploy stopped or destroyed it: the drain
-    /// margin is how long before that the last proxy forgot it (negative: after).
-    pub fn machine_retired(&mut self, now: SimTime, machine: MachineIndex) {
-        let track = &mut self.machines[slot(machine)];
-        if track.retired_at.is_some() || !(track.stop_requested || track.cordon_requested) {
-            return;
-        }
-        track.retired_at = Some(now);
-        // A machine no proxy ever routed to (a cordoned orphan) has no margin to speak of.
-        if let (0, Some(forgotten_at)) = (track.routing_proxies, track.forgotten_at) {
-            self.drain.record(now, forgotten_at);
-        }
-    }
-
-    /// A deployer's mutation, before it is applied (`state` is the machine's state then): a blue
-    /// is any machine the deployer did not launch itself.
-    pub fn deploy_mutation(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        deploy: u32,
-        machine: MachineIndex,
-        state: MachineState,
-        mutation: Mutation,
-    ) {
-        let own_green = self.machines[slot(machine)].created_by == Some(deploy);
-        if own_green {
-            self.green_mutation(now, step, deploy, machine, mutation);
-        } else {
-            self.blue_mutation(now, step, deploy, machine, state, mutation);
-        }
-        self.check_rollback_spares_blue(now, step, deploy);
-    }
-
-    fn green_mutation(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        deploy: u32,
-        machine: MachineIndex,
-        mutation: Mutation,
-    ) {
-        match mutation {
-            Mutation::Uncordon => {
-                self.guard_uncordon(now, step, deploy, machine);
-                if self.facts[deploy as usize].switched_at.is_none() {
-                    self.guard_vacuous_health(now, step, deploy);
-                }
-                self.facts[deploy as usize].switched_at.get_or_insert(now);
-            }
-            Mutation::Destroy => {
-                let event = (now, step, format!("machine #{machine}"));
-                self.deploys[deploy as usize]
-                    .first_green_destroyed
-                    .get_or_insert(event);
-                if let Some(switched_at) = self.facts[deploy as usize].switched_at {
-                    let detail = format!(
-                        "deploy {deploy} destroyed its green machine #{machine} after its first \
-                         uncordon succeeded at {switched_at}"
-                    );
-                    self.violate(Invariant::GreenKeptAfterSwitch, now, step, detail);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn blue_mutation(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        deploy: u32,
-        machine: MachineIndex,
-        state: MachineState,
-        mutation: Mutation,
-    ) {
-        let is_stop = matches!(mutation, Mutation::Stop);
-        if matches!(mutation, Mutation::Stop | Mutation::Destroy) {
-            if let Some(breach) = drain_order_breach(&self.machines[slot(machine)], is_stop, state)
-            {
-                let detail = format!("deploy {deploy}: blue machine #{machine} {breach}");
-                self.violate(Invariant::DrainOrder, now, step, detail);
-            }
-        }
-        let track = &mut self.machines[slot(machine)];
-        match mutation {
-            Mutation::Cordon => track.cordon_requested = true,
-            Mutation::Stop => track.stop_requested = true,
-            Mutation::Update => {
-                track.updated_by = Some(deploy);
-                if state == MachineState::Started {
-                    self.guard_update(now, step, deploy, machine);
-                }
-            }
-            _ => {}
-        }
-        if matches!(
-            mutation,
-            Mutation::Cordon | Mutation::Stop | Mutation::Destroy
-        ) {
-            let event = (now, step, format!("machine #{machine}"));
-            self.deploys[deploy as usize]
-                .first_blue_mutation
-                .get_or_insert(event);
-        }
-    }
-
-    fn check_rollback_spares_blue(&mut self, now: SimTime, step: u64, deploy: u32) {
-        let track = &self.deploys[deploy as usize];
-        if let (Some(blue), Some(green)) =
-            (&track.first_blue_mutation, &track.first_green_destroyed)
-        {
-            let detail = format!(
-                "deploy {deploy} destroyed its green {} after it had cordoned, stopped or \
-                 destroyed blue {} at {}",
-                green.2, blue.2, blue.0
-            );
-            self.violate(Invariant::RollbackSparesBlue, now, step, detail);
-        }
-    }
-
-    pub fn deploy_finished(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        deploy: u32,
-        outcome: DeployOutcome,
-        image: &str,
-    ) {
-        self.end_deploy(now, deploy);
-        self.facts[deploy as usize].outcome = Some(outcome);
-        self.acting_as(Some(deploy), Action::Finish, |checks| {
-            checks.judge_deploy_end(now, step, deploy, outcome, image);
-        });
-    }
-
-    /// What a deploy's end can tell: abort safety, and after a success the fleet's size and
-    /// images.
-    fn judge_deploy_end(
-        &mut self,
-        now: SimTime,
-        step: u64,
-        deploy: u32,
-        outcome: DeployOutcome,
-        image: &str,
-    ) {
-        self.guard_abort(now, step, deploy);
-        if outcome != DeployOutcome::Succeeded {
-            return;
-        }
-        // I1 across deploys: a successful deploy replaces one for one, so leftovers it adopted as
-        // blues stay in the count (reference deploy-systems.md I1, S1).
-        if self.alive > self.initial_machines {
-            let detail = format!(
-                "deploy {deploy} succeeded with {} machines alive; the fleet started with {}",
-                self.alive, self.initial_machines
-            );
-            self.violate(Invariant::FleetSizeKept, now, step, detail);
-        }
-        // Attribution: another deploy still running has its own greens up; their image is not
-        // this deploy's leftover (two deployers at once are judged by lease-exclusion).
-        let others_running = self
-            .deploys
-            .iter()
-            .enumerate()
-            .any(|(other, track)| other != deploy as usize && track.started && !track.ended);
-        if others_running {
-            return;
-        }
-        let others: Vec<String> = self
-            .alive_by_image
-            .iter()
-            .filter(|(other, _)| other.as_str() != image)
-            .map(|(other, count)| format!("{other} ({count})"))
-            .collect();
-        if !others.is_empty() {
-            let detail = format!(
-                "deploy {deploy} succeeded but alive machines run other images: {}",
-                others.join(", ")
-            );
-            self.violate(Invariant::SingleImageAtRest, now, step, detail);
-        }
-    }
-
-    pub fn deploy_timed_out(&mut self, now: SimTime, step: u64, deploy: u32) {
-        let detail = format!("deploy {deploy} did not end within its time bound");
-        self.acting_as(Some(deploy), Action::TimedOut, |checks| {
-            checks.violate(Invariant::DeployTerminates, now, step, detail);
-        });
-        self.end_deploy(now, deploy);
-    }
-
-    pub fn deploy_aborted(&mut self, _now: SimTime, deploy: u32) {
-        self.facts[deploy as usize].aborted = true;
-    }
-
-    pub fn deploy_killed(&mut self, now: SimTime, deploy: u32) {
-        self.cover("deployer-killed");
-        self.end_deploy(now, deploy);
-    }
-
-    fn end_deploy(&mut self, now: SimTime, deploy: u32) {
-        self.deploys[deploy as usize].ended = true;
-        if let Some(started) = self.deploy_started_at[deploy as usize] {
-            self.deploy_durations[deploy as usize] = Some(now - started);
-        }
-    }
-
-    /// Closes open windows and checks what only the end can tell (a deploy that never ended).
-    /// Invariants outside `applicable` (what the run's strategies declare) are `n/a`.
+    /// The end of the settle period: what the world reports then, liveness judged, windows
+    /// closed. Returns the verdicts of the built-in invariants (those outside `applicable`, what
+    /// the run's strategies declare, are `n/a`), then those of a user's checkers (always judged),
+    /// and the metrics.
     pub fn finish(
         &mut self,
         now: SimTime,
         step: u64,
+        facts: SettledFacts,
         applicable: InvariantSet,
-    ) -> (Vec<Verdict>, Metrics) {
-        self.close_outage(now);
-        self.integrate_alive(now);
-        for deploy in 0..self.deploys.len() {
-            let track = &self.deploys[deploy];
-            if track.started && !track.ended {
-                let detail = format!("deploy {deploy} never ended (the run went quiet)");
-                self.acting_as(Some(deploy as u32), Action::NeverEnded, |checks| {
-                    checks.violate(Invariant::DeployTerminates, now, step, detail);
-                });
+    ) -> (Vec<Verdict>, Vec<Verdict>, Metrics) {
+        self.fleet.settle(now, facts);
+        self.fleet.acting = Some((None, Action::Settled));
+        for (checker, violation) in self.checkers.iter_mut().zip(&mut self.violations) {
+            if let Some(finding) = checker.settled(&self.fleet, now) {
+                record(violation, &self.fleet, now, step, finding);
             }
         }
-        self.acting_as(None, Action::Settled, |checks| {
-            checks.check_leftovers(now, step);
-        });
-        let verdicts = Invariant::ALL
+        self.fleet.acting = None;
+        let mut verdicts: Vec<Verdict> = self
+            .checkers
             .iter()
-            .map(|invariant| {
-                let violation = self.violations[invariant.index()].clone();
-                let status = match &violation {
-                    _ if !applicable.contains(*invariant) => Status::NotApplicable,
+            .zip(&self.violations)
+            .map(|(checker, violation)| {
+                let applies = checker
+                    .name()
+                    .parse::<Invariant>()
+                    .map_or(true, |invariant| applicable.contains(invariant));
+                let status = match violation {
+                    _ if !applies => Status::NotApplicable,
                     None => Status::Held,
                     Some(_) => Status::Violated,
                 };
                 Verdict {
-                    invariant: invariant.as_str().to_string(),
-                    promise: invariant.promise(&self.bounds),
+                    invariant: checker.name().to_string(),
+                    promise: checker.promise(),
                     status,
-                    first_violation: violation.filter(|_| status == Status::Violated),
+                    first_violation: violation.clone().filter(|_| applies),
                 }
             })
             .collect();
-        (verdicts, self.metrics())
+        let custom = verdicts.split_off(Invariant::ALL.len());
+        (verdicts, custom, self.fleet.metrics())
     }
-
-    /// `no-leftovers`, once at the end: every alive machine must be owned.
-    fn check_leftovers(&mut self, now: SimTime, step: u64) {
-        let leftovers: Vec<String> = self
-            .machines
-            .iter()
-            .enumerate()
-            .filter_map(|(index, track)| {
-                leftover_kind(track, &self.facts).map(|kind| format!("#{index} ({kind})"))
-            })
-            .collect();
-        self.leftovers = leftovers.len() as u32;
-        if !leftovers.is_empty() {
-            let shown: Vec<&str> = leftovers.iter().take(6).map(String::as_str).collect();
-            let more = if leftovers.len() > 6 { ", …" } else { "" };
-            let detail = format!(
-                "{} leftover machine(s) after the last deploy: {}{more}",
-                leftovers.len(),
-                shown.join(", ")
-            );
-            self.violate(Invariant::NoLeftovers, now, step, detail);
-        }
-    }
-
-    fn metrics(&self) -> Metrics {
-        let failed: u64 = self.failures.values().sum();
-        let percentile = |quantile: f64| {
-            if self.latency_micros.is_empty() {
-                0.0
-            } else {
-                self.latency_micros.value_at_quantile(quantile) as f64 / 1_000.0
-            }
-        };
-        let total = self.requests_ok + failed;
-        let outage_total: Duration = self.outages.iter().map(|(start, end)| *end - *start).sum();
-        Metrics {
-            outage_total_ms: millis(outage_total),
-            outage_windows: self.outages.len() as u32,
-            outage_longest_ms: millis(self.outage_longest),
-            degraded_total_ms: millis(self.failing.total_outside(&self.outages)),
-            requests_total: total,
-            requests_ok: self.requests_ok,
-            requests_failed: failed,
-            error_rate: if total == 0 {
-                0.0
-            } else {
-                failed as f64 / total as f64
-            },
-            requests_retried: self.requests_retried,
-            failures_by_reason: self
-                .failures
-                .iter()
-                .map(|(reason, count)| (reason.as_str().to_string(), *count))
-                .collect(),
-            latency_p50_ms: percentile(0.5),
-            latency_p90_ms: percentile(0.9),
-            latency_p99_ms: percentile(0.99),
-            latency_max_ms: if self.latency_micros.is_empty() {
-                0.0
-            } else {
-                self.latency_micros.max() as f64 / 1_000.0
-            },
-            deploy_duration_ms: self
-                .deploy_durations
-                .iter()
-                .map(|d| d.map(millis))
-                .collect(),
-            machines_initial: self.initial_machines,
-            machines_peak: self.alive_peak,
-            machines_final: self.alive,
-            machine_seconds: self.alive_micros as f64 / 1e6,
-            leftovers: self.leftovers,
-            drain_margin_min_ms: self
-                .drain
-                .margin_min_micros
-                .map(|micros| micros as f64 / 1_000.0),
-            blues_routed_after_stop: self.drain.routed_after_stop,
-            routed_after_stop_max_ms: millis(self.drain.routed_after_stop_max),
-        }
-    }
-
-    /// The latency histogram of successful requests, in microseconds.
-    pub fn latency_histogram(&self) -> &Histogram<u64> {
-        &self.latency_micros
-    }
-}
-
-/// The longest latency the histogram tells apart (1 hour), in microseconds.
-const LATENCY_MICROS_MAX: u64 = 3_600_000_000;
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::FailureReason;
 
     fn at(seconds: u64) -> SimTime {
         SimTime::from_micros(seconds * 1_000_000)
@@ -1162,9 +421,18 @@ mod tests {
 
     /// A request that ends at `done_ms` after `lasting_ms`, failed or not.
     fn request(checks: &mut Checkers, done_ms: u64, lasting_ms: u64, failed: bool) {
-        let failure = failed.then_some(FailureReason::ConnectionRefused);
-        let latency = Duration::from_millis(lasting_ms);
-        checks.request_done(millis(done_ms), 0, 0, failure, latency, failed);
+        let observation = Observation::RequestDone {
+            proxy: 0,
+            failure: failed.then_some(FailureReason::ConnectionRefused),
+            latency: Duration::from_millis(lasting_ms),
+            retried: failed,
+        };
+        checks.observe(millis(done_ms), 0, &observation);
+    }
+
+    fn proxy_serving(checks: &mut Checkers, at_ms: u64, proxy: u32, serving: bool) {
+        let observation = Observation::ProxyServing { proxy, serving };
+        checks.observe(millis(at_ms), 0, &observation);
     }
 
     /// Two proxies that serve from the start; the run ends at 60 s.
@@ -1174,14 +442,22 @@ mod tests {
             2,
             vec!["iad".to_string(), "ams".to_string()],
             0,
+            Vec::new(),
         );
-        checks.proxy_serving(millis(0), 0, 0, true);
-        checks.proxy_serving(millis(0), 0, 1, true);
+        proxy_serving(&mut checks, 0, 0, true);
+        proxy_serving(&mut checks, 0, 1, true);
         checks
     }
 
     fn metrics_at_end(mut checks: Checkers) -> Metrics {
-        checks.finish(millis(60_000), 0, InvariantSet::ALL).1
+        checks
+            .finish(
+                millis(60_000),
+                0,
+                SettledFacts::default(),
+                InvariantSet::ALL,
+            )
+            .2
     }
 
     // Guards the outage definition: time during which some proxy has nothing to route to; a request
@@ -1189,9 +465,9 @@ mod tests {
     #[test]
     fn an_outage_is_time_a_proxy_has_nothing_to_route_to() {
         let mut checks = serving_checkers();
-        checks.proxy_serving(millis(10_000), 0, 0, false);
+        proxy_serving(&mut checks, 10_000, 0, false);
         request(&mut checks, 12_500, 2_000, true); // in flight 10.5 s .. 12.5 s
-        checks.proxy_serving(millis(13_000), 0, 0, true);
+        proxy_serving(&mut checks, 13_000, 0, true);
         request(&mut checks, 20_000, 20, false);
         let metrics = metrics_at_end(checks);
         assert_eq!(metrics.outage_total_ms, 3_000);
@@ -1225,11 +501,11 @@ mod tests {
     #[test]
     fn outage_and_degraded_never_overlap() {
         let mut checks = serving_checkers();
-        checks.proxy_serving(millis(10_000), 0, 1, false);
-        checks.proxy_serving(millis(13_000), 0, 1, true);
+        proxy_serving(&mut checks, 10_000, 1, false);
+        proxy_serving(&mut checks, 13_000, 1, true);
         request(&mut checks, 14_000, 2_000, true); // 12 s .. 14 s: 1 s inside, 1 s after
                                                    // A second outage still open at the end of the run is closed there.
-        checks.proxy_serving(millis(50_000), 0, 0, false);
+        proxy_serving(&mut checks, 50_000, 0, false);
         let metrics = metrics_at_end(checks);
         assert_eq!(metrics.outage_total_ms, 3_000 + 10_000);
         assert_eq!(metrics.outage_windows, 2);
@@ -1242,9 +518,10 @@ mod tests {
     #[test]
     fn invariants_outside_the_applicable_set_are_not_judged() {
         let mut checks = serving_checkers();
-        checks.proxy_serving(millis(10_000), 0, 0, false);
+        proxy_serving(&mut checks, 10_000, 0, false);
         let applicable = InvariantSet::EVERY_STRATEGY;
-        let (verdicts, _) = checks.finish(millis(60_000), 0, applicable);
+        let (verdicts, _, _) =
+            checks.finish(millis(60_000), 0, SettledFacts::default(), applicable);
         for verdict in &verdicts {
             let invariant: Invariant = verdict.invariant.parse().expect("known");
             if !applicable.contains(invariant) {

@@ -231,6 +231,108 @@ pub enum Observation<'a> {
     DeployKilled { deploy: u32 },
 }
 
+/// The kind of an [`Observation`], without its data: what a [`crate::check::Checker`] declares
+/// it wants, so it is called only for those.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObservationKind {
+    MachineCreated,
+    MachineGone,
+    MachineImageChanged,
+    PlatformRoutable,
+    MachineBack,
+    MachineProven,
+    GreenBoots,
+    MachineRetired,
+    MutationApplying,
+    MutationApplied,
+    MutationWithLapsedLease,
+    DeployMutation,
+    ProxyServing,
+    ProxyView,
+    ProxyViewApplied,
+    /// A request finished and succeeded (`Observation::RequestDone` without a failure): the
+    /// most frequent observation by far, so it has a kind of its own.
+    RequestSucceeded,
+    /// A request finished and failed (`Observation::RequestDone` with a failure).
+    RequestFailed,
+    CallStarted,
+    CallFinished,
+    DeployStarted,
+    DeployStep,
+    DeployFinished,
+    DeployTimedOut,
+    DeployAborted,
+    DeployKilled,
+}
+
+impl ObservationKind {
+    /// Every kind, in declaration order (the index of a kind is its position).
+    pub const ALL: [ObservationKind; 25] = [
+        ObservationKind::MachineCreated,
+        ObservationKind::MachineGone,
+        ObservationKind::MachineImageChanged,
+        ObservationKind::PlatformRoutable,
+        ObservationKind::MachineBack,
+        ObservationKind::MachineProven,
+        ObservationKind::GreenBoots,
+        ObservationKind::MachineRetired,
+        ObservationKind::MutationApplying,
+        ObservationKind::MutationApplied,
+        ObservationKind::MutationWithLapsedLease,
+        ObservationKind::DeployMutation,
+        ObservationKind::ProxyServing,
+        ObservationKind::ProxyView,
+        ObservationKind::ProxyViewApplied,
+        ObservationKind::RequestSucceeded,
+        ObservationKind::RequestFailed,
+        ObservationKind::CallStarted,
+        ObservationKind::CallFinished,
+        ObservationKind::DeployStarted,
+        ObservationKind::DeployStep,
+        ObservationKind::DeployFinished,
+        ObservationKind::DeployTimedOut,
+        ObservationKind::DeployAborted,
+        ObservationKind::DeployKilled,
+    ];
+
+    /// Its position in [`ObservationKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Observation<'_> {
+    pub fn kind(&self) -> ObservationKind {
+        match self {
+            Observation::MachineCreated { .. } => ObservationKind::MachineCreated,
+            Observation::MachineGone { .. } => ObservationKind::MachineGone,
+            Observation::MachineImageChanged { .. } => ObservationKind::MachineImageChanged,
+            Observation::PlatformRoutable { .. } => ObservationKind::PlatformRoutable,
+            Observation::MachineBack { .. } => ObservationKind::MachineBack,
+            Observation::MachineProven { .. } => ObservationKind::MachineProven,
+            Observation::GreenBoots { .. } => ObservationKind::GreenBoots,
+            Observation::MachineRetired { .. } => ObservationKind::MachineRetired,
+            Observation::MutationApplying { .. } => ObservationKind::MutationApplying,
+            Observation::MutationApplied => ObservationKind::MutationApplied,
+            Observation::MutationWithLapsedLease { .. } => ObservationKind::MutationWithLapsedLease,
+            Observation::DeployMutation { .. } => ObservationKind::DeployMutation,
+            Observation::ProxyServing { .. } => ObservationKind::ProxyServing,
+            Observation::ProxyView { .. } => ObservationKind::ProxyView,
+            Observation::ProxyViewApplied => ObservationKind::ProxyViewApplied,
+            Observation::RequestDone { failure: None, .. } => ObservationKind::RequestSucceeded,
+            Observation::RequestDone { .. } => ObservationKind::RequestFailed,
+            Observation::CallStarted { .. } => ObservationKind::CallStarted,
+            Observation::CallFinished { .. } => ObservationKind::CallFinished,
+            Observation::DeployStarted { .. } => ObservationKind::DeployStarted,
+            Observation::DeployStep { .. } => ObservationKind::DeployStep,
+            Observation::DeployFinished { .. } => ObservationKind::DeployFinished,
+            Observation::DeployTimedOut { .. } => ObservationKind::DeployTimedOut,
+            Observation::DeployAborted { .. } => ObservationKind::DeployAborted,
+            Observation::DeployKilled { .. } => ObservationKind::DeployKilled,
+        }
+    }
+}
+
 /// Whoever consumes the world's observations: the built-in checkers and metrics, a user's own
 /// checker. Each observation arrives once, in the order it happened.
 pub trait Observer {
@@ -258,5 +360,33 @@ impl Observers {
         for observer in &self.0 {
             observer.borrow_mut().observe(at, step, observation);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Guards `ObservationKind::index`: the enum is declared in `ALL`'s order, so the cast is the
+    // position (the checkers' dispatch table is indexed by it).
+    #[test]
+    fn observation_kind_index_is_the_position_in_all() {
+        for (position, kind) in ObservationKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), position, "{kind:?}");
+        }
+    }
+
+    // Guards the split of a finished request into two kinds by its outcome.
+    #[test]
+    fn a_request_is_of_the_kind_of_its_outcome() {
+        let done = |failure| Observation::RequestDone {
+            proxy: 0,
+            failure,
+            latency: Duration::ZERO,
+            retried: false,
+        };
+        assert_eq!(done(None).kind(), ObservationKind::RequestSucceeded);
+        let failed = done(Some(FailureReason::ConnectionRefused));
+        assert_eq!(failed.kind(), ObservationKind::RequestFailed);
     }
 }

@@ -117,7 +117,7 @@ impl Invariant {
     }
 
     /// What the invariant promises, in one line, for the invariants without a bound of their own.
-    fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Invariant::NoMachineExplosion | Invariant::BoundedMixing => {
                 unreachable!("bounded invariants are described by `promise`")

@@ -11,7 +11,8 @@ pub mod invariants;
 pub mod steps;
 
 pub use facts::{
-    DeployOutcome, Limits, MachineShape, Mutation, Observation, Observer, Observers, PacePromise,
+    DeployOutcome, Limits, MachineShape, Mutation, Observation, ObservationKind, Observer,
+    Observers, PacePromise,
 };
 pub use invariants::{Bounds, Invariant, InvariantKind, InvariantSet};
 pub use steps::{DeployStep, FailureReason, LeaseStep, MachineIndex, Step};

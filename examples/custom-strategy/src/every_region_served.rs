@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use fleetsim::check::Checker;
+use fleetsim::check::{Checker, Finding, Fleet};
 use fleetsim::engine::SimTime;
-use fleetsim::observe::{InvariantKind, MachineIndex, Observation};
+use fleetsim::observe::{InvariantKind, MachineIndex, Observation, ObservationKind};
 
 /// The checker: a count of routable machines per region, updated at each observation (O(1)).
+/// The machines' regions it reads from the [`Fleet`], which every checker shares.
 #[derive(Debug, Default)]
 pub struct EveryRegionServed {
-    /// Each machine's region and whether the platform routes to it, by machine index.
-    machines: Vec<(String, bool)>,
+    /// Whether the platform routes to each machine, by machine index.
+    routable: Vec<bool>,
     /// Routable machines per region that has had one.
     routable_by_region: BTreeMap<String, u32>,
 }
@@ -23,19 +24,28 @@ impl EveryRegionServed {
         EveryRegionServed::default()
     }
 
-    fn routable_changed(&mut self, machine: MachineIndex, routable: bool) -> Option<String> {
-        let (region, was_routable) = self.machines.get_mut(machine as usize)?;
+    fn routable_changed(
+        &mut self,
+        fleet: &Fleet,
+        machine: MachineIndex,
+        routable: bool,
+    ) -> Option<Finding> {
+        let was_routable = self.routable.get_mut(machine as usize)?;
         if *was_routable == routable {
             return None;
         }
         *was_routable = routable;
-        let count = self.routable_by_region.entry(region.clone()).or_insert(0);
+        let region = fleet.region_of(machine);
+        let count = self
+            .routable_by_region
+            .entry(region.to_string())
+            .or_insert(0);
         if routable {
             *count += 1;
             return None;
         }
         *count -= 1;
-        (*count == 0).then(|| format!("region {region} has no routable machine left"))
+        (*count == 0).then(|| Finding::new(format!("region {region} has no routable machine left")))
     }
 }
 
@@ -52,23 +62,36 @@ impl Checker for EveryRegionServed {
         "no region that had a routable machine is ever left without one".to_string()
     }
 
-    fn observe(&mut self, _at: SimTime, observation: &Observation<'_>) -> Option<String> {
+    fn interests(&self) -> &'static [ObservationKind] {
+        &[
+            ObservationKind::MachineCreated,
+            ObservationKind::PlatformRoutable,
+            ObservationKind::MachineGone,
+        ]
+    }
+
+    fn observe(
+        &mut self,
+        fleet: &Fleet,
+        _at: SimTime,
+        observation: &Observation<'_>,
+    ) -> Option<Finding> {
         match *observation {
-            Observation::MachineCreated {
-                machine, region, ..
-            } => {
+            Observation::MachineCreated { machine, .. } => {
                 assert_eq!(
-                    self.machines.len(),
+                    self.routable.len(),
                     machine as usize,
                     "machines in creation order"
                 );
-                self.machines.push((region.to_string(), false));
+                self.routable.push(false);
                 None
             }
             Observation::PlatformRoutable { machine, routable } => {
-                self.routable_changed(machine, routable)
+                self.routable_changed(fleet, machine, routable)
             }
-            Observation::MachineGone { machine, .. } => self.routable_changed(machine, false),
+            Observation::MachineGone { machine, .. } => {
+                self.routable_changed(fleet, machine, false)
+            }
             _ => None,
         }
     }

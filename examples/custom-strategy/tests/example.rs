@@ -4,7 +4,7 @@ use std::path::Path;
 
 use custom_strategy::study::{self, BLUEGREEN};
 use custom_strategy::{EveryRegionServed, RegionByRegion};
-use fleetsim::check::{Checker, Status};
+use fleetsim::check::{Checker, Fleet, Status};
 use fleetsim::engine::SimTime;
 use fleetsim::observe::{MachineShape, Observation};
 use fleetsim::sim::Simulation;
@@ -14,7 +14,19 @@ fn basic() -> fleetsim::scenario::Scenario {
     fleetsim::scenario::load(&path).expect("the repository's scenario loads")
 }
 
-fn created(checker: &mut EveryRegionServed, machine: u32, region: &str) {
+/// Feeds one observation as a run does: into the fleet first, then to the checker.
+fn feed(
+    fleet: &mut Fleet,
+    checker: &mut EveryRegionServed,
+    observation: &Observation,
+) -> Option<String> {
+    fleet.observe(SimTime::ZERO, 0, observation);
+    checker
+        .observe(fleet, SimTime::ZERO, observation)
+        .map(|finding| finding.detail)
+}
+
+fn created(fleet: &mut Fleet, checker: &mut EveryRegionServed, machine: u32, region: &str) {
     let shape = MachineShape::default();
     let observation = Observation::MachineCreated {
         machine,
@@ -23,12 +35,17 @@ fn created(checker: &mut EveryRegionServed, machine: u32, region: &str) {
         by: None,
         shape: &shape,
     };
-    assert_eq!(checker.observe(SimTime::ZERO, &observation), None);
+    assert_eq!(feed(fleet, checker, &observation), None);
 }
 
-fn routable(checker: &mut EveryRegionServed, machine: u32, routable: bool) -> Option<String> {
+fn routable(
+    fleet: &mut Fleet,
+    checker: &mut EveryRegionServed,
+    machine: u32,
+    routable: bool,
+) -> Option<String> {
     let observation = Observation::PlatformRoutable { machine, routable };
-    checker.observe(SimTime::ZERO, &observation)
+    feed(fleet, checker, &observation)
 }
 
 /// Guards against the checker missing a region's last routable machine, or crying wolf while
@@ -36,23 +53,25 @@ fn routable(checker: &mut EveryRegionServed, machine: u32, routable: bool) -> Op
 #[test]
 fn the_invariant_breaks_exactly_when_a_region_loses_its_last_routable_machine() {
     let mut checker = EveryRegionServed::new();
-    created(&mut checker, 0, "iad");
-    created(&mut checker, 1, "iad");
-    created(&mut checker, 2, "ams");
+    let mut fleet = Fleet::new(3, Vec::new(), 0);
+    created(&mut fleet, &mut checker, 0, "iad");
+    created(&mut fleet, &mut checker, 1, "iad");
+    created(&mut fleet, &mut checker, 2, "ams");
     for machine in 0..3 {
-        assert_eq!(routable(&mut checker, machine, true), None);
+        assert_eq!(routable(&mut fleet, &mut checker, machine, true), None);
     }
     assert_eq!(
-        routable(&mut checker, 0, false),
+        routable(&mut fleet, &mut checker, 0, false),
         None,
         "machine 1 still serves iad"
     );
     assert_eq!(
-        routable(&mut checker, 0, false),
+        routable(&mut fleet, &mut checker, 0, false),
         None,
         "no change, no verdict"
     );
-    let broken = routable(&mut checker, 1, false).expect("iad has no routable machine left");
+    let broken =
+        routable(&mut fleet, &mut checker, 1, false).expect("iad has no routable machine left");
     assert!(broken.contains("iad"), "{broken}");
 }
 
@@ -136,6 +155,13 @@ fn the_fuzzer_finds_and_shrinks_a_region_left_dark() {
         .signature
         .to_string()
         .starts_with(EveryRegionServed::NAME));
+    let (first, violation) = dark.first.as_ref().expect("its first violation");
+    assert_eq!(first, EveryRegionServed::NAME);
+    assert!(
+        violation.detail.contains("no routable machine"),
+        "{}",
+        violation.detail
+    );
     let replayed = Simulation::new(&dark.scenario)
         .seed(dark.seed)
         .custom_strategy(RegionByRegion)
