@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::api::{MachineState, Operation, Phase};
+use crate::api::{Operation, Phase};
 use crate::engine::SimTime;
 use crate::observe::{
     DeployOutcome, DeployStep, FailureReason, MachineIndex, Mutation, Observation,
@@ -308,9 +308,9 @@ impl Fleet {
             Observation::DeployMutation {
                 deploy,
                 machine,
-                state,
                 mutation,
-            } => self.deploy_mutation(now, step, deploy, machine, state, mutation),
+                ..
+            } => self.deploy_mutation(now, step, deploy, machine, mutation),
             Observation::ProxyServing { proxy, serving } => {
                 self.proxy_serving(now, step, proxy, serving)
             }
@@ -600,7 +600,6 @@ impl Fleet {
         step: u64,
         deploy: u32,
         machine: MachineIndex,
-        _state: MachineState,
         mutation: Mutation,
     ) {
         let event = || (now, step, format!("machine #{machine}"));
