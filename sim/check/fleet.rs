@@ -738,3 +738,321 @@ pub fn request_failed(proxy_region: &str, reason: FailureReason) -> String {
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::MachineState;
+    use crate::observe::Limits;
+
+    fn at(millis: u64) -> SimTime {
+        SimTime::from_micros(millis * 1_000)
+    }
+
+    /// Feeds observations one step each, at the given times in milliseconds.
+    struct Feed {
+        fleet: Fleet,
+        step: u64,
+    }
+
+    impl Feed {
+        fn new(initial_machines: u32, proxies: &[&str], deploys: usize) -> Feed {
+            let regions = proxies.iter().map(|region| region.to_string()).collect();
+            Feed {
+                fleet: Fleet::new(initial_machines, regions, deploys),
+                step: 0,
+            }
+        }
+
+        fn at(&mut self, millis: u64, observation: Observation<'_>) -> &mut Feed {
+            self.step += 1;
+            self.fleet.observe(at(millis), self.step, &observation);
+            self
+        }
+
+        fn create(&mut self, millis: u64, machine: MachineIndex, image: &str, by: Option<u32>) {
+            let shape = MachineShape {
+                group: "app".to_string(),
+                has_checks: true,
+            };
+            let region = if machine % 2 == 0 { "ams" } else { "ord" };
+            self.at(
+                millis,
+                Observation::MachineCreated {
+                    machine,
+                    region,
+                    image,
+                    by,
+                    shape: &shape,
+                },
+            );
+        }
+
+        fn mutation(&mut self, millis: u64, machine: MachineIndex, mutation: Mutation) {
+            self.at(
+                millis,
+                Observation::DeployMutation {
+                    deploy: 0,
+                    machine,
+                    state: MachineState::Started,
+                    mutation,
+                },
+            );
+        }
+    }
+
+    /// Two blues behind two proxies, one green; blue #0 cordoned, forgotten at 4.5 s, retired
+    /// at 5 s; proxy ams down 4.5–6 s and proxy ord from 9.5 s to the end at 10 s.
+    fn a_deploy() -> Feed {
+        let mut feed = Feed::new(2, &["ams", "ord"], 1);
+        feed.create(0, 0, "v1", None);
+        feed.create(0, 1, "v1", None);
+        for machine in [0, 1] {
+            feed.at(
+                0,
+                Observation::PlatformRoutable {
+                    machine,
+                    routable: true,
+                },
+            )
+            .at(
+                0,
+                Observation::ProxyView {
+                    machine,
+                    routable: true,
+                },
+            )
+            .at(0, Observation::ProxyViewApplied);
+        }
+        for proxy in [0, 1] {
+            feed.at(
+                0,
+                Observation::ProxyServing {
+                    proxy,
+                    serving: true,
+                },
+            );
+        }
+        let limits = Limits::default();
+        feed.at(
+            1_000,
+            Observation::DeployStarted {
+                deploy: 0,
+                blues: &[0, 1],
+                limits: &limits,
+            },
+        )
+        .at(
+            1_000,
+            Observation::DeployStep {
+                deploy: 0,
+                step: &DeployStep::Phase(Phase::CreateGreens),
+            },
+        );
+        feed.create(2_000, 2, "v2", Some(0));
+        feed.at(2_000, Observation::GreenBoots { machine: 2 }).at(
+            2_000,
+            Observation::DeployStep {
+                deploy: 0,
+                step: &DeployStep::GreenRecorded(2),
+            },
+        );
+        feed.mutation(3_000, 2, Mutation::Uncordon);
+        feed.mutation(4_000, 0, Mutation::Cordon);
+        feed.at(
+            4_000,
+            Observation::MutationApplying {
+                deploy: 0,
+                machine: 0,
+                mutation: Mutation::Cordon,
+            },
+        )
+        .at(
+            4_000,
+            Observation::PlatformRoutable {
+                machine: 0,
+                routable: false,
+            },
+        )
+        .at(4_000, Observation::MutationApplied)
+        .at(
+            4_500,
+            Observation::ProxyView {
+                machine: 0,
+                routable: false,
+            },
+        )
+        .at(
+            4_500,
+            Observation::ProxyServing {
+                proxy: 0,
+                serving: false,
+            },
+        )
+        .at(4_500, Observation::ProxyViewApplied)
+        .at(5_000, Observation::MachineRetired { machine: 0 })
+        .at(
+            6_000,
+            Observation::ProxyServing {
+                proxy: 0,
+                serving: true,
+            },
+        )
+        .at(
+            6_000,
+            Observation::RequestDone {
+                proxy: 1,
+                failure: None,
+                latency: Duration::from_millis(10),
+                retried: true,
+            },
+        )
+        .at(
+            7_000,
+            Observation::RequestDone {
+                proxy: 1,
+                failure: Some(FailureReason::Killed),
+                latency: Duration::from_millis(20),
+                retried: false,
+            },
+        )
+        .at(
+            8_000,
+            Observation::MachineGone {
+                machine: 0,
+                image: "v1",
+            },
+        )
+        .at(
+            9_000,
+            Observation::DeployFinished {
+                deploy: 0,
+                outcome: DeployOutcome::Succeeded,
+                image: "v2",
+            },
+        )
+        .at(
+            9_500,
+            Observation::ProxyServing {
+                proxy: 1,
+                serving: false,
+            },
+        );
+        feed
+    }
+
+    // Guards every metric against a changed sum, count or integral: each is worked out by hand.
+    #[test]
+    fn the_metrics_of_a_hand_made_run_are_the_ones_worked_out_by_hand() {
+        let mut feed = a_deploy();
+        feed.fleet.settle(at(10_000), SettledFacts::default());
+        let metrics = feed.fleet.metrics();
+        assert_eq!(metrics.outage_total_ms, 2_000, "4.5–6 s and 9.5–10 s");
+        assert_eq!(metrics.outage_windows, 2);
+        assert_eq!(metrics.outage_longest_ms, 1_500);
+        assert_eq!(
+            metrics.degraded_total_ms, 20,
+            "the failed request's lifetime"
+        );
+        assert_eq!(metrics.requests_total, 2);
+        assert_eq!(metrics.requests_ok, 1);
+        assert_eq!(metrics.requests_failed, 1);
+        assert_eq!(metrics.error_rate, 0.5);
+        assert_eq!(metrics.requests_retried, 1);
+        assert_eq!(
+            metrics.failures_by_reason,
+            [("killed".to_string(), 1)].into_iter().collect()
+        );
+        // The histogram keeps 3 significant digits: 10 ms reads as 10.007 ms.
+        for latency_ms in [
+            metrics.latency_p50_ms,
+            metrics.latency_p90_ms,
+            metrics.latency_p99_ms,
+            metrics.latency_max_ms,
+        ] {
+            assert!((10.0..10.01).contains(&latency_ms), "{latency_ms}");
+        }
+        assert_eq!(metrics.deploy_duration_ms, vec![Some(8_000)]);
+        assert_eq!(metrics.machines_initial, 2);
+        assert_eq!(metrics.machines_peak, 3);
+        assert_eq!(metrics.machines_final, 2);
+        // 2 machines for 2 s, 3 for 6 s, 2 for 2 s.
+        assert_eq!(metrics.machine_seconds, 26.0);
+        assert_eq!(
+            metrics.leftovers,
+            1,
+            "blue #1 hangs: {:?}",
+            feed.fleet.leftovers()
+        );
+        assert_eq!(feed.fleet.leftovers(), ["#1 (hanging blue)".to_string()]);
+        assert_eq!(
+            metrics.drain_margin_min_ms,
+            Some(500.0),
+            "forgotten 0.5 s before"
+        );
+        assert_eq!(metrics.blues_routed_after_stop, 0);
+        assert_eq!(metrics.routed_after_stop_max_ms, 0);
+    }
+
+    // Guards the fleet's live counts: alive per image, routable, peak and the deploy's track.
+    #[test]
+    fn the_fleet_follows_machines_images_and_the_deploy() {
+        let feed = a_deploy();
+        let fleet = &feed.fleet;
+        assert_eq!(fleet.machines_initial(), 2);
+        assert_eq!(fleet.machines_alive(), 2);
+        assert_eq!(fleet.machines_routable(), 1);
+        assert!(fleet.app_served());
+        assert_eq!(
+            fleet.alive_by_image(),
+            &[("v1".to_string(), 1), ("v2".to_string(), 1)]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(fleet.region_of(0), "ams");
+        assert_eq!(fleet.region_of(1), "ord");
+        assert_eq!(fleet.region_of(2), "ams");
+        assert_eq!(fleet.proxy_region(1), "ord");
+        assert_eq!(fleet.proxies_down(), 1);
+        assert!(fleet.launched_by(2, 0));
+        assert!(!fleet.launched_by(1, 0));
+        assert_eq!(fleet.deploy_count(), 1);
+        let track = fleet.deploy(0);
+        assert!(track.started && track.ended && !track.running());
+        assert_eq!(
+            track.first_blue_mutation,
+            Some((at(4_000), 17, "machine #0".to_string()))
+        );
+        assert_eq!(track.first_green_destroyed, None);
+        assert_eq!(fleet.deploy_facts(0).switched_at, Some(at(3_000)));
+        assert_eq!(
+            fleet.deploy_facts(0).outcome,
+            Some(DeployOutcome::Succeeded)
+        );
+        assert_eq!(fleet.deploy_counts(0).blues, 2);
+        assert_eq!(fleet.machine(0).last_blue_of, Some(0));
+        assert_eq!(fleet.machine(2).recorded_by, Some(0));
+        assert!(fleet.machine(0).cordon_requested && !fleet.machine(0).stop_requested);
+        assert_eq!(fleet.applying(), None);
+    }
+
+    // Guards the attribution of `no-downtime`: a proxy that lost a blue the deploy cordoned.
+    #[test]
+    fn an_outage_after_a_cordoned_blue_is_forgotten_is_the_deployers() {
+        let feed = a_deploy();
+        let violation = feed
+            .fleet
+            .downtime_by_deployer()
+            .expect("the deployer's outage");
+        assert_eq!(violation.time_ms, 4_500);
+        assert_eq!(violation.detail, proxy_down("ams"));
+        assert_eq!(
+            violation.cause,
+            Cause {
+                deploy: Some(0),
+                action: Action::Call(Operation::Cordon),
+                phase: Some(Phase::CreateGreens),
+            }
+        );
+    }
+}
