@@ -194,3 +194,214 @@ impl Fleet {
         *in_flight -= 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Operation;
+    use crate::check::fleet::Fleet;
+    use crate::engine::SimTime;
+    use crate::observe::{DeployStep, Limits, MachineShape, Observation};
+
+    fn observe(fleet: &mut Fleet, observation: Observation<'_>) {
+        fleet.observe(SimTime::ZERO, 0, &observation);
+    }
+
+    fn create(
+        fleet: &mut Fleet,
+        machine: u32,
+        image: &str,
+        by: Option<u32>,
+        group: &str,
+        has_checks: bool,
+    ) {
+        let shape = MachineShape {
+            group: group.to_string(),
+            has_checks,
+        };
+        let region = "ams";
+        observe(
+            fleet,
+            Observation::MachineCreated {
+                machine,
+                region,
+                image,
+                by,
+                shape: &shape,
+            },
+        );
+    }
+
+    fn record(fleet: &mut Fleet, deploy: u32, machine: u32) {
+        let step = DeployStep::GreenRecorded(machine);
+        observe(
+            fleet,
+            Observation::DeployStep {
+                deploy,
+                step: &step,
+            },
+        );
+    }
+
+    fn routable(fleet: &mut Fleet, machine: u32, routable: bool) {
+        observe(fleet, Observation::PlatformRoutable { machine, routable });
+    }
+
+    // Guards the per-deploy counts: launched, alive and unproven greens, groups with checks.
+    #[test]
+    fn a_deploys_counts_follow_its_greens() {
+        let mut fleet = Fleet::new(1, vec!["ams".to_string()], 2);
+        create(&mut fleet, 0, "v1", None, "app", true);
+        let limits = Limits::default();
+        observe(
+            &mut fleet,
+            Observation::DeployStarted {
+                deploy: 0,
+                blues: &[0],
+                limits: &limits,
+            },
+        );
+        create(&mut fleet, 1, "v2", Some(0), "app", true);
+        observe(&mut fleet, Observation::GreenBoots { machine: 1 });
+        record(&mut fleet, 0, 1);
+        record(&mut fleet, 0, 1);
+        create(&mut fleet, 2, "v2", Some(0), "worker", true);
+        record(&mut fleet, 0, 2);
+        create(&mut fleet, 3, "v2", Some(0), "app", false);
+        record(&mut fleet, 0, 3);
+        let counts = fleet.deploy_counts(0);
+        assert_eq!(counts.launched, 3);
+        assert_eq!(counts.greens_alive, 3);
+        assert_eq!(
+            counts.greens_unproven, 1,
+            "only #1 boots; recorded twice, counted once"
+        );
+        assert_eq!(
+            counts.checked_groups["app"],
+            (2, 2),
+            "#1 recorded twice: two entries, both boot"
+        );
+        assert_eq!(counts.checked_groups["worker"], (1, 0), "#2 does not boot");
+        assert_eq!(fleet.shape_of(3).group, "app");
+        assert!(!fleet.shape_of(3).has_checks);
+
+        observe(&mut fleet, Observation::MachineProven { machine: 1 });
+        observe(&mut fleet, Observation::MachineProven { machine: 1 });
+        assert_eq!(fleet.deploy_counts(0).greens_unproven, 0, "proven once");
+        observe(
+            &mut fleet,
+            Observation::MachineGone {
+                machine: 3,
+                image: "v2",
+            },
+        );
+        assert_eq!(fleet.deploy_counts(0).greens_alive, 2);
+        assert_eq!(fleet.deploy_counts(0).launched, 3);
+
+        // A booting green of deploy 1 that goes away unproven is no longer waited for.
+        create(&mut fleet, 4, "v3", Some(1), "app", true);
+        observe(&mut fleet, Observation::GreenBoots { machine: 4 });
+        record(&mut fleet, 1, 4);
+        assert_eq!(fleet.deploy_counts(1).greens_unproven, 1);
+        observe(
+            &mut fleet,
+            Observation::MachineGone {
+                machine: 4,
+                image: "v3",
+            },
+        );
+        assert_eq!(fleet.deploy_counts(1).greens_unproven, 0);
+        assert_eq!(fleet.deploy_counts(1).greens_alive, 0);
+        assert_eq!(
+            fleet.deploy_counts(0).greens_alive,
+            2,
+            "deploy 0's greens untouched"
+        );
+    }
+
+    // Guards routable machines per image, through an in-place update of a routable machine.
+    #[test]
+    fn images_routable_follow_routability_and_updates() {
+        let mut fleet = Fleet::new(2, vec!["ams".to_string()], 1);
+        create(&mut fleet, 0, "v1", None, "app", true);
+        create(&mut fleet, 1, "v1", None, "app", true);
+        assert_eq!(fleet.images_routable(), 0);
+        routable(&mut fleet, 0, true);
+        routable(&mut fleet, 1, true);
+        assert_eq!(fleet.images_routable(), 1);
+        let change = |machine| Observation::MachineImageChanged {
+            machine,
+            old_image: "v1",
+            new_image: "v2",
+            routable: true,
+        };
+        observe(&mut fleet, change(0));
+        assert_eq!(fleet.images_routable(), 2, "v1 on #1, v2 on #0");
+        observe(&mut fleet, change(1));
+        assert_eq!(fleet.images_routable(), 1, "v2 only");
+        routable(&mut fleet, 0, false);
+        assert_eq!(fleet.images_routable(), 1, "#1 still routes v2");
+        routable(&mut fleet, 1, false);
+        assert_eq!(fleet.images_routable(), 0);
+        assert_eq!(
+            fleet.alive_by_image(),
+            &[("v2".to_string(), 2)].into_iter().collect()
+        );
+        // An update of a machine that is not routable moves no routable count.
+        let quiet = Observation::MachineImageChanged {
+            machine: 0,
+            old_image: "v2",
+            new_image: "v3",
+            routable: false,
+        };
+        observe(&mut fleet, quiet);
+        routable(&mut fleet, 1, true);
+        assert_eq!(fleet.images_routable(), 1);
+    }
+
+    // Guards the calls in flight per operation and the coverage counters.
+    #[test]
+    fn calls_in_flight_and_coverage_are_counted() {
+        let mut fleet = Fleet::new(0, vec!["ams".to_string()], 1);
+        for _ in 0..2 {
+            observe(
+                &mut fleet,
+                Observation::CallStarted {
+                    deploy: 0,
+                    operation: Operation::Launch,
+                },
+            );
+        }
+        observe(
+            &mut fleet,
+            Observation::CallStarted {
+                deploy: 0,
+                operation: Operation::Stop,
+            },
+        );
+        observe(
+            &mut fleet,
+            Observation::CallFinished {
+                deploy: 0,
+                operation: Operation::Launch,
+            },
+        );
+        let in_flight = &fleet.deploy_counts(0).in_flight;
+        assert_eq!(in_flight[&Operation::Launch], 1);
+        assert_eq!(in_flight[&Operation::Stop], 1);
+        for _ in 0..2 {
+            observe(
+                &mut fleet,
+                Observation::MutationWithLapsedLease {
+                    deploy: 0,
+                    machine: 0,
+                },
+            );
+        }
+        assert_eq!(
+            fleet.coverage(),
+            [("mutation-after-lease-expired".to_string(), 2)]
+                .into_iter()
+                .collect()
+        );
+    }
+}

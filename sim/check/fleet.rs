@@ -1055,4 +1055,231 @@ mod tests {
             }
         );
     }
+
+    // Guards who is blamed: the step being taken, else the mutation applied, else the platform
+    // during the lowest-numbered running deploy, each in that deploy's phase.
+    #[test]
+    fn the_cause_is_the_step_else_the_mutation_else_the_running_deploy() {
+        let mut feed = Feed::new(1, &["ams"], 2);
+        feed.create(0, 0, "v1", None);
+        let platform = |deploy| Cause {
+            deploy,
+            action: Action::Platform,
+            phase: None,
+        };
+        assert_eq!(feed.fleet.cause(), platform(None), "no deploy runs");
+        let limits = Limits::default();
+        feed.at(
+            1,
+            Observation::DeployStarted {
+                deploy: 1,
+                blues: &[0],
+                limits: &limits,
+            },
+        );
+        assert!(feed.fleet.deploy(1).running());
+        assert_eq!(feed.fleet.cause(), platform(Some(1)));
+        feed.at(
+            2,
+            Observation::DeployStep {
+                deploy: 1,
+                step: &DeployStep::Phase(Phase::WaitHealthy),
+            },
+        )
+        .at(
+            3,
+            Observation::MutationApplying {
+                deploy: 1,
+                machine: 0,
+                mutation: Mutation::Stop,
+            },
+        );
+        assert_eq!(feed.fleet.applying(), Some((1, 0, Mutation::Stop)));
+        let stop = Cause {
+            deploy: Some(1),
+            action: Action::Call(Operation::Stop),
+            phase: Some(Phase::WaitHealthy),
+        };
+        assert_eq!(feed.fleet.cause(), stop);
+        feed.fleet.acting = Some((Some(0), Action::Finish));
+        let finish = Cause {
+            deploy: Some(0),
+            action: Action::Finish,
+            phase: None,
+        };
+        assert_eq!(feed.fleet.cause(), finish);
+        feed.fleet.acting = None;
+        feed.at(4, Observation::MutationApplied);
+        assert_eq!(feed.fleet.applying(), None);
+        assert_eq!(feed.fleet.cause().action, Action::Platform);
+    }
+
+    // Guards the drain margin's other side: a stopped blue some proxy still routed to.
+    #[test]
+    fn a_blue_forgotten_after_it_stopped_counts_as_routed_after_stop() {
+        let mut feed = Feed::new(2, &["ams"], 1);
+        feed.create(0, 0, "v1", None);
+        feed.create(0, 1, "v1", None);
+        for machine in [0, 1] {
+            feed.at(
+                0,
+                Observation::ProxyView {
+                    machine,
+                    routable: true,
+                },
+            );
+        }
+        let limits = Limits::default();
+        feed.at(
+            0,
+            Observation::DeployStarted {
+                deploy: 0,
+                blues: &[0, 1],
+                limits: &limits,
+            },
+        );
+        // #1 is retired without a stop or cordon requested: no margin.
+        feed.at(100, Observation::MachineRetired { machine: 1 });
+        feed.mutation(1_000, 0, Mutation::Stop);
+        feed.at(2_000, Observation::MachineRetired { machine: 0 })
+            .at(2_100, Observation::MachineRetired { machine: 0 })
+            .at(
+                2_300,
+                Observation::ProxyView {
+                    machine: 0,
+                    routable: false,
+                },
+            )
+            .at(
+                2_400,
+                Observation::ProxyView {
+                    machine: 1,
+                    routable: false,
+                },
+            );
+        assert!(feed.fleet.machine(0).stop_requested);
+        assert_eq!(feed.fleet.machine(0).retired_at, Some(at(2_000)));
+        assert_eq!(feed.fleet.machine(1).retired_at, None);
+        feed.fleet.settle(at(3_000), SettledFacts::default());
+        let metrics = feed.fleet.metrics();
+        assert_eq!(metrics.blues_routed_after_stop, 1);
+        assert_eq!(metrics.routed_after_stop_max_ms, 300);
+        assert_eq!(metrics.drain_margin_min_ms, Some(-300.0));
+    }
+
+    // Guards the deploy's track and coverage: green destroyed, update, abort, kill, time-out.
+    #[test]
+    fn a_deploys_ends_and_rare_steps_are_recorded() {
+        let mut feed = Feed::new(1, &["ams"], 3);
+        feed.create(0, 0, "v1", None);
+        let limits = Limits::default();
+        for deploy in [0, 1, 2] {
+            feed.at(
+                1_000,
+                Observation::DeployStarted {
+                    deploy,
+                    blues: &[0],
+                    limits: &limits,
+                },
+            );
+        }
+        feed.create(1_500, 1, "v2", Some(0));
+        feed.mutation(2_000, 1, Mutation::Destroy);
+        feed.mutation(2_500, 1, Mutation::Destroy);
+        feed.mutation(2_600, 0, Mutation::Update);
+        let track = feed.fleet.deploy(0);
+        assert_eq!(
+            track.first_green_destroyed,
+            Some((at(2_000), 6, "machine #1".to_string()))
+        );
+        assert_eq!(
+            track.first_blue_mutation, None,
+            "an update is no cordon, stop or destroy"
+        );
+        assert_eq!(feed.fleet.machine(0).updated_by, Some(0));
+        for step in [
+            DeployStep::RollbackStarted,
+            DeployStep::RollbackFinished { ok: false },
+            DeployStep::RollbackFinished { ok: true },
+            DeployStep::PointOfNoReturn,
+        ] {
+            feed.at(
+                2_700,
+                Observation::DeployStep {
+                    deploy: 0,
+                    step: &step,
+                },
+            );
+        }
+        assert!(feed.fleet.deploy_facts(0).point_of_no_return);
+        feed.at(2_800, Observation::DeployAborted { deploy: 0 })
+            .at(2_800, Observation::DeployAborted { deploy: 1 })
+            .at(
+                3_000,
+                Observation::DeployFinished {
+                    deploy: 0,
+                    outcome: DeployOutcome::Failed,
+                    image: "v2",
+                },
+            )
+            .at(
+                3_500,
+                Observation::DeployFinished {
+                    deploy: 1,
+                    outcome: DeployOutcome::Failed,
+                    image: "v2",
+                },
+            )
+            .at(4_000, Observation::DeployKilled { deploy: 2 });
+        assert!(feed.fleet.deploy_facts(1).aborted);
+        assert!(feed.fleet.deploy(2).ended);
+        let coverage: Vec<(String, u64)> = feed.fleet.coverage().into_iter().collect();
+        let expected = [
+            ("abort-after-point-of-no-return", 1),
+            ("abort-before-point-of-no-return", 1),
+            ("deployer-killed", 1),
+            ("point-of-no-return-reached", 1),
+            ("rollback-failed", 1),
+            ("rollback-started", 1),
+        ]
+        .map(|(situation, count)| (situation.to_string(), count));
+        assert_eq!(coverage, expected);
+        let settled = SettledFacts {
+            leases_held: vec!["lease".to_string()],
+            unconverged: Vec::new(),
+        };
+        feed.fleet.settle(at(5_000), settled.clone());
+        assert_eq!(feed.fleet.settled(), &settled);
+        assert_eq!(
+            feed.fleet.metrics().deploy_duration_ms,
+            vec![Some(2_000), Some(2_500), Some(3_000)]
+        );
+    }
+
+    // Guards the attributed form of `no-downtime`: the platform's failures do not count, the
+    // first deployer-caused one is kept.
+    #[test]
+    fn only_the_first_downtime_a_deployer_caused_is_kept() {
+        let mut feed = Feed::new(1, &["ams"], 1);
+        feed.create(0, 0, "v1", None);
+        let failed = |failure| Observation::RequestDone {
+            proxy: 0,
+            failure: Some(failure),
+            latency: Duration::from_millis(5),
+            retried: false,
+        };
+        feed.at(10, failed(FailureReason::Killed));
+        assert_eq!(feed.fleet.downtime_by_deployer(), None, "the platform's");
+        feed.fleet.acting = Some((Some(0), Action::Call(Operation::Destroy)));
+        feed.at(20, failed(FailureReason::ConnectionRefused));
+        feed.at(30, failed(FailureReason::NoRoutableMachine));
+        let violation = feed.fleet.downtime_by_deployer().expect("the deployer's");
+        assert_eq!(violation.time_ms, 20);
+        assert_eq!(violation.step, 3);
+        assert_eq!(
+            violation.detail,
+            request_failed("ams", FailureReason::ConnectionRefused)
+        );
+        assert_eq!(violation.cause.action, Action::Call(Operation::Destroy));
+    }
 }
