@@ -336,6 +336,13 @@ mod tests {
         };
         observe(&mut fleet, change(0));
         assert_eq!(fleet.images_routable(), 2, "v1 on #1, v2 on #0");
+        // Guards the alive count of the old image: one left, not dropped.
+        assert_eq!(
+            fleet.alive_by_image(),
+            &[("v1".to_string(), 1), ("v2".to_string(), 1)]
+                .into_iter()
+                .collect()
+        );
         observe(&mut fleet, change(1));
         assert_eq!(fleet.images_routable(), 1, "v2 only");
         routable(&mut fleet, 0, false);

@@ -1045,7 +1045,7 @@ mod tests {
             .downtime_by_deployer()
             .expect("the deployer's outage");
         assert_eq!(violation.time_ms, 4_500);
-        assert_eq!(violation.detail, proxy_down("ams"));
+        assert_eq!(violation.detail, "proxy ams has no live routable machine");
         assert_eq!(
             violation.cause,
             Cause {
@@ -1068,6 +1068,10 @@ mod tests {
             phase: None,
         };
         assert_eq!(feed.fleet.cause(), platform(None), "no deploy runs");
+        // Guards the accessors' values before any machine is routable.
+        assert!(!feed.fleet.app_served());
+        assert_eq!(feed.fleet.machines_routable(), 0);
+        assert_eq!(feed.fleet.proxies_down(), 0, "the one proxy never served");
         let limits = Limits::default();
         feed.at(
             1,
@@ -1278,7 +1282,7 @@ mod tests {
         assert_eq!(violation.step, 3);
         assert_eq!(
             violation.detail,
-            request_failed("ams", FailureReason::ConnectionRefused)
+            "a request at proxy ams failed: connection-refused"
         );
         assert_eq!(violation.cause.action, Action::Call(Operation::Destroy));
     }

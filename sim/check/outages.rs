@@ -28,6 +28,8 @@ impl<T: Copy> Outages<T> {
         self.down
     }
 
+    // Equivalent mutant: `→ true` only empties the assertion in `Fleet::proxy_serving` (a proxy
+    // stops serving only after it served), which no correct run can trip.
     pub fn ever_served(&self, proxy: u32) -> bool {
         self.ever_served[proxy as usize]
     }
