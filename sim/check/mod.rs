@@ -540,4 +540,95 @@ mod tests {
             .expect("a verdict");
         assert!(!drain.held() && !drain.violated() && !drain.applies());
     }
+
+    fn create(checks: &mut Checkers, machine: u32, by: Option<u32>) {
+        let shape = crate::observe::MachineShape::default();
+        let observation = Observation::MachineCreated {
+            machine,
+            region: "iad",
+            image: "img:1",
+            by,
+            shape: &shape,
+        };
+        checks.observe(millis(machine.into()), 0, &observation);
+    }
+
+    fn cause_of(verdicts: &[Verdict], invariant: Invariant) -> Cause {
+        let verdict = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == invariant.as_str())
+            .expect("a verdict");
+        verdict.first_violation.as_ref().expect("violated").cause
+    }
+
+    // Guards `acting_in`: a violation found at a launch, a call sent, a deploy's end or its
+    // time-out is caused by that step of that deploy, not by whoever the fleet says is acting
+    // (the platform, during the running deploy).
+    #[test]
+    fn a_violation_is_caused_by_the_step_its_observation_takes() {
+        use crate::observe::{DeployOutcome, Limits};
+        let mut checks = Checkers::new(Bounds::default(), 1, Vec::new(), 2, Vec::new());
+        create(&mut checks, 0, None);
+        let limits = Limits {
+            bluegreen: true,
+            creates: 1,
+            pooled: 1,
+            ..Limits::default()
+        };
+        for deploy in [0, 1] {
+            let observation = Observation::DeployStarted {
+                deploy,
+                blues: &[0],
+                limits: &limits,
+            };
+            checks.observe(millis(1), 0, &observation);
+        }
+        create(&mut checks, 1, None);
+        create(&mut checks, 2, None); // three machines alive of 2 × 1: no-machine-explosion
+        create(&mut checks, 3, Some(0));
+        create(&mut checks, 4, Some(0)); // two launches for one blue: idempotent-create
+        for _ in 0..2 {
+            let observation = Observation::CallStarted {
+                deploy: 0,
+                operation: Operation::Cordon,
+            };
+            checks.observe(millis(10), 0, &observation);
+        }
+        let observation = Observation::DeployFinished {
+            deploy: 0,
+            outcome: DeployOutcome::Succeeded,
+            image: "img:1",
+        };
+        checks.observe(millis(20), 0, &observation);
+        checks.observe(millis(30), 0, &Observation::DeployTimedOut { deploy: 1 });
+        let (verdicts, _, _) =
+            checks.finish(millis(60), 0, SettledFacts::default(), InvariantSet::ALL);
+        let cause = |deploy, action| Cause {
+            deploy,
+            action,
+            phase: None,
+        };
+        let launch = Action::Call(Operation::Launch);
+        assert_eq!(
+            cause_of(&verdicts, Invariant::IdempotentCreate),
+            cause(Some(0), launch)
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::NoMachineExplosion),
+            cause(None, Action::Platform),
+            "the platform's own machine, while deploy 0 runs"
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::ConcurrencyLimit),
+            cause(Some(0), Action::Call(Operation::Cordon))
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::FleetSizeKept),
+            cause(Some(0), Action::Finish)
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::DeployTerminates),
+            cause(Some(1), Action::TimedOut)
+        );
+    }
 }
