@@ -165,6 +165,8 @@ impl Intervals {
             }
             let mut from = *start;
             let mut index = next;
+            // `others[index].0 < *end` → `<=` (cargo-mutants) is equivalent: an other starting
+            // at `end` pushes the same last part here that the check after the loop would.
             while index < others.len() && others[index].0 < *end {
                 if others[index].0 > from {
                     parts.push((from, others[index].0));
@@ -413,6 +415,34 @@ mod tests {
         );
         assert_eq!(failing.total_outside(&outages), Duration::from_secs(3));
         assert_eq!(failing.total_outside(&[]), Duration::from_secs(6));
+    }
+
+    // Guards the edges of the merging and of `outside`: intervals that touch merge into one;
+    // others wholly before an interval are skipped (all of them, to the end of the list); a part
+    // is never empty where another starts exactly at its start or ends exactly at its end.
+    #[test]
+    fn intervals_at_their_edges() {
+        let mut touching = Intervals::default();
+        touching.add(at(1), at(2));
+        touching.add(at(2), at(3));
+        assert_eq!(touching.as_slice(), &[(at(1), at(3))]);
+        let mut failing = Intervals::default();
+        failing.add(at(5), at(9));
+        assert_eq!(
+            failing.outside(&[(at(1), at(2)), (at(6), at(7))]),
+            vec![(at(5), at(6)), (at(7), at(9))],
+            "the first other is wholly before"
+        );
+        assert_eq!(
+            failing.outside(&[(at(1), at(2)), (at(3), at(4))]),
+            vec![(at(5), at(9))],
+            "every other is wholly before"
+        );
+        assert_eq!(
+            failing.outside(&[(at(5), at(6)), (at(8), at(9))]),
+            vec![(at(6), at(8))],
+            "others at both edges leave no empty part"
+        );
     }
 
     fn millis(value: u64) -> SimTime {
