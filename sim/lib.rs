@@ -16,9 +16,11 @@
 //! [`check::Checker`], and hand them to a [`sim::Simulation`]: the run judges the built-in
 //! invariants your strategy declares (the others are `n/a`) and yours, and reports yours like
 //! the built-in ones. The built-in invariants are checkers like yours ([`check::builtin`]): each
-//! reads the [`check::Fleet`] the run keeps for all of them and keeps only what is its own. For many seeds or a fuzz campaign, wrap them in a [`sim::Extension`]
-//! (`report::sweep::run_seed_with`, `fuzz::campaign::CampaignConfig::extension`).
-//! `examples/custom-strategy/` is a whole crate doing so.
+//! reads the [`check::Fleet`] the run keeps for all of them and keeps only what is its own.
+//! For many seeds or a fuzz campaign, wrap them in a [`sim::Extension`]
+//! (`report::sweep::run_sharded_with` with a [`sim::RunWith`],
+//! `fuzz::campaign::CampaignConfig::extension`). `examples/custom-strategy/` is a whole crate
+//! doing so.
 //!
 //! ```
 //! use std::rc::Rc;

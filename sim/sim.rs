@@ -204,6 +204,46 @@ pub trait Extension: Send + Sync {
     fn configure<'a>(&self, simulation: Simulation<'a>) -> Simulation<'a>;
 }
 
+/// What each run of a command that runs many (a sweep, a comparison) is run with besides its
+/// scenario and seed: a built-in strategy in place of the scenario's own (None: the scenario's),
+/// then a user's [`Extension`] (its strategy, if it has one, replaces either; its checkers join
+/// the built-in ones).
+#[derive(Clone, Copy, Default)]
+pub struct RunWith<'a> {
+    pub strategy: Option<StrategyName>,
+    pub extension: Option<&'a dyn Extension>,
+}
+
+impl<'a> RunWith<'a> {
+    /// A built-in strategy for every deploy.
+    pub fn strategy(strategy: StrategyName) -> RunWith<'a> {
+        RunWith {
+            strategy: Some(strategy),
+            extension: None,
+        }
+    }
+
+    /// A user's strategy and checkers.
+    pub fn extension(extension: &'a dyn Extension) -> RunWith<'a> {
+        RunWith {
+            strategy: None,
+            extension: Some(extension),
+        }
+    }
+
+    /// Applies both to one run.
+    pub fn configure<'s>(&self, simulation: Simulation<'s>) -> Simulation<'s> {
+        let simulation = match self.strategy {
+            Some(strategy) => simulation.strategy(strategy),
+            None => simulation,
+        };
+        match self.extension {
+            Some(extension) => extension.configure(simulation),
+            None => simulation,
+        }
+    }
+}
+
 /// A shared [`Extension`], for configurations that are compared and printed (equal when it is
 /// the same one).
 #[derive(Clone)]

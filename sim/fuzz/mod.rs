@@ -122,13 +122,13 @@ pub struct RunSummary {
 pub struct Failure {
     /// The safety invariants violated, in `SAFETY` order.
     pub violated: Vec<Invariant>,
-    /// The earliest first violation among them.
-    pub first: Option<(Invariant, Violation)>,
+    /// The earliest first violation among them and the user's checkers that broke (by name).
+    pub first: Option<(String, Violation)>,
     /// The limit the run hit, if it did.
     pub limit_hit: Option<String>,
     /// What broke first, by which deployer step, in which phase (`check::signature`).
     pub signature: Signature,
-    /// A user's checkers that broke (module `check::custom`), by name.
+    /// A user's checkers that broke ([`crate::check::Checker`]), by name.
     pub custom_violated: Vec<String>,
     /// The strategy that ran: `strategy`, or a user's own (`Extension`).
     pub strategy_name: String,
@@ -310,13 +310,15 @@ pub fn check_scenario_extended(
             coverage,
         });
     }
+    // The earliest violation among the property's invariants, then a user's checkers (ties go
+    // to that order).
     let first = violated
         .iter()
-        .filter_map(|invariant| {
-            let verdict = judged
-                .iter()
-                .find(|verdict| verdict.invariant == invariant.as_str())?;
-            Some((*invariant, verdict.first_violation.clone()?))
+        .map(|invariant| invariant.as_str())
+        .chain(custom_violated.iter().map(String::as_str))
+        .filter_map(|name| {
+            let verdict = judged.iter().find(|verdict| verdict.invariant == name)?;
+            Some((name.to_string(), verdict.first_violation.clone()?))
         })
         .min_by_key(|(_, violation)| violation.step);
     let signatures = Signature::all_of(&judged, result.limit_kind, property);

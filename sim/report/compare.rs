@@ -22,7 +22,7 @@ use crate::report::sweep::{
     replay_command_for, run_sharded_with, AcrossSeeds, SweepRow, SWEEP_HEADER,
 };
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, SharedExtension, Simulation};
+use crate::sim::{RunResult, RunWith, SharedExtension, Simulation};
 use crate::work::Shard;
 
 /// The schema of `compare.json` and of `compare --json`.
@@ -228,20 +228,17 @@ pub fn compare(
     options: &CompareOptions,
     out: Option<&Path>,
 ) -> io::Result<Comparison> {
-    let built_in = options
-        .strategies
-        .iter()
-        .map(|strategy| (Some(*strategy), None));
+    let built_in = options.strategies.iter().copied().map(RunWith::strategy);
     let custom = options
         .custom
         .iter()
-        .map(|(_, extension)| (None, Some(&*extension.0)));
+        .map(|(_, extension)| RunWith::extension(&*extension.0));
     let rows = built_in
         .chain(custom)
-        .map(|runs| {
+        .map(|with| {
             run_sharded_with(
                 scenario,
-                runs,
+                with,
                 options.seeds.clone(),
                 options.shard,
                 options.jobs,
@@ -630,17 +627,13 @@ pub struct Example {
 
 fn traced_run(
     scenario: &Scenario,
-    runs: &Runs<'_>,
+    with: RunWith<'_>,
     seed: u64,
     window: Duration,
 ) -> Option<(RunResult, Analysis)> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let simulation = Simulation::new(scenario).seed(seed).keep_trace(true);
-        let result = match runs {
-            Runs::BuiltIn(strategy) => simulation.strategy(*strategy),
-            Runs::Custom(extension) => extension.configure(simulation),
-        }
-        .run();
+        let result = with.configure(simulation).run();
         let window_us = crate::engine::time::duration_micros(window).max(1);
         let analysis = analyse(scenario, &result, window_us);
         (result, analysis)
@@ -649,12 +642,6 @@ fn traced_run(
 }
 
 /// Per strategy: the first seed's run and, when it is another seed, the worst one, traced.
-/// What runs a compared strategy.
-enum Runs<'a> {
-    BuiltIn(StrategyName),
-    Custom(&'a dyn crate::sim::Extension),
-}
-
 pub fn examples(
     scenario: &Scenario,
     comparison: &Comparison,
@@ -668,10 +655,10 @@ pub fn examples(
         .results
         .iter()
         .map(|summary| {
-            let runs = match custom.iter().find(|(name, _)| *name == summary.strategy) {
-                Some((_, extension)) => Runs::Custom(&*extension.0),
+            let with = match custom.iter().find(|(name, _)| *name == summary.strategy) {
+                Some((_, extension)) => RunWith::extension(&*extension.0),
                 None => match summary.strategy.parse::<StrategyName>() {
-                    Ok(strategy) => Runs::BuiltIn(strategy),
+                    Ok(strategy) => RunWith::strategy(strategy),
                     Err(_) => return Vec::new(),
                 },
             };
@@ -699,7 +686,7 @@ pub fn examples(
                     seed,
                     label,
                     replay: meta.replay(&summary.strategy, seed),
-                    charted: traced_run(scenario, &runs, seed, window),
+                    charted: traced_run(scenario, with, seed, window),
                 })
                 .collect()
         })

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::deploy::StrategyName;
 use crate::report::stats::{nearest_rank, Proportion};
 use crate::scenario::Scenario;
-use crate::sim::{RunResult, Simulation};
+use crate::sim::{RunResult, RunWith, Simulation};
 use crate::work::{run_in_order, Shard};
 
 /// The schema of `sweep-summary.json` and of `sweep --json`.
@@ -414,25 +414,18 @@ pub fn strategy_note(scenario: &Scenario, requested: Option<StrategyName>) -> Op
 
 /// Runs one seed; a panic becomes a failing row.
 pub fn run_seed(scenario: &Scenario, strategy: Option<StrategyName>, seed: u64) -> SweepRow {
-    run_seed_with(scenario, strategy, seed, None)
+    let with = RunWith {
+        strategy,
+        extension: None,
+    };
+    run_seed_with(scenario, with, seed)
 }
 
-/// [`run_seed`] with a user's strategy and checkers (`extension`; its strategy replaces
-/// `strategy`, its checkers' violations are listed with the built-in ones).
-pub fn run_seed_with(
-    scenario: &Scenario,
-    strategy: Option<StrategyName>,
-    seed: u64,
-    extension: Option<&dyn crate::sim::Extension>,
-) -> SweepRow {
+/// [`run_seed`] with a user's strategy and checkers too (a user's checkers' violations are
+/// listed with the built-in ones).
+pub fn run_seed_with(scenario: &Scenario, with: RunWith<'_>, seed: u64) -> SweepRow {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut simulation = Simulation::new(scenario).seed(seed);
-        if let Some(strategy) = strategy {
-            simulation = simulation.strategy(strategy);
-        }
-        if let Some(extension) = extension {
-            simulation = extension.configure(simulation);
-        }
+        let simulation = with.configure(Simulation::new(scenario).seed(seed));
         SweepRow::from_result(&simulation.run())
     }));
     outcome.unwrap_or_else(|payload| {
@@ -467,13 +460,17 @@ pub fn run_sharded(
     jobs: usize,
     on_row: impl FnMut(&SweepRow),
 ) -> Vec<SweepRow> {
-    run_sharded_with(scenario, (strategy, None), seeds, shard, jobs, on_row)
+    let with = RunWith {
+        strategy,
+        extension: None,
+    };
+    run_sharded_with(scenario, with, seeds, shard, jobs, on_row)
 }
 
-/// [`run_sharded`] with a user's strategy and checkers (`extension`, see [`run_seed_with`]).
+/// [`run_sharded`] with a user's strategy and checkers too (see [`run_seed_with`]).
 pub fn run_sharded_with(
     scenario: &Scenario,
-    (strategy, extension): (Option<StrategyName>, Option<&dyn crate::sim::Extension>),
+    with: RunWith<'_>,
     seeds: Range<u64>,
     shard: Shard,
     jobs: usize,
@@ -486,7 +483,7 @@ pub fn run_sharded_with(
         &|| true,
         &|position| {
             let seed = seeds.start + shard.item(position);
-            run_seed_with(scenario, strategy, seed, extension)
+            run_seed_with(scenario, with, seed)
         },
         |row| {
             on_row(&row);

@@ -155,6 +155,13 @@ fn the_fuzzer_finds_and_shrinks_a_region_left_dark() {
         .signature
         .to_string()
         .starts_with(EveryRegionServed::NAME));
+    let (first, violation) = dark.first.as_ref().expect("its first violation");
+    assert_eq!(first, EveryRegionServed::NAME);
+    assert!(
+        violation.detail.contains("no routable machine"),
+        "{}",
+        violation.detail
+    );
     let replayed = Simulation::new(&dark.scenario)
         .seed(dark.seed)
         .custom_strategy(RegionByRegion)

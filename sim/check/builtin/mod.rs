@@ -1,4 +1,4 @@
-//! The 21 built-in invariants, each a [`Checker`] like a user's: it reads the [`Fleet`] after
+//! The 21 built-in invariants, each a [`Checker`] like a user's: it reads the [`super::Fleet`] after
 //! each observation it wants and keeps only the state that is its own. Grouped by what they
 //! follow: the fleet's size, routing, the order of a deploy's steps, and how deploys end.
 
@@ -25,19 +25,12 @@ pub use routing::{BoundedMixing, DeployerNeverDeletesAll, NeverAllDeleted, NoDow
 /// prints the bound the checker judges (`self.bounds`).
 macro_rules! judges {
     ($invariant:expr) => {
-        fn name(&self) -> &str {
-            $invariant.as_str()
-        }
-
-        fn kind(&self) -> crate::observe::InvariantKind {
-            $invariant.kind()
-        }
-
-        fn promise(&self) -> String {
-            $invariant.description().to_string()
-        }
+        judges!($invariant, promise: |_: &Self| $invariant.description().to_string());
     };
     ($invariant:expr, bounds) => {
+        judges!($invariant, promise: |checker: &Self| $invariant.promise(&checker.bounds));
+    };
+    ($invariant:expr, promise: $promise:expr) => {
         fn name(&self) -> &str {
             $invariant.as_str()
         }
@@ -47,7 +40,8 @@ macro_rules! judges {
         }
 
         fn promise(&self) -> String {
-            $invariant.promise(&self.bounds)
+            let promise = $promise;
+            promise(self)
         }
     };
 }
