@@ -593,7 +593,7 @@ mod tests {
 
     // Guards `acting_in`: a violation found at a launch, a call sent, a deploy's end or its
     // time-out is caused by that step of that deploy, not by whoever the fleet says is acting
-    // (the platform, during the running deploy).
+    // (the platform, during the running deploy); and `violated_so_far`, what broke before the end.
     #[test]
     fn a_violation_is_caused_by_the_step_its_observation_takes() {
         use crate::observe::{DeployOutcome, Limits};
@@ -631,6 +631,21 @@ mod tests {
         };
         checks.observe(millis(20), 0, &observation);
         checks.observe(millis(30), 0, &Observation::DeployTimedOut { deploy: 1 });
+        // What `fleetsim serve` reports before the end, in Invariant::ALL's order.
+        let so_far: Vec<Invariant> = checks
+            .violated_so_far()
+            .map(|(invariant, _)| invariant)
+            .collect();
+        assert_eq!(
+            so_far,
+            [
+                Invariant::NoMachineExplosion,
+                Invariant::DeployTerminates,
+                Invariant::IdempotentCreate,
+                Invariant::FleetSizeKept,
+                Invariant::ConcurrencyLimit,
+            ]
+        );
         let (verdicts, _, _) =
             checks.finish(millis(60), 0, SettledFacts::default(), InvariantSet::ALL);
         let cause = |deploy, action| Cause {
