@@ -569,6 +569,25 @@ mod tests {
             .find(|verdict| verdict.invariant == "drain-order")
             .expect("a verdict");
         assert!(!drain.held() && !drain.violated() && !drain.applies());
+        let leases = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == "leases-released")
+            .expect("a verdict");
+        assert!(leases.held() && !leases.violated() && leases.applies());
+    }
+
+    // Guards the statuses' names: reports print `as_str`, JSON writes serde's name; they agree.
+    #[test]
+    fn a_status_has_one_name() {
+        for (status, name) in [
+            (Status::Held, "held"),
+            (Status::Violated, "violated"),
+            (Status::NotApplicable, "n/a"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            let json = serde_json::to_string(&status).expect("serializable");
+            assert_eq!(json, format!("\"{name}\""));
+        }
     }
 
     fn create(checks: &mut Checkers, machine: u32, by: Option<u32>) {
