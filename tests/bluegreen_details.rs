@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{assert_outcome, deploy, fleet, TokioRuntime, APP, OLD_IMAGE};
 use fleetsim::api::memory::{MemoryApi, Op};
 use fleetsim::api::{
-    ApiError, HostStatus, MachineState, METADATA_PLATFORM_VERSION, METADATA_PROCESS_GROUP,
+    ApiError, HostStatus, ImageRef, MachineState, METADATA_PLATFORM_VERSION, METADATA_PROCESS_GROUP,
 };
 use fleetsim::deploy::DeployOutcome;
 
@@ -388,4 +388,119 @@ async fn killed_deployer_leaves_no_task_running() {
             "tasks still running after a kill at {kill_after_ms} ms"
         );
     }
+}
+
+// Guards the image check's refetch (§3.1): a blue listed without an image whose GET finds it is
+// counted with the others (one image, no unreachable banner), not left out or counted as "".
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn blue_listed_without_image_is_counted_once_its_get_finds_it() {
+    let api = fleet(3);
+    let blank = MemoryApi::fleet_id(2);
+    api.modify(&blank, |machine| machine.image_ref = ImageRef::default());
+    let restore = (api.clone(), blank.clone());
+    api.on_call(Op::Get, move |_, machine| {
+        if machine == Some(&restore.1) {
+            let image = ImageRef::parse(OLD_IMAGE);
+            restore
+                .0
+                .modify(&restore.1, |machine| machine.image_ref = image);
+        }
+    });
+    let runtime = TokioRuntime::new();
+    let report = deploy(&api, &runtime).await;
+
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
+    assert!(runtime.printed("  Machine b0000000000002 has no image data — retrying lookup..."));
+    assert!(!runtime.printed_containing("WARNING: some machines"));
+    assert!(!runtime.printed_containing("different images"));
+    assert_eq!(report.greens.len(), 3);
+}
+
+// Guards the image check's refetch (§3.1): a GET that still shows no image (or a host that is not
+// ok) counts the blue unreachable, named in the banner, and the check passes on the others.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn blue_whose_get_still_has_no_image_or_a_bad_host_is_unreachable() {
+    for bad_host in [false, true] {
+        let api = fleet(3);
+        let blank = MemoryApi::fleet_id(2);
+        api.modify(&blank, |machine| machine.image_ref = ImageRef::default());
+        let fetched = (api.clone(), blank.clone());
+        api.on_call(Op::Get, move |_, machine| {
+            // A GET that finds the image on a host that is not ok (the list saw the host ok).
+            if bad_host && machine == Some(&fetched.1) {
+                fetched.0.modify(&fetched.1, |machine| {
+                    machine.image_ref = ImageRef::parse(OLD_IMAGE);
+                    machine.host_status = HostStatus::Unknown;
+                });
+            }
+        });
+        let runtime = TokioRuntime::new();
+        let _ = deploy(&api, &runtime).await;
+
+        let gets_on_blank = api.calls_of(Op::Get);
+        let gets_on_blank = gets_on_blank
+            .iter()
+            .filter(|call| call.machine.as_ref() == Some(&blank));
+        assert!(gets_on_blank.count() >= 1, "bad host {bad_host}");
+        assert_image_check_passed_despite(&runtime, &["b0000000000002"]);
+    }
+}
+
+/// The image check passed with the unreachable banner naming `unreachable`, and greens came next.
+fn assert_image_check_passed_despite(runtime: &TokioRuntime, unreachable: &[&str]) {
+    for id in unreachable {
+        let line = format!("    · {id}");
+        assert!(runtime.printed(&line), "{}", runtime.output());
+    }
+    assert!(
+        !runtime.printed_containing("different images"),
+        "{}",
+        runtime.output()
+    );
+    assert!(
+        runtime.printed("Creating green machines"),
+        "{}",
+        runtime.output()
+    );
+}
+
+/// Puts blue `index` on an unreachable host, listed without an image (fly-go's incomplete config).
+fn make_unreachable(api: &MemoryApi, index: usize) {
+    api.modify(&MemoryApi::fleet_id(index), |machine| {
+        machine.host_status = HostStatus::Unreachable;
+        machine.image_ref = ImageRef::default();
+    });
+}
+
+// Guards the image check's verdict (§3.1): an unreachable blue does not excuse two images among
+// the reachable ones; the report is printed and the deploy fails before any launch.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn unreachable_blue_does_not_hide_two_images_among_the_others() {
+    let api = fleet(4);
+    make_unreachable(&api, 4);
+    let other = "registry.fly.io/cherrypicker:deployment-01LEFT";
+    api.modify(&MemoryApi::fleet_id(2), |machine| {
+        machine.config.image = other.to_string();
+        machine.image_ref = ImageRef::parse(other);
+    });
+    let runtime = TokioRuntime::new();
+    let report = deploy(&api, &runtime).await;
+
+    assert_outcome(&report, DeployOutcome::Failed, &runtime);
+    assert!(runtime.printed("    · b0000000000004"));
+    assert!(runtime.printed_containing("Found 2 different images in your app"));
+    assert!(api.calls_of(Op::Launch).is_empty());
+}
+
+// Guards the image check's verdict (§3.1): when every blue is unreachable there is no image to
+// disagree on; the check passes with the banner and the deploy goes on to create greens.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn image_check_passes_when_every_blue_is_unreachable() {
+    let api = fleet(2);
+    make_unreachable(&api, 1);
+    make_unreachable(&api, 2);
+    let runtime = TokioRuntime::new();
+    let _ = deploy(&api, &runtime).await;
+
+    assert_image_check_passed_despite(&runtime, &["b0000000000001", "b0000000000002"]);
 }

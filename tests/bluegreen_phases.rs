@@ -547,6 +547,20 @@ async fn stop_error_is_warned_then_the_running_blue_times_out_the_stop_wait() {
     assert_greens_serving(&api, &report);
 }
 
+// Guards the stop-wait's failure list: printed only when a blue's wait failed, never after a clean
+// drain.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn clean_drain_lists_no_stop_failures() {
+    let api = fleet(FLEET);
+    let runtime = TokioRuntime::new();
+    let report = deploy(&api, &runtime).await;
+
+    assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
+    assert!(runtime.printed("Waiting for all blue machines to stop"));
+    assert!(!runtime.printed("Failed to stop some machines:"));
+    assert!(!runtime.printed("  0"));
+}
+
 // Guards against a per-machine stop-wait failure being fatal: it is listed and the deploy goes on.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn stop_wait_machine_error_is_listed_and_the_deploy_completes() {

@@ -12,8 +12,8 @@ use common::{
 };
 use fleetsim::api::memory::{MemoryApi, Op};
 use fleetsim::api::{
-    ApiError, ImageRef, MachineId, MachineState, Marker, Phase, DEPLOYMENT_TAG_SAFE_TO_DESTROY,
-    METADATA_DEPLOYMENT_TAG,
+    ApiError, CheckConfig, CheckKind, ImageRef, MachineId, MachineState, Marker, Phase,
+    DEPLOYMENT_TAG_SAFE_TO_DESTROY, METADATA_DEPLOYMENT_TAG,
 };
 use fleetsim::deploy::{BluegreenVersion, DeployOutcome, DeployParams, DeployReport, StrategyName};
 
@@ -442,6 +442,50 @@ async fn v2024_02_abort_in_wait_before_stop_rolls_back_into_an_outage() {
         assert_eq!(api.state_of(&blue), Some(MachineState::Started));
     }
     assert_eq!(calls_on_blues(&api, Op::Stop), 0);
+}
+
+// ======================= 2023-06 to 2024-05 =======================
+
+// Guards the 2024 health wait's count (versions §1.1 step 8.2): it counts the results whose names
+// do not start with `servicecheck-`, so a green whose only check is top-level (an app without
+// services) is seen 1/1 passing at its first poll; counting the service results instead (0/0,
+// never healthy) would run the wait into its timeout.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn historic_health_wait_counts_a_top_level_check_without_services() {
+    for version in [V2023_06, V2024_02, V2024_05] {
+        let api = fleet(3);
+        for blue in blues(3) {
+            api.modify(&blue, |machine| {
+                machine.config.services.clear();
+                let check = CheckConfig {
+                    name: "alive".to_string(),
+                    kind: CheckKind::Tcp,
+                    interval: Some(Duration::from_secs(5)),
+                    grace_period: Some(Duration::from_secs(1)),
+                    timeout: Some(Duration::from_secs(2)),
+                };
+                machine.config.checks.insert(check.name.clone(), check);
+            });
+        }
+        let (report, runtime) = run(&api, version).await;
+
+        assert_outcome(&report, DeployOutcome::Succeeded, &runtime);
+        assert!(
+            runtime.phases().contains(&Phase::WaitHealthy),
+            "{version:?}"
+        );
+        for green in &report.greens {
+            let polls = api.calls_of(Op::Get);
+            let on_green = polls
+                .iter()
+                .filter(|call| call.machine.as_ref() == Some(green));
+            assert_eq!(
+                on_green.count(),
+                1,
+                "{version:?} {green}: one poll, 1/1 passing"
+            );
+        }
+    }
 }
 
 // ======================= 2024-05 (versions §3) =======================

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::api::{MachineState, Operation, Phase};
+use crate::api::{Operation, Phase};
 use crate::engine::SimTime;
 use crate::observe::{
     DeployOutcome, DeployStep, FailureReason, MachineIndex, Mutation, Observation,
@@ -16,6 +16,7 @@ use crate::observe::{
 
 use super::counts::{Counts, DeployCounts, MachineShape};
 use super::machines::{leftover_kind, slot, DeployFacts, DrainMargin, MachineTrack};
+use super::outages::Outages;
 use super::{Action, Cause, Intervals, Metrics, Violation};
 
 /// What a deploy has done so far, as the judges follow it.
@@ -69,10 +70,8 @@ pub struct Fleet {
     alive_by_image: BTreeMap<String, u32>,
     routable: u32,
     app_served: bool,
-    /// Per proxy: serving now, and whether it ever served.
-    proxy_serving: Vec<(bool, bool)>,
-    proxies_down: u32,
-    outage_since: Option<SimTime>,
+    /// Which proxies serve, and the open outage.
+    proxies: Outages<SimTime>,
     /// Closed outage windows, in time order.
     outages: Vec<(SimTime, SimTime)>,
     outage_longest: Duration,
@@ -122,9 +121,7 @@ impl Fleet {
             alive_by_image: BTreeMap::new(),
             routable: 0,
             app_served: false,
-            proxy_serving: vec![(false, false); proxies],
-            proxies_down: 0,
-            outage_since: None,
+            proxies: Outages::new(proxies),
             outages: Vec::new(),
             outage_longest: Duration::ZERO,
             failing: Intervals::default(),
@@ -201,7 +198,7 @@ impl Fleet {
 
     /// Proxies that served and have no live routable machine now.
     pub fn proxies_down(&self) -> u32 {
-        self.proxies_down
+        self.proxies.down()
     }
 
     /// A proxy's region, by proxy index.
@@ -308,9 +305,9 @@ impl Fleet {
             Observation::DeployMutation {
                 deploy,
                 machine,
-                state,
                 mutation,
-            } => self.deploy_mutation(now, step, deploy, machine, state, mutation),
+                ..
+            } => self.deploy_mutation(now, step, deploy, machine, mutation),
             Observation::ProxyServing { proxy, serving } => {
                 self.proxy_serving(now, step, proxy, serving)
             }
@@ -432,25 +429,16 @@ impl Fleet {
     }
 
     fn proxy_serving(&mut self, now: SimTime, step: u64, proxy: u32, serving: bool) {
-        let (current, ever) = &mut self.proxy_serving[proxy as usize];
-        *current = serving;
-        if serving {
-            let counted = *ever;
-            *ever = true;
-            if counted {
-                self.proxies_down -= 1;
-                if self.proxies_down == 0 {
-                    self.close_outage(now);
-                }
-            }
-            return;
+        if !serving {
+            assert!(
+                self.proxies.ever_served(proxy),
+                "a proxy stopped serving before it served"
+            );
+            let detail = proxy_down(self.proxy_region(proxy));
+            self.downtime(now, step, detail);
         }
-        assert!(*ever, "a proxy stopped serving before it served");
-        let detail = proxy_down(self.proxy_region(proxy));
-        self.downtime(now, step, detail);
-        self.proxies_down += 1;
-        if self.proxies_down == 1 {
-            self.outage_since = Some(now);
+        if let Some(window) = self.proxies.proxy_serving(now, proxy, serving) {
+            self.outage_closed(window);
         }
     }
 
@@ -502,11 +490,9 @@ impl Fleet {
         self.downtime_by_deployer.clone()
     }
 
-    fn close_outage(&mut self, now: SimTime) {
-        if let Some(since) = self.outage_since.take() {
-            self.outage_longest = self.outage_longest.max(now - since);
-            self.outages.push((since, now));
-        }
+    fn outage_closed(&mut self, (since, until): (SimTime, SimTime)) {
+        self.outage_longest = self.outage_longest.max(until - since);
+        self.outages.push((since, until));
     }
 
     fn request_done(
@@ -600,7 +586,6 @@ impl Fleet {
         step: u64,
         deploy: u32,
         machine: MachineIndex,
-        _state: MachineState,
         mutation: Mutation,
     ) {
         let event = || (now, step, format!("machine #{machine}"));
@@ -657,7 +642,9 @@ impl Fleet {
     /// The end of the settle period: closes open windows, takes what the world reports and finds
     /// the leftovers (every alive machine, once).
     pub fn settle(&mut self, now: SimTime, facts: SettledFacts) {
-        self.close_outage(now);
+        if let Some(window) = self.proxies.close(now) {
+            self.outage_closed(window);
+        }
         self.integrate_alive(now);
         self.settled = facts;
         self.leftovers = self

@@ -16,6 +16,7 @@ pub mod checker;
 pub mod counts;
 pub mod fleet;
 pub mod machines;
+pub mod outages;
 pub mod signature;
 
 pub use checker::{Checker, Finding};

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::api::MachineState;
+use crate::check::outages::Outages;
 use crate::engine::trace::Record;
 use crate::observe::{DeployStep, FailureReason, LeaseStep, Step};
 use crate::scenario::{FaultSpec, Scenario, Window};
@@ -260,10 +261,8 @@ struct Walker<'a> {
     alive_by_state: Vec<u32>,
     /// Per proxy: the machines it believes routable.
     proxy_views: Vec<std::collections::BTreeSet<u32>>,
-    /// Per proxy: (serving now, ever served).
-    proxy_serving: Vec<(bool, bool)>,
-    proxies_down: u32,
-    down_since: Option<u64>,
+    /// Which proxies serve, and the open outage (the checkers' definition).
+    proxies: Outages<u64>,
     outages: Vec<(u64, u64)>,
     pending: BTreeMap<u32, Pending>,
     requests: Vec<RequestRow>,
@@ -314,9 +313,7 @@ impl<'a> Walker<'a> {
             alive_max_in_window: 0,
             alive_by_state: vec![0; ALIVE_STATES.len()],
             proxy_views: vec![std::collections::BTreeSet::new(); proxies],
-            proxy_serving: vec![(false, false); proxies],
-            proxies_down: 0,
-            down_since: None,
+            proxies: Outages::new(proxies),
             outages: Vec::new(),
             pending: BTreeMap::new(),
             requests: Vec::new(),
@@ -458,24 +455,8 @@ impl<'a> Walker<'a> {
     }
 
     fn proxy_serving(&mut self, time: u64, proxy: u32, serving: bool) {
-        let (current, ever) = &mut self.proxy_serving[proxy as usize];
-        *current = serving;
-        if serving {
-            let counted = *ever;
-            *ever = true;
-            if counted {
-                self.proxies_down -= 1;
-                if self.proxies_down == 0 {
-                    if let Some(since) = self.down_since.take() {
-                        self.outages.push((since, time));
-                    }
-                }
-            }
-            return;
-        }
-        self.proxies_down += 1;
-        if self.proxies_down == 1 {
-            self.down_since = Some(time);
+        if let Some(window) = self.proxies.proxy_serving(time, proxy, serving) {
+            self.outages.push(window);
         }
     }
 
@@ -728,10 +709,8 @@ pub fn analyse(scenario: &Scenario, result: &RunResult, window_requested_us: u64
             }
         }
     }
-    if let Some(since) = walker.down_since.take() {
-        walker
-            .outages
-            .push((since, covered_until_us.unwrap_or(end_us)));
+    if let Some(window) = walker.proxies.close(covered_until_us.unwrap_or(end_us)) {
+        walker.outages.push(window);
     }
     let degraded = degraded_intervals(&walker.requests, &walker.outages);
     let fault_windows: Vec<FaultWindow> = scenario

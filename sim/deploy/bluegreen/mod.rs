@@ -113,10 +113,6 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         self.blues.borrow().clone()
     }
 
-    pub fn deployment_tag(&self) -> &str {
-        &self.timestamp
-    }
-
     pub fn green_ids(&self) -> Vec<MachineId> {
         self.greens
             .borrow()
@@ -337,4 +333,61 @@ pub fn format_destroy_command(app_name: &str, ids: &[MachineId]) -> Vec<String> 
         lines.push(format!("  {id}{continuation}"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{HostStatus, ImageRef, MachineConfig, MachineState, METADATA_PROCESS_GROUP};
+
+    fn machine_in_group(group: Option<&str>) -> Machine {
+        let mut config = MachineConfig::default();
+        if let Some(group) = group {
+            let key = METADATA_PROCESS_GROUP.to_string();
+            config.metadata.insert(key, group.to_string());
+        }
+        Machine {
+            id: MachineId("148e4d55f36278".to_string()),
+            name: "green-leaf".to_string(),
+            state: MachineState::Started,
+            region: "iad".to_string(),
+            image_ref: ImageRef::default(),
+            instance_id: "01H".to_string(),
+            config,
+            host_status: HostStatus::Ok,
+            checks: Vec::new(),
+            cordoned: false,
+            incomplete_config: false,
+        }
+    }
+
+    // Guards `FormattedMachineId`: the group in brackets, the bare ID when it is missing or empty.
+    #[test]
+    fn formatted_id_brackets_a_group_only_when_there_is_one() {
+        let named = formatted_id(&machine_in_group(Some("worker")));
+        assert_eq!(named, "148e4d55f36278 [worker]");
+        assert_eq!(formatted_id(&machine_in_group(Some(""))), "148e4d55f36278");
+        assert_eq!(formatted_id(&machine_in_group(None)), "148e4d55f36278");
+    }
+
+    // Guards `formatDestroyCommand`: one ID on one line; several with a backslash after every
+    // line but the last.
+    #[test]
+    fn destroy_command_continues_every_line_but_the_last() {
+        let id = |text: &str| MachineId(text.to_string());
+        assert_eq!(
+            format_destroy_command("cherrypicker", &[id("m1")]),
+            vec!["fly machine destroy --force -a cherrypicker m1"]
+        );
+        let three = [id("m1"), id("m2"), id("m3")];
+        assert_eq!(
+            format_destroy_command("cherrypicker", &three),
+            vec![
+                "fly machine destroy --force -a cherrypicker \\",
+                "  m1 \\",
+                "  m2 \\",
+                "  m3",
+            ]
+        );
+    }
 }

@@ -222,6 +222,8 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
                 ));
                 continue;
             }
+            // Only compared with zero: cargo-mutants' `+=` → `-=` is equivalent (an i32 counting
+            // down from 0 is never 0 again, for any fleet under 2³¹ blues).
             with_checks += 1;
         }
         if with_checks == 0 && !blues.is_empty() {

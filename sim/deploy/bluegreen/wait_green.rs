@@ -141,8 +141,13 @@ impl<A: MachinesApi + 'static, R: Runtime> Bluegreen<A, R> {
         }
     }
 
-    /// The check results a poll counts: every one, or (versions §1.1 step 8.2) only top-level ones,
-    /// whose names do not start with `servicecheck-`. The simulator's checks are all top-level.
+    /// The check results a poll counts: every one (HEAD), or (2023-06 to 2024-05, versions §1.1
+    /// step 8.2) only top-level ones, whose names do not start with `servicecheck-`: the platform
+    /// reports a service's check as `servicecheck-<nn>-<kind>-<port>`, and those versions count
+    /// its synthesized top-level copy `bg_deployments_<kind>` instead. A green with top-level
+    /// checks only (no services) is thus 1/1, not 0/0. In the simulated platform those versions
+    /// track no green (see `HealthGate::LaunchResponseChecks`), so only `MemoryApi`, whose launch
+    /// lists the results, reaches this filter for them.
     fn counted_checks<'a>(&self, machine: &'a Machine) -> Vec<&'a CheckStatus> {
         let top_level_only = self.behaviour.count_top_level_results_only;
         machine
