@@ -87,3 +87,55 @@ impl From<String> for Finding {
         Finding::new(detail)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Bounds, Checkers, InvariantSet, SettledFacts, Status};
+    use crate::observe::Observer;
+
+    /// Breaks at any observation; keeps the default interests.
+    struct Anything;
+
+    impl Checker for Anything {
+        fn name(&self) -> &str {
+            "anything"
+        }
+
+        fn kind(&self) -> InvariantKind {
+            InvariantKind::Safety
+        }
+
+        fn promise(&self) -> String {
+            "nothing is ever observed".to_string()
+        }
+
+        fn observe(
+            &mut self,
+            _: &Fleet,
+            _: SimTime,
+            observation: &Observation<'_>,
+        ) -> Option<Finding> {
+            Some(Finding::new(format!("{:?} observed", observation.kind())))
+        }
+    }
+
+    // Guards the default interests: a checker that declares none is called for every kind.
+    #[test]
+    fn a_checker_wants_every_kind_by_default() {
+        assert_eq!(Anything.interests(), &ObservationKind::ALL);
+        let mut checks = Checkers::new(
+            Bounds::default(),
+            0,
+            Vec::new(),
+            1,
+            vec![Box::new(Anything)],
+        );
+        checks.observe(SimTime::ZERO, 0, &Observation::DeployAborted { deploy: 0 });
+        let (_, custom, _) =
+            checks.finish(SimTime::ZERO, 0, SettledFacts::default(), InvariantSet::ALL);
+        assert_eq!(custom[0].status, Status::Violated);
+        let violation = custom[0].first_violation.as_ref().expect("violated");
+        assert_eq!(violation.detail, "DeployAborted observed");
+    }
+}

@@ -161,11 +161,15 @@ impl Intervals {
         let mut next = 0;
         for (start, end) in &self.0 {
             // Others that end before this interval starts end before every later one too.
+            // (Skipping them only saves time: the loop below would pass over them unchanged, so
+            // cargo-mutants' `next < others.len()` → `>`, which never skips, is equivalent.)
             while next < others.len() && others[next].1 <= *start {
                 next += 1;
             }
             let mut from = *start;
             let mut index = next;
+            // `others[index].0 < *end` → `<=` (cargo-mutants) is equivalent: an other starting
+            // at `end` pushes the same last part here that the check after the loop would.
             while index < others.len() && others[index].0 < *end {
                 if others[index].0 > from {
                     parts.push((from, others[index].0));
@@ -416,6 +420,34 @@ mod tests {
         assert_eq!(failing.total_outside(&[]), Duration::from_secs(6));
     }
 
+    // Guards the edges of the merging and of `outside`: intervals that touch merge into one;
+    // others wholly before an interval are skipped (all of them, to the end of the list); a part
+    // is never empty where another starts exactly at its start or ends exactly at its end.
+    #[test]
+    fn intervals_at_their_edges() {
+        let mut touching = Intervals::default();
+        touching.add(at(1), at(2));
+        touching.add(at(2), at(3));
+        assert_eq!(touching.as_slice(), &[(at(1), at(3))]);
+        let mut failing = Intervals::default();
+        failing.add(at(5), at(9));
+        assert_eq!(
+            failing.outside(&[(at(1), at(2)), (at(6), at(7))]),
+            vec![(at(5), at(6)), (at(7), at(9))],
+            "the first other is wholly before"
+        );
+        assert_eq!(
+            failing.outside(&[(at(1), at(2)), (at(3), at(4))]),
+            vec![(at(5), at(9))],
+            "every other is wholly before"
+        );
+        assert_eq!(
+            failing.outside(&[(at(5), at(6)), (at(8), at(9))]),
+            vec![(at(6), at(8))],
+            "others at both edges leave no empty part"
+        );
+    }
+
     fn millis(value: u64) -> SimTime {
         SimTime::from_micros(value * 1_000)
     }
@@ -540,5 +572,130 @@ mod tests {
             .find(|verdict| verdict.invariant == "drain-order")
             .expect("a verdict");
         assert!(!drain.held() && !drain.violated() && !drain.applies());
+        let leases = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == "leases-released")
+            .expect("a verdict");
+        assert!(leases.held() && !leases.violated() && leases.applies());
+    }
+
+    // Guards the statuses' names: reports print `as_str`, JSON writes serde's name; they agree.
+    #[test]
+    fn a_status_has_one_name() {
+        for (status, name) in [
+            (Status::Held, "held"),
+            (Status::Violated, "violated"),
+            (Status::NotApplicable, "n/a"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            let json = serde_json::to_string(&status).expect("serializable");
+            assert_eq!(json, format!("\"{name}\""));
+        }
+    }
+
+    fn create(checks: &mut Checkers, machine: u32, by: Option<u32>) {
+        let shape = crate::observe::MachineShape::default();
+        let observation = Observation::MachineCreated {
+            machine,
+            region: "iad",
+            image: "img:1",
+            by,
+            shape: &shape,
+        };
+        checks.observe(millis(machine.into()), 0, &observation);
+    }
+
+    fn cause_of(verdicts: &[Verdict], invariant: Invariant) -> Cause {
+        let verdict = verdicts
+            .iter()
+            .find(|verdict| verdict.invariant == invariant.as_str())
+            .expect("a verdict");
+        verdict.first_violation.as_ref().expect("violated").cause
+    }
+
+    // Guards `acting_in`: a violation found at a launch, a call sent, a deploy's end or its
+    // time-out is caused by that step of that deploy, not by whoever the fleet says is acting
+    // (the platform, during the running deploy); and `violated_so_far`, what broke before the end.
+    #[test]
+    fn a_violation_is_caused_by_the_step_its_observation_takes() {
+        use crate::observe::{DeployOutcome, Limits};
+        let mut checks = Checkers::new(Bounds::default(), 1, Vec::new(), 2, Vec::new());
+        create(&mut checks, 0, None);
+        let limits = Limits {
+            bluegreen: true,
+            creates: 1,
+            pooled: 1,
+            ..Limits::default()
+        };
+        for deploy in [0, 1] {
+            let observation = Observation::DeployStarted {
+                deploy,
+                blues: &[0],
+                limits: &limits,
+            };
+            checks.observe(millis(1), 0, &observation);
+        }
+        create(&mut checks, 1, None);
+        create(&mut checks, 2, None); // three machines alive of 2 × 1: no-machine-explosion
+        create(&mut checks, 3, Some(0));
+        create(&mut checks, 4, Some(0)); // two launches for one blue: idempotent-create
+        for _ in 0..2 {
+            let observation = Observation::CallStarted {
+                deploy: 0,
+                operation: Operation::Cordon,
+            };
+            checks.observe(millis(10), 0, &observation);
+        }
+        let observation = Observation::DeployFinished {
+            deploy: 0,
+            outcome: DeployOutcome::Succeeded,
+            image: "img:1",
+        };
+        checks.observe(millis(20), 0, &observation);
+        checks.observe(millis(30), 0, &Observation::DeployTimedOut { deploy: 1 });
+        // What `fleetsim serve` reports before the end, in Invariant::ALL's order.
+        let so_far: Vec<Invariant> = checks
+            .violated_so_far()
+            .map(|(invariant, _)| invariant)
+            .collect();
+        assert_eq!(
+            so_far,
+            [
+                Invariant::NoMachineExplosion,
+                Invariant::DeployTerminates,
+                Invariant::IdempotentCreate,
+                Invariant::FleetSizeKept,
+                Invariant::ConcurrencyLimit,
+            ]
+        );
+        let (verdicts, _, _) =
+            checks.finish(millis(60), 0, SettledFacts::default(), InvariantSet::ALL);
+        let cause = |deploy, action| Cause {
+            deploy,
+            action,
+            phase: None,
+        };
+        let launch = Action::Call(Operation::Launch);
+        assert_eq!(
+            cause_of(&verdicts, Invariant::IdempotentCreate),
+            cause(Some(0), launch)
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::NoMachineExplosion),
+            cause(None, Action::Platform),
+            "the platform's own machine, while deploy 0 runs"
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::ConcurrencyLimit),
+            cause(Some(0), Action::Call(Operation::Cordon))
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::FleetSizeKept),
+            cause(Some(0), Action::Finish)
+        );
+        assert_eq!(
+            cause_of(&verdicts, Invariant::DeployTerminates),
+            cause(Some(1), Action::TimedOut)
+        );
     }
 }

@@ -134,6 +134,7 @@ impl Checker for NoLeftovers {
     judges!(Invariant::NoLeftovers);
 
     fn interests(&self) -> &'static [ObservationKind] {
+        // cargo-mutants' "replace with Vec::leak(Vec::new())" here is equivalent: both are empty.
         &[]
     }
 
@@ -160,6 +161,7 @@ impl Checker for LeasesReleased {
     judges!(Invariant::LeasesReleased);
 
     fn interests(&self) -> &'static [ObservationKind] {
+        // cargo-mutants' "replace with Vec::leak(Vec::new())" here is equivalent: both are empty.
         &[]
     }
 
@@ -185,6 +187,7 @@ impl Checker for FleetConverges {
     judges!(Invariant::FleetConverges);
 
     fn interests(&self) -> &'static [ObservationKind] {
+        // cargo-mutants' "replace with Vec::leak(Vec::new())" here is equivalent: both are empty.
         &[]
     }
 
@@ -206,5 +209,209 @@ impl Checker for FleetConverges {
                     .join("; ")
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::MachineState;
+    use crate::check::builtin::judged::{detail, Judged};
+    use crate::check::{Cause, SettledFacts};
+    use crate::observe::{DeployStep, Limits, Mutation};
+
+    fn items(count: usize) -> Vec<String> {
+        (1..=count).map(|item| format!("#{item}")).collect()
+    }
+
+    // Guards `shown`: up to six items in full, an ellipsis only past six.
+    #[test]
+    fn shown_lists_six_items_then_an_ellipsis() {
+        assert_eq!(shown(&items(2)), "#1, #2");
+        assert_eq!(shown(&items(6)), "#1, #2, #3, #4, #5, #6");
+        assert_eq!(shown(&items(7)), "#1, #2, #3, #4, #5, #6, …");
+    }
+
+    /// Two initial machines on img:1; deploy 0 launches one on img:2.
+    fn mixed(deploys: usize) -> Judged<SingleImageAtRest> {
+        let mut judged = Judged::new(SingleImageAtRest, 2, deploys);
+        judged.create("img:1", None);
+        judged.create("img:1", None);
+        judged.start(0, &[0, 1], &Limits::default());
+        judged.create("img:2", Some(0));
+        judged
+    }
+
+    // Guards single-image-at-rest: other images alive when a deploy succeeds break it, even
+    // when a later deploy exists that never started (`&&`, not `||`).
+    #[test]
+    fn single_image_at_rest_names_the_other_images() {
+        let mut judged = mixed(2);
+        assert_eq!(
+            detail(judged.finish(0, DeployOutcome::Succeeded, "img:2")),
+            "deploy 0 succeeded but alive machines run other images: img:1 (2)"
+        );
+    }
+
+    // Guards its attribution: another deploy still running has its greens up, so this deploy's
+    // success is not judged (the deploy compared is the other one, not itself).
+    #[test]
+    fn single_image_at_rest_waits_for_other_running_deploys() {
+        let mut judged = mixed(2);
+        judged.start(1, &[0, 1], &Limits::default());
+        assert_eq!(judged.finish(0, DeployOutcome::Succeeded, "img:2"), None);
+    }
+
+    // Guards its filter: machines on the deployed image are not "other images".
+    #[test]
+    fn single_image_at_rest_holds_with_one_image() {
+        let mut judged = Judged::new(SingleImageAtRest, 1, 1);
+        judged.create("img:2", None);
+        judged.start(0, &[0], &Limits::default());
+        judged.create("img:2", Some(0));
+        assert_eq!(judged.finish(0, DeployOutcome::Succeeded, "img:2"), None);
+    }
+
+    // Guards deploy-terminates: a time-out breaks it, and so does a deploy still running when
+    // the run went quiet (caused by that deploy's never ending); an ended deploy does not.
+    #[test]
+    fn deploy_terminates_reports_time_outs_and_deploys_never_ended() {
+        let mut judged = Judged::new(DeployTerminates, 1, 3);
+        judged.create("img:1", None);
+        judged.start(0, &[0], &Limits::default());
+        judged.start(2, &[0], &Limits::default());
+        assert_eq!(
+            detail(judged.feed(&Observation::DeployTimedOut { deploy: 0 })),
+            "deploy 0 did not end within its time bound"
+        );
+        let finding = judged
+            .settle(SettledFacts::default())
+            .expect("deploy 2 runs");
+        assert_eq!(finding.detail, "deploy 2 never ended (the run went quiet)");
+        assert_eq!(
+            finding.cause,
+            Some(Cause {
+                deploy: Some(2),
+                action: Action::NeverEnded,
+                phase: None,
+            })
+        );
+        judged.finish(2, DeployOutcome::Failed, "img:2");
+        assert_eq!(judged.settle(SettledFacts::default()), None);
+    }
+
+    /// One blue; deploy 0 launches one green, and is aborted.
+    fn aborted() -> Judged<AbortSafety> {
+        let mut judged = Judged::new(AbortSafety, 1, 1);
+        judged.create("img:1", None);
+        judged.start(0, &[0], &Limits::default());
+        judged.create("img:2", Some(0));
+        judged.feed(&Observation::DeployAborted { deploy: 0 });
+        judged
+    }
+
+    fn gone(judged: &mut Judged<AbortSafety>, machine: u32, image: &str) {
+        judged.feed(&Observation::MachineGone { machine, image });
+    }
+
+    // Guards abort-safety: an abort before the point of no return that leaves one green alive
+    // breaks it (greens `> 0`, not `< 0` nor `== 0`).
+    #[test]
+    fn abort_safety_reports_a_green_left_alive() {
+        let mut judged = aborted();
+        assert_eq!(
+            detail(judged.finish(0, DeployOutcome::Failed, "img:2")),
+            "deploy 0 was aborted before its point of no return and left 1 green(s) alive"
+        );
+    }
+
+    // Guards abort-safety's `||`: no green left, but a blue cordoned, breaks it too.
+    #[test]
+    fn abort_safety_reports_a_blue_touched() {
+        let mut judged = aborted();
+        gone(&mut judged, 1, "img:2");
+        judged.mutate(0, 0, MachineState::Started, Mutation::Cordon);
+        assert_eq!(
+            detail(judged.finish(0, DeployOutcome::Failed, "img:2")),
+            "deploy 0 was aborted before its point of no return and left 0 green(s) alive and \
+             blues cordoned, stopped or destroyed"
+        );
+    }
+
+    // Guards abort-safety's clean abort: no green left, no blue touched (greens `> 0`, not
+    // `>= 0`).
+    #[test]
+    fn abort_safety_holds_for_a_clean_abort() {
+        let mut judged = aborted();
+        gone(&mut judged, 1, "img:2");
+        assert_eq!(judged.finish(0, DeployOutcome::Failed, "img:2"), None);
+    }
+
+    // Guards abort-safety's scope: a deploy never aborted, or aborted after its point of no
+    // return, is not judged by it.
+    #[test]
+    fn abort_safety_judges_only_aborts_before_the_point_of_no_return() {
+        let mut judged = Judged::new(AbortSafety, 1, 1);
+        judged.create("img:1", None);
+        judged.start(0, &[0], &Limits::default());
+        judged.create("img:2", Some(0));
+        assert_eq!(
+            judged.finish(0, DeployOutcome::Failed, "img:2"),
+            None,
+            "not aborted"
+        );
+        let mut judged = aborted();
+        judged.step(0, DeployStep::PointOfNoReturn);
+        assert_eq!(
+            judged.finish(0, DeployOutcome::Failed, "img:2"),
+            None,
+            "aborted after the point of no return"
+        );
+    }
+
+    // Guards no-leftovers: an alive green its deploy never recorded is a leftover at the end;
+    // none, nothing to report.
+    #[test]
+    fn no_leftovers_reports_an_untracked_green() {
+        let mut judged = Judged::new(NoLeftovers, 1, 1);
+        judged.create("img:1", None);
+        assert_eq!(judged.settle(SettledFacts::default()), None);
+        judged.start(0, &[0], &Limits::default());
+        judged.create("img:2", Some(0));
+        judged.finish(0, DeployOutcome::Failed, "img:2");
+        assert_eq!(
+            detail(judged.settle(SettledFacts::default())),
+            "1 leftover machine(s) after the last deploy: #1 (untracked green)"
+        );
+    }
+
+    // Guards leases-released: a lease still held after heal breaks it; none held, it holds.
+    #[test]
+    fn leases_released_reports_leases_held() {
+        let mut judged = Judged::new(LeasesReleased, 0, 0);
+        assert_eq!(judged.settle(SettledFacts::default()), None);
+        let facts = SettledFacts {
+            leases_held: vec!["#0 by deploy 0".to_string(), "#1 by deploy 0".to_string()],
+            unconverged: Vec::new(),
+        };
+        assert_eq!(
+            detail(judged.settle(facts)),
+            "deployer leases still held after heal: #0 by deploy 0, #1 by deploy 0"
+        );
+    }
+
+    // Guards fleet-converges: what has not converged breaks it, the first six shown.
+    #[test]
+    fn fleet_converges_reports_what_has_not_converged() {
+        let mut judged = Judged::new(FleetConverges, 0, 0);
+        assert_eq!(judged.settle(SettledFacts::default()), None);
+        let facts = SettledFacts {
+            leases_held: Vec::new(),
+            unconverged: items(7),
+        };
+        assert_eq!(
+            detail(judged.settle(facts)),
+            "7 thing(s) had not converged by the end of the settle period: #1; #2; #3; #4; #5; #6"
+        );
     }
 }

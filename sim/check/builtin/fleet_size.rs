@@ -92,3 +92,74 @@ impl Checker for FleetSizeKept {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::builtin::judged::{detail, Judged};
+    use crate::observe::Limits;
+
+    // Guards the bound of no-machine-explosion: 2 × N machines alive are allowed (not `>=`),
+    // one more is not, and every creation up to the bound is judged (not `<`).
+    #[test]
+    fn no_machine_explosion_allows_exactly_the_bound() {
+        let mut judged = Judged::new(
+            NoMachineExplosion {
+                bounds: Bounds::default(),
+            },
+            2,
+            1,
+        );
+        for by in [None, None, Some(0), Some(0)] {
+            assert_eq!(judged.create("img:1", by), None, "4 alive of 2 × 2");
+        }
+        assert_eq!(
+            detail(judged.create("img:2", Some(0))),
+            "5 machines alive, more than 2 × N = 4"
+        );
+    }
+
+    // Guards idempotent-create: a deploy may launch one machine per blue (not `>=`), judged at
+    // every launch (not `<`), and not one more.
+    #[test]
+    fn idempotent_create_allows_one_launch_per_blue() {
+        let mut judged = Judged::new(IdempotentCreate, 2, 1);
+        judged.create("img:1", None);
+        judged.create("img:1", None);
+        judged.start(0, &[0, 1], &Limits::default());
+        assert_eq!(judged.create("img:2", Some(0)), None);
+        assert_eq!(
+            judged.create("img:2", Some(0)),
+            None,
+            "two launches for two blues"
+        );
+        assert_eq!(
+            detail(judged.create("img:2", Some(0))),
+            "deploy 0 launched 3 machines for 2 blues"
+        );
+    }
+
+    // Guards fleet-size-kept: a successful deploy may leave N machines or fewer (not `>=`, not
+    // `<`), not more.
+    #[test]
+    fn fleet_size_kept_allows_n_machines_or_fewer() {
+        let mut judged = Judged::new(FleetSizeKept, 2, 3);
+        judged.create("img:1", None);
+        assert_eq!(
+            judged.finish(0, DeployOutcome::Succeeded, "img:1"),
+            None,
+            "1 of 2"
+        );
+        judged.create("img:1", None);
+        assert_eq!(
+            judged.finish(1, DeployOutcome::Succeeded, "img:1"),
+            None,
+            "2 of 2"
+        );
+        judged.create("img:2", Some(2));
+        assert_eq!(
+            detail(judged.finish(2, DeployOutcome::Succeeded, "img:2")),
+            "deploy 2 succeeded with 3 machines alive; the fleet started with 2"
+        );
+    }
+}

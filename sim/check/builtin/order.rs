@@ -173,6 +173,8 @@ impl Checker for NoVacuousHealth {
             .deploy_counts(deploy)
             .checked_groups
             .iter()
+            // `*greens > 0` → `>= 0` (cargo-mutants) is equivalent: a group enters the map with
+            // its first green, so it never holds 0 greens.
             .filter(|(_, (greens, booting))| *greens > 0 && *booting == 0)
             .map(|(group, _)| group.as_str())
             .collect();
@@ -324,5 +326,240 @@ impl Checker for LeaseExclusion {
         Some(Finding::new(format!(
             "deploy {deploy} changed machine #{machine} after its own lease on it had expired"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::check::builtin::judged::{detail, Judged};
+    use crate::observe::{DeployStep, Limits};
+
+    /// Two blues (#0, #1) and deploy 0 started with them, under `limits`; `greens` greens
+    /// launched by it (#2, …), with checks if `checked`.
+    fn deploying<C: Checker>(checker: C, limits: &Limits, greens: u32, checked: bool) -> Judged<C> {
+        let mut judged = Judged::new(checker, 2, 2);
+        judged.create("img:1", None);
+        judged.create("img:1", None);
+        judged.start(0, &[0, 1], limits);
+        for _ in 0..greens {
+            judged.create_shaped("img:2", Some(0), checked);
+        }
+        judged
+    }
+
+    // Guards rollback-spares-blue: destroying a green after touching a blue breaks it; a green
+    // destroyed with the blues untouched does not.
+    #[test]
+    fn rollback_spares_blue_reports_a_green_destroyed_after_a_blue_touched() {
+        let mut judged = deploying(RollbackSparesBlue, &Limits::default(), 2, false);
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Started, Mutation::Destroy),
+            None
+        );
+        judged.mutate(0, 0, MachineState::Started, Mutation::Cordon);
+        assert_eq!(
+            detail(judged.mutate(0, 3, MachineState::Started, Mutation::Destroy)),
+            "deploy 0 destroyed its green machine #2 after it had cordoned, stopped or destroyed \
+             blue machine #0 at 0.000s"
+        );
+    }
+
+    // Guards green-kept-after-switch: a green destroyed after the first uncordon breaks it;
+    // before, it does not.
+    #[test]
+    fn green_kept_after_switch_reports_a_green_destroyed_after_the_switch() {
+        let mut judged = deploying(GreenKeptAfterSwitch, &Limits::default(), 2, false);
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Started, Mutation::Destroy),
+            None
+        );
+        judged.at_seconds(5);
+        judged.mutate(0, 3, MachineState::Started, Mutation::Uncordon);
+        assert_eq!(
+            detail(judged.mutate(0, 3, MachineState::Started, Mutation::Destroy)),
+            "deploy 0 destroyed its green machine #3 after its first uncordon succeeded at 5.000s"
+        );
+    }
+
+    // Guards drain-order's dispatch: a blue stopped uncordoned breaks it (judged as a stop, not
+    // a destroy), a cordon is not judged, and a deploy's own green is not a blue.
+    #[test]
+    fn drain_order_judges_stops_and_destroys_of_blues() {
+        let mut judged = deploying(DrainOrder, &Limits::default(), 1, false);
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Started, Mutation::Destroy),
+            None,
+            "its own green"
+        );
+        assert_eq!(
+            detail(judged.mutate(0, 0, MachineState::Started, Mutation::Stop)),
+            "deploy 0: blue machine #0 stopped before it was cordoned"
+        );
+        assert_eq!(
+            judged.mutate(0, 1, MachineState::Started, Mutation::Cordon),
+            None,
+            "a cordon of a running blue is its first step"
+        );
+        assert_eq!(
+            judged.mutate(0, 1, MachineState::Started, Mutation::Stop),
+            None
+        );
+        assert_eq!(
+            judged.mutate(0, 1, MachineState::Stopped, Mutation::Destroy),
+            None
+        );
+    }
+
+    /// Deploy 0 with one green (#2) that boots, recorded.
+    fn gated<C: Checker>(checker: C, checked: bool) -> Judged<C> {
+        let mut judged = deploying(checker, &Limits::default(), 1, checked);
+        judged.feed(&Observation::GreenBoots { machine: 2 });
+        judged.step(0, DeployStep::GreenRecorded(2));
+        judged
+    }
+
+    // Guards health-gated-switch: an uncordon while a green is unproven breaks it; once it has
+    // passed its checks, it does not (`> 0`, not `>= 0`).
+    #[test]
+    fn health_gated_switch_waits_for_every_green() {
+        let mut judged = gated(HealthGatedSwitch, true);
+        assert_eq!(
+            detail(judged.mutate(0, 2, MachineState::Started, Mutation::Uncordon)),
+            "deploy 0 uncordoned green #2 while 1 of its greens had never passed their checks"
+        );
+        judged.feed(&Observation::MachineProven { machine: 2 });
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Started, Mutation::Uncordon),
+            None
+        );
+    }
+
+    // Guards no-vacuous-health: a group whose greens with checks never boot is reported at
+    // the deploy's first uncordon, and only then.
+    #[test]
+    fn no_vacuous_health_reports_a_group_that_never_booted() {
+        let mut judged = deploying(NoVacuousHealth::default(), &Limits::default(), 1, true);
+        judged.step(0, DeployStep::GreenRecorded(2));
+        assert_eq!(
+            detail(judged.mutate(0, 2, MachineState::Stopped, Mutation::Uncordon)),
+            "deploy 0 switched traffic while no green of group(s) app was ever started and \
+             health-checked"
+        );
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Stopped, Mutation::Uncordon),
+            None,
+            "judged at the first uncordon only"
+        );
+    }
+
+    // Guards no-vacuous-health's filter: a group with a green that boots was verified.
+    #[test]
+    fn no_vacuous_health_holds_when_a_green_boots() {
+        let mut judged = gated(NoVacuousHealth::default(), true);
+        assert_eq!(
+            judged.mutate(0, 2, MachineState::Started, Mutation::Uncordon),
+            None
+        );
+    }
+
+    fn one_down_per_group() -> Limits {
+        Limits {
+            unavailable_by_group: BTreeMap::from([("app".to_string(), 1)]),
+            ..Limits::default()
+        }
+    }
+
+    // Guards max-unavailable: one machine of the group down for its update is allowed, two at
+    // once are not; a machine back from its update no longer counts.
+    #[test]
+    fn max_unavailable_counts_machines_down_for_their_update() {
+        let mut judged = deploying(MaxUnavailable::default(), &one_down_per_group(), 0, false);
+        assert_eq!(
+            judged.mutate(0, 0, MachineState::Started, Mutation::Update),
+            None
+        );
+        assert_eq!(
+            judged.mutate(0, 0, MachineState::Started, Mutation::Update),
+            None,
+            "already down"
+        );
+        judged.feed(&Observation::MachineBack { machine: 0 });
+        assert_eq!(
+            judged.mutate(0, 1, MachineState::Started, Mutation::Update),
+            None,
+            "#0 is back"
+        );
+        assert_eq!(
+            judged.mutate(0, 0, MachineState::Stopped, Mutation::Update),
+            None,
+            "a stopped machine is not taken down"
+        );
+        assert_eq!(
+            detail(judged.mutate(0, 0, MachineState::Started, Mutation::Update)),
+            "deploy 0 had 2 machines of group app down for its update, more than \
+             max_unavailable allows (1)"
+        );
+    }
+
+    // Guards concurrency-limit: calls in flight up to the pool's size are allowed, one more is
+    // not, for launches (their own pool) and pooled calls; other calls are not judged.
+    #[test]
+    fn concurrency_limit_judges_each_pool() {
+        let limits = Limits {
+            bluegreen: true,
+            creates: 1,
+            pooled: 2,
+            ..Limits::default()
+        };
+        let mut judged = deploying(ConcurrencyLimit, &limits, 0, false);
+        let mut call = |operation| {
+            judged.feed(&Observation::CallStarted {
+                deploy: 0,
+                operation,
+            })
+        };
+        assert_eq!(call(Operation::Launch), None);
+        assert_eq!(
+            detail(call(Operation::Launch)),
+            "deploy 0 had 2 launch calls in flight, more than its limit of 1"
+        );
+        assert_eq!(call(Operation::Cordon), None);
+        assert_eq!(call(Operation::Cordon), None);
+        assert_eq!(
+            detail(call(Operation::Cordon)),
+            "deploy 0 had 3 cordon calls in flight, more than its limit of 2"
+        );
+        for _ in 0..3 {
+            assert_eq!(call(Operation::Get), None, "not pooled");
+        }
+    }
+
+    // Guards concurrency-limit's scope: only a bluegreen deploy's pools are flyctl's.
+    #[test]
+    fn concurrency_limit_judges_bluegreen_deploys_only() {
+        let mut judged = deploying(ConcurrencyLimit, &Limits::default(), 0, false);
+        for _ in 0..2 {
+            let finding = judged.feed(&Observation::CallStarted {
+                deploy: 0,
+                operation: Operation::Launch,
+            });
+            assert_eq!(finding, None);
+        }
+    }
+
+    // Guards lease-exclusion: a mutation under a lapsed lease breaks it.
+    #[test]
+    fn lease_exclusion_reports_a_mutation_under_a_lapsed_lease() {
+        let mut judged = deploying(LeaseExclusion, &Limits::default(), 0, false);
+        assert_eq!(
+            detail(judged.feed(&Observation::MutationWithLapsedLease {
+                deploy: 0,
+                machine: 1,
+            })),
+            "deploy 0 changed machine #1 after its own lease on it had expired"
+        );
     }
 }
